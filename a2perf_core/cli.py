@@ -1,0 +1,259 @@
+"""The ``a2perf`` command line: listing what is installed, data, and (from the runner) runs.
+
+Plugin subcommands are added lazily, the first time a command is looked up, so ``a2perf --help``
+stays fast. A user mistake (:class:`~a2perf_core.errors.A2PerfError`) prints one line, no traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import click
+
+from a2perf_core import __version__
+from a2perf_core.errors import A2PerfError
+
+#: core subcommands: name -> "module:attribute", imported on use
+CORE_COMMANDS = {
+    "plugins": "a2perf_core.cli:plugins_command",
+    "tasks": "a2perf_core.cli:tasks_command",
+    "metrics": "a2perf_core.cli:metrics_command",
+    "data": "a2perf_core.cli:data_group",
+    "run": "a2perf_core.runner.cli:run_command",
+    "validate": "a2perf_core.runner.cli:validate_command",
+    "init-submission": "a2perf_core.runner.cli:init_submission_command",
+}
+
+
+class A2PerfGroup(click.Group):
+    """Core commands imported on use; plugin commands added once, on first lookup."""
+
+    _plugins_added = False
+
+    def _add_plugin_commands(self) -> None:
+        if not self._plugins_added:
+            self._plugins_added = True
+            from a2perf_core.plugins import get_plugins
+
+            get_plugins().add_commands(self)
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        self._add_plugin_commands()
+        return sorted(set(CORE_COMMANDS) | set(self.commands))
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name in CORE_COMMANDS and name not in self.commands:
+            from a2perf_core.specs import load_object
+
+            self.add_command(load_object(CORE_COMMANDS[name]), name)  # type: ignore[arg-type]
+        if name not in self.commands:
+            self._add_plugin_commands()
+        return self.commands.get(name)
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except A2PerfError as exc:
+            click.secho(f"error: {exc}", fg="red", err=True)
+            ctx.exit(exc.exit_code)
+
+
+@click.group(cls=A2PerfGroup, invoke_without_command=False)
+@click.version_option(__version__, prog_name="a2perf")
+def main() -> None:
+    """Benchmark autonomous agents on real-world tasks (A2Perf, plugin edition)."""
+
+
+def print_table(title: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
+    """A readable table on stdout."""
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=title, show_lines=False)
+    for column in columns:
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        table.add_row(*("" if v is None else str(v) for v in row))
+    Console(soft_wrap=False, width=max(120, _terminal_width())).print(table)
+
+
+def _terminal_width() -> int:
+    import shutil
+
+    return shutil.get_terminal_size((120, 24)).columns
+
+
+def print_json(data: Any) -> None:
+    click.echo(json.dumps(data, indent=2, sort_keys=True, default=str))
+
+
+json_option = click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+
+
+@click.command("plugins")
+@json_option
+def plugins_command(as_json: bool) -> None:
+    """List loaded plugins: distribution, version, hooks, what each registered."""
+    from a2perf_core.plugins import get_plugins
+
+    rows = get_plugins().plugin_table()
+    if as_json:
+        print_json(rows)
+        return
+    print_table(
+        "a2perf plugins",
+        ["plugin", "distribution", "version", "hooks", "registered"],
+        (
+            (
+                r["name"],
+                r["distribution"],
+                r["version"],
+                ", ".join(h.removeprefix("a2perf_") for h in r["hooks"]),
+                "; ".join(f"{k}: {', '.join(v)}" for k, v in r["registered"].items()),
+            )
+            for r in rows
+        ),
+    )
+
+
+@click.command("tasks")
+@click.option("--domain", help="Only tasks of this domain.")
+@json_option
+def tasks_command(domain: str | None, as_json: bool) -> None:
+    """List registered tasks, the data each needs, and whether it is present."""
+    from a2perf_core.data import locate
+    from a2perf_core.plugins import registered
+
+    assets = registered("data_assets")
+    rows = []
+    for task_id, reg in sorted(registered("tasks").items()):
+        task = reg.spec
+        if domain and task.domain != domain:
+            continue
+        missing = [name for name in task.data if name not in assets or locate(assets[name].spec) is None]
+        rows.append(
+            {
+                "id": task_id,
+                "domain": task.domain,
+                "description": task.description,
+                "data": list(task.data),
+                "data_present": not missing,
+                "missing_data": missing,
+                "generalization": task.generalization,
+                "distribution": reg.plugin.distribution,
+            }
+        )
+    if domain and not rows:
+        domains = sorted({r.spec.domain for r in registered("tasks").values()})
+        raise A2PerfError(f"no tasks in domain {domain!r}; installed domains: {', '.join(domains) or 'none'}")
+    if as_json:
+        print_json(rows)
+        return
+    print_table(
+        "a2perf tasks",
+        ["id", "domain", "description", "data"],
+        (
+            (
+                r["id"],
+                r["domain"],
+                r["description"],
+                "none needed" if not r["data"] else ("present" if r["data_present"] else "missing: " + ", ".join(r["missing_data"])),
+            )
+            for r in rows
+        ),
+    )
+
+
+@click.command("metrics")
+@json_option
+def metrics_command(as_json: bool) -> None:
+    """List registered metric sources with unit and direction."""
+    from a2perf_core.plugins import registered
+
+    rows = [
+        {
+            "name": name,
+            "unit": reg.spec.unit,
+            "direction": reg.spec.direction,
+            "description": reg.spec.description,
+            "distribution": reg.plugin.distribution,
+        }
+        for name, reg in sorted(registered("metrics").items())
+    ]
+    if as_json:
+        print_json(rows)
+        return
+    print_table(
+        "a2perf metrics",
+        ["name", "unit", "better", "description", "distribution"],
+        ((r["name"], r["unit"], r["direction"], r["description"], r["distribution"]) for r in rows),
+    )
+
+
+@click.group("data")
+def data_group() -> None:
+    """Public data the installed plugins need."""
+
+
+@data_group.command("list")
+@json_option
+def data_list(as_json: bool) -> None:
+    """Show each data asset and where it was found."""
+    from a2perf_core.data import locate
+    from a2perf_core.plugins import registered
+
+    rows = []
+    for name, reg in sorted(registered("data_assets").items()):
+        found = locate(reg.spec)
+        rows.append(
+            {
+                "name": name,
+                "path": reg.spec.path,
+                "found": str(found) if found else None,
+                "url": reg.spec.url,
+                "license": reg.spec.license,
+                "distribution": reg.plugin.distribution,
+            }
+        )
+    if as_json:
+        print_json(rows)
+        return
+    print_table(
+        "a2perf data",
+        ["name", "found at", "license"],
+        ((r["name"], r["found"] or "missing (a2perf data fetch " + r["name"] + ")", r["license"]) for r in rows),
+    )
+
+
+@data_group.command("fetch")
+@click.argument("names", nargs=-1)
+@click.option("--all", "fetch_all", is_flag=True, help="Fetch every registered asset.")
+@click.option("--force", is_flag=True, help="Download even if a copy exists.")
+def data_fetch(names: tuple[str, ...], fetch_all: bool, force: bool) -> None:
+    """Download data assets into the cache (checksum verified, written atomically)."""
+    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
+
+    from a2perf_core.data import fetch, get_asset
+    from a2perf_core.plugins import registered
+
+    if not names and not fetch_all:
+        raise A2PerfError("name the assets to fetch, or pass --all (see `a2perf data list`)")
+    chosen = list(registered("data_assets")) if fetch_all else list(names)
+    assets = [get_asset(n) for n in chosen]
+    failures = []
+    with Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TransferSpeedColumn(),
+                  transient=not sys.stderr.isatty(), console=None) as progress:
+        for asset in assets:
+            bar = progress.add_task(asset.name, total=asset.size)
+            try:
+                path = fetch(asset, force=force, progress=lambda done, total, bar=bar: progress.update(bar, completed=done, total=total))
+                progress.console.print(f"{asset.name}: {path}")
+            except A2PerfError as exc:
+                failures.append(f"{asset.name}: {exc}")
+            except OSError as exc:
+                failures.append(f"{asset.name}: download from {asset.url} failed: {exc}")
+    if failures:
+        raise A2PerfError("some assets could not be fetched:\n  " + "\n  ".join(failures))

@@ -1,0 +1,107 @@
+"""Hook specifications of the ``a2perf`` pluggy project.
+
+Every hook is a *register callback*: the core passes ``register`` and the plugin calls it once per
+thing it provides. The core owns the registry, so it can reject duplicates, remember which
+distribution supplied each entry, and stay lazy: plugins register cheap specs (strings such as
+``"package.module:callable"``), and heavy modules are imported only when a thing is used.
+
+New keyword arguments may be added to a hook later; plugins that do not accept them keep working
+(pluggy passes only the arguments an implementation names). No argument is ever renamed or removed.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Callable
+
+import pluggy
+
+if TYPE_CHECKING:
+    import click
+
+    from a2perf_core.specs import DataAsset, ExecutorSpec, LoaderSpec, MetricSpec, Task
+
+PROJECT = "a2perf"
+hookspec = pluggy.HookspecMarker(PROJECT)
+hookimpl = pluggy.HookimplMarker(PROJECT)
+
+
+# --- domains and their data --------------------------------------------------------------------
+
+
+@hookspec
+def a2perf_register_domains(register: Callable[[Task], None]) -> None:
+    """Register the tasks of a domain.
+
+    Called once, the first time the registry is built.
+
+    :param register: call ``register(Task(...))`` once per task. A :class:`~a2perf_core.specs.Task`
+        carries the Gymnasium-style id (``Name-vN``), the lazy ``"module:callable"`` entry point,
+        default kwargs, ``max_episode_steps``, a one-line description, the gin files it ships per
+        phase, the data assets it needs and whether it belongs to the domain's generalization set.
+
+    Registering an id another plugin already registered is an error naming both distributions.
+    """
+
+
+@hookspec
+def a2perf_register_data_assets(register: Callable[[DataAsset], None]) -> None:
+    """Declare public data files a plugin needs.
+
+    Called once, the first time the registry is built.
+
+    :param register: call ``register(DataAsset(...))`` once per file: its name, the path under a
+        data root (``<domain>/<...>``), its public URL and checksum, and a licence notice.
+    """
+
+
+# --- metrics -----------------------------------------------------------------------------------
+
+
+@hookspec
+def a2perf_register_metrics(register: Callable[[MetricSpec], None]) -> None:
+    """Register metric sources.
+
+    Called once, the first time the registry is built.
+
+    :param register: call ``register(MetricSpec(...))`` once per metric source. The spec names a
+        lazy ``"module:callable"`` factory returning a :class:`~a2perf_core.metrics.Metric`, the
+        main unit, and whether lower or higher is better.
+    """
+
+
+# --- submissions and where they run ------------------------------------------------------------
+
+
+@hookspec
+def a2perf_register_submission_loaders(register: Callable[[LoaderSpec], None]) -> None:
+    """Register loaders that turn a reference (a path, a module name, ...) into a submission.
+
+    Called once, the first time the registry is built. Loaders are asked in descending
+    ``priority`` order; the first whose ``accepts`` returns true loads the reference.
+
+    :param register: call ``register(LoaderSpec(...))`` once per loader.
+    """
+
+
+@hookspec
+def a2perf_register_executors(register: Callable[[ExecutorSpec], None]) -> None:
+    """Register executors: places where a run executes (the built-in one is ``local``).
+
+    Called once, the first time the registry is built.
+
+    :param register: call ``register(ExecutorSpec(...))`` once per executor.
+    """
+
+
+# --- command line ------------------------------------------------------------------------------
+
+
+@hookspec
+def a2perf_register_commands(cli: click.Group) -> None:
+    """Add subcommands to the ``a2perf`` command-line group.
+
+    Called once, when the CLI is built, after the core's own commands exist.
+
+    :param cli: the root :class:`click.Group`; call ``cli.add_command(...)`` or use
+        ``@cli.command()``. Adding a name that already exists is an error naming the plugin.
+    """

@@ -1,0 +1,1 @@
+"""The benchmark harness: submissions, phases in child processes, records and results."""

@@ -1,0 +1,119 @@
+"""Values that plugins register: tasks, data assets, metric sources, loaders and executors.
+
+They are frozen ``attrs`` classes holding plain values; validation happens here, at the boundary,
+so that a plugin with a bad registration fails at once with a message naming the field.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Literal
+
+import attrs
+
+TASK_ID = re.compile(r"^(?:(?P<namespace>[\w.-]+)/)?(?P<name>[\w:.-]+?)-v(?P<version>\d+)$")
+ENTRY_POINT = re.compile(r"^[\w.]+:[\w.]+$")
+PHASES = ("train", "inference", "generalization")
+
+
+def _check_task_id(instance: object, attribute: attrs.Attribute, value: str) -> None:
+    if not TASK_ID.match(value):
+        raise ValueError(f"task id {value!r} is not of the form Name-vN (e.g. 'CircuitTraining-Ariane-v0')")
+
+
+def _check_entry_point(instance: object, attribute: attrs.Attribute, value: str) -> None:
+    if not ENTRY_POINT.match(value):
+        raise ValueError(f"{attribute.name} {value!r} is not of the form 'package.module:callable'")
+
+
+def _frozen_mapping(value: Mapping | None) -> Mapping:
+    return dict(value or {})
+
+
+@attrs.frozen
+class Task:
+    """One benchmark task: a Gymnasium environment id and what the benchmark needs to run it."""
+
+    id: str = attrs.field(validator=_check_task_id)
+    entry_point: str = attrs.field(validator=_check_entry_point)
+    domain: str
+    description: str = ""
+    kwargs: Mapping[str, object] = attrs.field(factory=dict, converter=_frozen_mapping)
+    max_episode_steps: int | None = None
+    #: phase name -> gin file path (absolute, or ``"package:relative/path.gin"``)
+    gin_files: Mapping[str, str] = attrs.field(factory=dict, converter=_frozen_mapping)
+    #: names of :class:`DataAsset` this task needs (empty: generated or bundled, no download)
+    data: tuple[str, ...] = attrs.field(default=(), converter=tuple)
+    #: part of the domain's generalization set
+    generalization: bool = False
+
+    @gin_files.validator
+    def _check_phases(self, attribute: attrs.Attribute, value: Mapping[str, str]) -> None:
+        unknown = set(value) - set(PHASES)
+        if unknown:
+            raise ValueError(f"gin_files has unknown phases {sorted(unknown)}; known: {PHASES}")
+
+
+@attrs.frozen
+class DataAsset:
+    """A public data file a plugin needs, found under a data root at ``path``."""
+
+    name: str
+    #: path under a data root, ``<domain>/<...>``, with forward slashes
+    path: str = attrs.field()
+    url: str = ""
+    sha256: str = ""
+    #: ``git hash-object`` of the file, for files published only by their git blob id
+    git_blob: str = ""
+    size: int | None = None
+    license: str = ""
+    description: str = ""
+
+    @path.validator
+    def _check_path(self, attribute: attrs.Attribute, value: str) -> None:
+        if value.startswith("/") or ".." in value.split("/") or "/" not in value:
+            raise ValueError(f"data path {value!r} must be relative, of the form '<domain>/<file>'")
+
+
+@attrs.frozen
+class MetricSpec:
+    """A metric source: a lazy factory for a :class:`~a2perf_core.metrics.Metric`."""
+
+    name: str
+    factory: str = attrs.field(validator=_check_entry_point)
+    unit: str = ""
+    direction: Literal["lower", "higher", "none"] = attrs.field(
+        default="lower", validator=attrs.validators.in_(("lower", "higher", "none"))
+    )
+    description: str = ""
+
+
+@attrs.frozen
+class LoaderSpec:
+    """A submission loader: ``factory`` returns an object with ``accepts(ref)`` and ``load(ref)``."""
+
+    name: str
+    factory: str = attrs.field(validator=_check_entry_point)
+    priority: int = 0
+    description: str = ""
+
+
+@attrs.frozen
+class ExecutorSpec:
+    """Where runs execute: ``factory`` returns an executor."""
+
+    name: str
+    factory: str = attrs.field(validator=_check_entry_point)
+    description: str = ""
+
+
+def load_object(reference: str) -> object:
+    """Import ``"package.module:attr.sub"`` and return the attribute."""
+    import importlib
+
+    module_name, _, qualname = reference.partition(":")
+    obj: object = importlib.import_module(module_name)
+    for part in qualname.split("."):
+        obj = getattr(obj, part)
+    return obj

@@ -1,0 +1,62 @@
+"""Pytest support for plugin authors (loaded through the ``pytest11`` entry point).
+
+The ``a2perf_plugins`` fixture builds a fresh plugin set holding only the plugins under test (plus
+the core built-ins), installs it as the process-wide set for the test, and restores the previous
+one afterwards, together with Gymnasium's registry::
+
+    def test_my_domain(a2perf_plugins):
+        plugins = a2perf_plugins(my_domain_plugin)
+        assert "MyDomain-Easy-v0" in plugins.registry.tasks
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any, Callable
+
+import pytest
+
+from a2perf_core.plugins import Plugins, PluginInfo, set_plugins
+
+
+def _as_entry(plugin: Any) -> tuple[object, PluginInfo]:
+    if isinstance(plugin, tuple):
+        return plugin
+    name = getattr(plugin, "__name__", None) or type(plugin).__name__
+    return plugin, PluginInfo(name=name, distribution=f"test:{name}", version="0")
+
+
+@pytest.fixture
+def a2perf_plugins() -> Iterator[Callable[..., Plugins]]:
+    """Factory ``a2perf_plugins(*plugins, builtins=True) -> Plugins``; each plugin is an object with
+    hook implementations, or a ``(plugin, PluginInfo)`` pair."""
+    previous = set_plugins(None)
+    gym_before = _gym_ids()
+
+    def make(*plugins: Any, builtins: bool = True) -> Plugins:
+        chosen = Plugins.from_objects([_as_entry(p) for p in plugins], builtins=builtins)
+        set_plugins(chosen)
+        return chosen
+
+    try:
+        yield make
+    finally:
+        set_plugins(previous)
+        _forget_gym_ids(_gym_ids() - gym_before)
+
+
+def _gym_ids() -> set[str]:
+    import sys
+
+    if "gymnasium" not in sys.modules:
+        return set()
+    return set(sys.modules["gymnasium"].registry)
+
+
+def _forget_gym_ids(ids: set[str]) -> None:
+    import sys
+
+    if ids and "gymnasium" in sys.modules:
+        registry = sys.modules["gymnasium"].registry
+        for env_id in ids:
+            registry.pop(env_id, None)

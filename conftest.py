@@ -1,0 +1,18 @@
+"""Repository-wide pytest options: slow end-to-end tests run only with --runslow."""
+
+from __future__ import annotations
+
+import pytest
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--runslow", action="store_true", help="also run tests marked slow")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if config.getoption("--runslow"):
+        return
+    skip = pytest.mark.skip(reason="slow: run with --runslow (nox -s tests does)")
+    for item in items:
+        if "slow" in item.keywords:
+            item.add_marker(skip)
