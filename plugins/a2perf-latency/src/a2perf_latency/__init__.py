@@ -1,0 +1,1 @@
+"""Inference latency metric for A2Perf: percentiles of the runner's per-call ``infer_once`` timings."""

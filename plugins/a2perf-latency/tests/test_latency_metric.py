@@ -1,0 +1,128 @@
+"""The latency metric on run directories written the way the runner writes them."""
+
+from __future__ import annotations
+
+import csv
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from a2perf_latency import plugin
+from a2perf_latency.metric import PLOT_PNG, SUMMARY_CSV, LatencyMetric
+
+from a2perf_core.metrics import LATENCIES, RUN_JSON, WARMUP_LATENCIES, RunRecords
+
+
+def write_run(run_dir: Path, latencies_ns: list[int], warmup_ns: list[int], overhead_ns: float | None = 250.0) -> Path:
+    np.save(run_dir / LATENCIES, np.asarray(latencies_ns, dtype=np.int64))
+    np.save(run_dir / WARMUP_LATENCIES, np.asarray(warmup_ns, dtype=np.int64))
+    inference: dict = {"status": "ok", "wall_time_s": 1.0}
+    if overhead_ns is not None:
+        inference["harness_overhead_ns_per_call"] = overhead_ns
+    (run_dir / RUN_JSON).write_text(json.dumps({"phases": {"inference": inference}}))
+    return run_dir
+
+
+def by_name(values: list) -> dict:
+    return {v.name: v for v in values}
+
+
+def test_values_units_and_files(tmp_path: Path) -> None:
+    ms = 1_000_000
+    write_run(tmp_path, [4 * ms, 1 * ms, 3 * ms, 2 * ms, 5 * ms], [40 * ms, 6 * ms])
+    values = by_name(LatencyMetric().analyze(RunRecords(tmp_path)))
+
+    assert values["latency.count"].value == 5
+    assert values["latency.mean"].value == pytest.approx(3.0)
+    assert values["latency.min"].value == 1.0
+    assert values["latency.p50"].value == 3.0
+    assert values["latency.p90"].value == 5.0
+    assert values["latency.max"].value == 5.0
+    assert values["latency.throughput"].value == pytest.approx(5 / 0.015)
+    assert values["latency.throughput"].direction == "higher"
+    assert values["latency.warmup.count"].value == 2
+    assert values["latency.warmup.first"].value == 40.0
+    assert values["latency.warmup.mean"].value == 23.0
+    assert values["latency.harness_overhead"].value == pytest.approx(0.00025)
+    for name, value in values.items():
+        if name not in ("latency.count", "latency.warmup.count", "latency.throughput"):
+            assert value.unit == "ms", name
+            assert value.direction == "lower", name
+        assert value.phase == "inference"
+
+    with (tmp_path / SUMMARY_CSV).open() as f:
+        rows = list(csv.reader(f))
+    assert rows[0] == ["statistic", "value_ms", "samples"]
+    assert ["p50", "3.0", "5"] in rows
+    assert (tmp_path / PLOT_PNG).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_few_samples_are_flagged_in_the_output(tmp_path: Path) -> None:
+    write_run(tmp_path, list(range(1_000_000, 101_000_000, 1_000_000)), [])
+    values = by_name(LatencyMetric().analyze(RunRecords(tmp_path)))
+    p99 = values["latency.p99"]
+    assert p99.details["trustworthy"] is False
+    assert p99.details["min_samples_for_claim"] == 662
+    assert "only 100 samples" in p99.description and "662" in p99.description
+    assert values["latency.p90"].details["trustworthy"] is True  # 100 >= 64
+
+
+def test_enough_samples_are_not_flagged(tmp_path: Path) -> None:
+    write_run(tmp_path, [1_000_000] * 700, [])
+    p99 = by_name(LatencyMetric().analyze(RunRecords(tmp_path)))["latency.p99"]
+    assert p99.details["trustworthy"] is True
+    assert "note" not in p99.details
+
+
+def test_no_inference_phase_gives_no_values(tmp_path: Path) -> None:
+    assert LatencyMetric().analyze(RunRecords(tmp_path)) == []
+
+
+def test_failed_inference_without_samples_reports_zero_count(tmp_path: Path) -> None:
+    (tmp_path / RUN_JSON).write_text(json.dumps({"phases": {"inference": {"status": "failed"}}}))
+    values = by_name(LatencyMetric().analyze(RunRecords(tmp_path)))
+    assert values["latency.count"].value == 0
+    assert "latency.p50" not in values
+
+
+def test_sleeping_policy_p50_matches_its_sleep(tmp_path: Path) -> None:
+    """Time a policy that sleeps 20 ms exactly as the runner does; the median must be the sleep."""
+    sleep_s = 0.020
+
+    def infer_once(observation: np.ndarray) -> int:
+        time.sleep(sleep_s)
+        return 0
+
+    observation = np.zeros(4)
+    samples = []
+    for _ in range(15):
+        start = time.perf_counter_ns()
+        infer_once(observation)
+        samples.append(time.perf_counter_ns() - start)
+    write_run(tmp_path, samples, [], overhead_ns=None)
+    p50 = by_name(LatencyMetric(plot=False).analyze(RunRecords(tmp_path)))["latency.p50"].value
+    assert sleep_s * 1000 <= p50 < sleep_s * 1000 * 1.5
+
+
+def test_registered_through_the_plugin(a2perf_plugins) -> None:
+    plugins = a2perf_plugins(plugin)
+    spec = plugins.registry.metrics["latency"].spec
+    assert (spec.unit, spec.direction) == ("ms", "lower")
+    assert spec.factory == "a2perf_latency.metric:LatencyMetric"
+
+
+def test_absent_without_the_plugin(a2perf_plugins) -> None:
+    plugins = a2perf_plugins()
+    assert "latency" not in plugins.registry.metrics
+    assert "wall_clock" in plugins.registry.metrics
+
+
+def test_entry_point_module_is_light() -> None:
+    code = ("import sys, a2perf_latency.plugin; "
+            "heavy = {'numpy', 'matplotlib', 'gin', 'a2perf_latency.metric'} & set(sys.modules); "
+            "assert not heavy, heavy")
+    subprocess.run([sys.executable, "-c", code], check=True)
