@@ -160,11 +160,17 @@ def tasks_command(domain: str | None, as_json: bool) -> None:
                 r["id"],
                 r["domain"],
                 r["description"],
-                "none needed" if not r["data"] else ("present" if r["data_present"] else "missing: " + ", ".join(r["missing_data"])),
+                _data_state(r),
             )
             for r in rows
         ),
     )
+
+
+def _data_state(row: dict[str, Any]) -> str:
+    if not row["data"]:
+        return "none needed"
+    return "present" if row["data_present"] else "missing: " + ", ".join(row["missing_data"])
 
 
 @click.command("metrics")
@@ -248,8 +254,12 @@ def data_fetch(names: tuple[str, ...], fetch_all: bool, force: bool) -> None:
                   transient=not sys.stderr.isatty(), console=None) as progress:
         for asset in assets:
             bar = progress.add_task(asset.name, total=asset.size)
+
+            def advance(done: int, total: int | None, bar: Any = bar) -> None:
+                progress.update(bar, completed=done, total=total)
+
             try:
-                path = fetch(asset, force=force, progress=lambda done, total, bar=bar: progress.update(bar, completed=done, total=total))
+                path = fetch(asset, force=force, progress=advance)
                 progress.console.print(f"{asset.name}: {path}")
             except A2PerfError as exc:
                 failures.append(f"{asset.name}: {exc}")

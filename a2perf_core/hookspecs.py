@@ -11,13 +11,15 @@ New keyword arguments may be added to a hook later; plugins that do not accept t
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import pluggy
 
 if TYPE_CHECKING:
     import click
 
+    from a2perf_core.runner.settings import RunSettings
     from a2perf_core.specs import DataAsset, ExecutorSpec, LoaderSpec, MetricSpec, Task
 
 PROJECT = "a2perf"
@@ -90,6 +92,17 @@ def a2perf_register_executors(register: Callable[[ExecutorSpec], None]) -> None:
     Called once, the first time the registry is built.
 
     :param register: call ``register(ExecutorSpec(...))`` once per executor.
+    """
+
+
+@hookspec
+def a2perf_configure_run(settings: RunSettings) -> None:
+    """Adjust a run's settings from a plugin's own configuration.
+
+    Called once per ``a2perf run``, after all gin files and bindings are parsed and before anything
+    starts. The compatibility package uses it to map A2Perf's ``Submission.*`` bindings.
+
+    :param settings: the mutable :class:`~a2perf_core.runner.settings.RunSettings` of the run.
     """
 
 

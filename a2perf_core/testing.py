@@ -11,12 +11,12 @@ one afterwards, together with Gymnasium's registry::
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Any, Callable
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 
-from a2perf_core.plugins import Plugins, PluginInfo, set_plugins
+from a2perf_core.plugins import PluginInfo, Plugins, set_plugins
 
 
 def _as_entry(plugin: Any) -> tuple[object, PluginInfo]:

@@ -14,8 +14,6 @@ from typing import Any
 
 import gymnasium as gym
 
-from a2perf_core.metrics import TRAIN_LOG
-
 HEADER = "global_step,episode_return,episode_length,wall_time_s\n"
 _lock = threading.Lock()
 _global_steps = 0

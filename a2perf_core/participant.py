@@ -1,0 +1,52 @@
+"""What a participant's code may ask the harness, from inside a run.
+
+Outside a run (e.g. when a participant tests locally) each function falls back to a plain default.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+RUN_DIR_ENV = "A2PERF_RUN_DIR"
+TASK_ENV = "A2PERF_TASK_ID"
+SEED_ENV = "A2PERF_SEED"
+TRAIN_STEPS_ENV = "A2PERF_NUM_TRAIN_STEPS"
+
+
+def task_id(default: str | None = None) -> str | None:
+    """The task being run."""
+    return os.environ.get(TASK_ENV, default)
+
+
+def seed(default: int = 0) -> int:
+    return int(os.environ.get(SEED_ENV, default))
+
+
+def run_dir() -> Path:
+    """A directory the participant may write to (checkpoints); the current directory outside a run."""
+    return Path(os.environ.get(RUN_DIR_ENV, "."))
+
+
+def num_train_steps(default: int | None = None) -> int | None:
+    """The benchmark's hint for the training budget in env steps."""
+    value = os.environ.get(TRAIN_STEPS_ENV)
+    return int(value) if value else default
+
+
+def make_env(**kwargs: Any) -> Any:
+    """The run's task as a Gymnasium env (training episodes are recorded inside a run)."""
+    from a2perf_core.envs import make
+
+    task = task_id()
+    if task is None:
+        raise RuntimeError(f"no task: set {TASK_ENV} or run through `a2perf run`")
+    return make(task, **kwargs)
+
+
+def log_scalar(name: str, value: float, step: int | None = None) -> None:
+    """Record an extra training scalar into the run's ``train_scalars.csv``."""
+    from a2perf_core.runner.recording import log_scalar as _log
+
+    _log(name, value, step)

@@ -1,0 +1,251 @@
+"""What runs inside the participant's child process, one phase per process.
+
+The process starts its own session (so the harness can end its whole tree), moves into the
+submission folder, sends its output to the phase's log file, waits for the harness to release it
+(metric trackers start meanwhile), then runs the phase and writes its records as it goes, so that
+whatever was measured before a crash stays on disk.
+"""
+
+from __future__ import annotations
+
+import csv
+import importlib
+import inspect
+import json
+import os
+import sys
+import traceback
+from pathlib import Path
+from typing import Any
+
+from a2perf_core.metrics import GENERALIZATION_EPISODES, INFERENCE_EPISODES, LATENCIES, WARMUP_LATENCIES
+from a2perf_core.participant import RUN_DIR_ENV, SEED_ENV, TASK_ENV, TRAIN_STEPS_ENV
+
+
+def child_main(job: dict[str, Any], go: Any) -> None:
+    """Entry point of the spawned process (``job`` holds plain values only)."""
+    os.setsid()
+    run_dir = Path(job["run_dir"])
+    log = open(run_dir / f"{job['label']}.log", "ab", buffering=0)  # noqa: SIM115 - lives as long as the process
+    os.dup2(log.fileno(), 1)
+    os.dup2(log.fileno(), 2)
+    sys.stdout = open(1, "w", buffering=1, closefd=False)  # noqa: SIM115
+    sys.stderr = open(2, "w", buffering=1, closefd=False)  # noqa: SIM115
+    os.chdir(job["cwd"])
+    sys.path[:0] = job["sys_path"]
+    os.environ.update(job["environ"])
+    go.wait()
+    try:
+        result = PHASE_FUNCTIONS[job["phase"]](job)
+    except Exception as exc:
+        (run_dir / f"{job['label']}_error.txt").write_text(traceback.format_exc())
+        _write_json(run_dir / f".{job['label']}_result.json", {"error": f"{type(exc).__name__}: {exc}"})
+        sys.stderr.flush()
+        sys.exit(1)
+    _write_json(run_dir / f".{job['label']}_result.json", result)
+
+
+def _write_json(path: Path, data: Any) -> None:
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(data, default=str))
+    os.replace(tmp, path)
+
+
+class ParticipantCalls:
+    """Calls into a submission's inference module in whichever spelling it uses (checked once)."""
+
+    def __init__(self, module: Any) -> None:
+        self.module = module
+        infer = inspect.signature(module.infer_once).parameters
+        self._infer_keywords = "preprocessed_observation" in infer
+        pre = inspect.signature(module.preprocess_observation).parameters
+        spec = pre.get("time_step_spec")
+        self._pre_needs_spec = spec is not None and spec.default is inspect.Parameter.empty
+        load = inspect.signature(module.load_policy).parameters
+        self._load_accepts_all = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in load.values())
+        self._load_names = set(load)
+
+    def load_policy(self, env: Any, arguments: dict[str, Any]) -> Any:
+        chosen = arguments if self._load_accepts_all else {k: v for k, v in arguments.items() if k in self._load_names}
+        return self.module.load_policy(env, **chosen)
+
+    def preprocess(self, observation: Any) -> Any:
+        if self._pre_needs_spec:
+            return self.module.preprocess_observation(observation, time_step_spec=None)
+        return self.module.preprocess_observation(observation)
+
+    def infer(self, policy: Any, observation: Any) -> Any:
+        if self._infer_keywords:
+            return self.module.infer_once(policy=policy, preprocessed_observation=observation)
+        return self.module.infer_once(policy, observation)
+
+
+def _call_with_accepted(function: Any, arguments: dict[str, Any]) -> Any:
+    parameters = inspect.signature(function).parameters
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()):
+        return function(**arguments)
+    return function(**{k: v for k, v in arguments.items() if k in parameters})
+
+
+def run_train(job: dict[str, Any]) -> dict[str, Any]:
+    _register_envs()
+    module = importlib.import_module(job["train_module"])
+    _call_with_accepted(module.train, job["participant_args"])
+    return {}
+
+
+def _register_envs() -> None:
+    from a2perf_core.envs import register_envs
+
+    register_envs()
+
+
+def _make_env(job: dict[str, Any], task_id: str) -> Any:
+    from a2perf_core.envs import make
+
+    return make(task_id, **job["env_kwargs"])
+
+
+def _noop(policy: Any, observation: Any) -> None:
+    return None
+
+
+def harness_overhead_ns(calls: int = 2000) -> float:
+    """Median cost of the timing code itself around a call that does nothing."""
+    from time import perf_counter_ns
+
+    samples = []
+    for _ in range(calls):
+        t0 = perf_counter_ns()
+        _noop(None, None)
+        samples.append(perf_counter_ns() - t0)
+    samples.sort()
+    return float(samples[len(samples) // 2])
+
+
+class EpisodeTable:
+    """A CSV of finished episodes, appended and flushed one row at a time."""
+
+    def __init__(self, path: Path, header: list[str]) -> None:
+        new = not path.exists() or path.stat().st_size == 0
+        self._file = path.open("a", newline="")
+        self._writer = csv.writer(self._file)
+        if new:
+            self._writer.writerow(header)
+            self._file.flush()
+
+    def add(self, row: list[Any]) -> None:
+        self._writer.writerow(row)
+        self._file.flush()
+
+    def close(self) -> None:
+        self._file.close()
+
+
+def _save_array(path: Path, values: list[int]) -> None:
+    import numpy as np
+
+    tmp = path.with_name(path.name + ".tmp.npy")
+    np.save(tmp, np.asarray(values, dtype=np.int64))
+    os.replace(tmp, path)
+
+
+def run_inference(job: dict[str, Any]) -> dict[str, Any]:
+    from time import perf_counter_ns
+
+    _register_envs()
+    run_dir = Path(job["run_dir"])
+    env = _make_env(job, job["task_id"])
+    calls = ParticipantCalls(importlib.import_module(job["inference_module"]))
+    policy = calls.load_policy(env, job["participant_args"])
+    overhead = harness_overhead_ns()
+    warmup_left = int(job["num_warmup_calls"])
+    cap = job["num_inference_steps"]
+    timed: list[int] = []
+    warmup: list[int] = []
+    table = EpisodeTable(run_dir / INFERENCE_EPISODES, ["episode", "return", "length"])
+    episodes_done = 0
+    dropped_partial = False
+    try:
+        for episode in range(int(job["num_inference_episodes"])):
+            observation, _ = env.reset(seed=job["seed"] if episode == 0 else None)
+            total, length, done = 0.0, 0, False
+            while not done:
+                if cap is not None and len(timed) >= cap:
+                    dropped_partial = length > 0
+                    break
+                prepared = calls.preprocess(observation)
+                t0 = perf_counter_ns()
+                action = calls.infer(policy, prepared)
+                elapsed = perf_counter_ns() - t0
+                if warmup_left > 0:
+                    warmup.append(elapsed)
+                    warmup_left -= 1
+                else:
+                    timed.append(elapsed)
+                observation, reward, terminated, truncated, _ = env.step(action)
+                total += float(reward)
+                length += 1
+                done = terminated or truncated
+            if not done:
+                break
+            table.add([episode, repr(total), length])
+            episodes_done += 1
+            _save_array(run_dir / LATENCIES, timed)
+            _save_array(run_dir / WARMUP_LATENCIES, warmup)
+    finally:
+        table.close()
+        _save_array(run_dir / LATENCIES, timed)
+        _save_array(run_dir / WARMUP_LATENCIES, warmup)
+        env.close()
+    return {
+        "episodes": episodes_done,
+        "timed_calls": len(timed),
+        "warmup_calls": len(warmup),
+        "harness_overhead_ns_per_call": overhead,
+        "partial_episode_dropped": dropped_partial,
+    }
+
+
+def run_generalization(job: dict[str, Any]) -> dict[str, Any]:
+    _register_envs()
+    run_dir = Path(job["run_dir"])
+    task_id = job["generalization_task"]
+    env = _make_env(job, task_id)
+    calls = ParticipantCalls(importlib.import_module(job["inference_module"]))
+    policy = calls.load_policy(env, job["participant_args"])
+    table = EpisodeTable(run_dir / GENERALIZATION_EPISODES, ["task", "episode", "return", "length"])
+    returns = []
+    try:
+        for episode in range(int(job["num_generalization_episodes"])):
+            observation, _ = env.reset(seed=job["seed"] if episode == 0 else None)
+            total, length, done = 0.0, 0, False
+            while not done:
+                action = calls.infer(policy, calls.preprocess(observation))
+                observation, reward, terminated, truncated, _ = env.step(action)
+                total += float(reward)
+                length += 1
+                done = terminated or truncated
+            table.add([task_id, episode, repr(total), length])
+            returns.append(total)
+    finally:
+        table.close()
+        env.close()
+    return {"episodes": len(returns)}
+
+
+PHASE_FUNCTIONS = {"train": run_train, "inference": run_inference, "generalization": run_generalization}
+
+
+def job_environ(run_dir: Path, phase: str, task_id: str, seed: int, num_train_steps: int | None) -> dict[str, str]:
+    """Environment of a phase's process; only training episodes go to the training log."""
+    from a2perf_core.envs import TRAIN_LOG_ENV
+    from a2perf_core.metrics import TRAIN_LOG
+
+    environ = {RUN_DIR_ENV: str(run_dir), TASK_ENV: task_id, SEED_ENV: str(seed), "PYTHONUNBUFFERED": "1"}
+    if num_train_steps is not None:
+        environ[TRAIN_STEPS_ENV] = str(num_train_steps)
+    if phase == "train":
+        environ[TRAIN_LOG_ENV] = str(run_dir / TRAIN_LOG)
+    return environ
+

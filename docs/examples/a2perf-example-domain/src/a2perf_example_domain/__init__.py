@@ -1,0 +1,1 @@
+"""A tiny third-party a2perf domain."""
