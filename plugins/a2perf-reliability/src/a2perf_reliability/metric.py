@@ -1,0 +1,276 @@
+"""The ``reliability`` metric: wires the reliability measures to the runner's records.
+
+``analyze`` computes per-run values from one seed's training log (global env step against
+episode return), inference episodes (a fixed policy's rollouts) and generalization episodes;
+``summarize`` computes what needs several seeds: dispersion and risk across runs, the
+generalization aggregate and the pooled returns with a bootstrap CI. A value that is undefined
+for the data at hand (no training log, one run, a flat curve, too few points for a window) is
+reported as ``None`` with ``details["reason"]``; it never stops the runner.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import gin
+import numpy as np
+
+from a2perf_core.metrics import Direction, Metric, MetricValue, RunRecords
+from a2perf_reliability import measures
+from a2perf_reliability.compare import iqm_with_ci
+from a2perf_reliability.curves import timeframe_medians
+from a2perf_reliability.errors import ReliabilityInputError
+from a2perf_reliability.presets import Geometry, ReliabilitySettings, geometry, preset_settings
+
+PREFIX = "reliability"
+TIMEFRAME_NAMES = ("beginning", "middle", "end")
+
+
+def curve_from_train_log(columns: Mapping[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Training curve from the runner's log: returns of episodes ending at the same global step are
+    averaged, so that timepoints strictly increase (several envs can finish together)."""
+    if not columns or "global_step" not in columns or columns["global_step"].size == 0:
+        raise ReliabilityInputError("no training log: the train phase did not run or finished no episode")
+    steps = np.asarray(columns["global_step"], dtype=float)
+    returns = np.asarray(columns["episode_return"], dtype=float)
+    unique, inverse = np.unique(steps, return_inverse=True)
+    sums = np.bincount(inverse, weights=returns)
+    counts = np.bincount(inverse)
+    return unique, sums / counts
+
+
+def _rollout_returns(run: RunRecords) -> np.ndarray:
+    episodes = run.inference_episodes()
+    if not episodes or "return" not in episodes or episodes["return"].size == 0:
+        raise ReliabilityInputError("no inference episodes: the inference phase did not run or finished no episode")
+    return np.asarray(episodes["return"], dtype=float)
+
+
+def _generalization(run: RunRecords) -> dict[str, float]:
+    episodes = run.generalization_episodes()
+    if not episodes or "task" not in episodes or episodes["task"].size == 0:
+        raise ReliabilityInputError("no generalization episodes: the generalization phase did not run")
+    return measures.generalization_by_task(list(episodes["task"].astype(str)), episodes["return"])
+
+
+@gin.configurable(module="a2perf_reliability")
+class ReliabilityMetric(Metric):
+    """Reliability (Chan et al., 2020) and application metrics of training curves and rollouts.
+
+    ``preset`` is ``"chan2020"`` (the paper's choices, scaled to the run) or ``"a2perf"`` (A2Perf's);
+    any other argument left at None keeps the preset's value (``baseline="none"`` disables it).
+    """
+
+    def __init__(
+        self,
+        preset: str = "chan2020",
+        alpha: float | None = None,
+        baseline: str | None = None,
+        lowpass_cutoff: float | None = None,
+        n_eval_points: int | None = None,
+        window_fraction: float | None = None,
+        window_logging_multiple: float | None = None,
+        n_timeframes: int | None = None,
+        drawdown_tail: str | None = None,
+        rollout_baseline: str | float | None = None,
+        n_resamples: int = 1000,
+        seed: int = 0,
+    ) -> None:
+        self.settings: ReliabilitySettings = preset_settings(
+            preset,
+            alpha=alpha,
+            baseline=baseline,
+            lowpass_cutoff=lowpass_cutoff,
+            n_eval_points=n_eval_points,
+            window_fraction=window_fraction,
+            window_logging_multiple=window_logging_multiple,
+            n_timeframes=n_timeframes,
+            drawdown_tail=drawdown_tail,
+            rollout_baseline=rollout_baseline,
+        )
+        self.n_resamples = n_resamples
+        self.seed = seed
+
+    # --- helpers -------------------------------------------------------------------------------
+
+    def _value(
+        self, name: str, direction: Direction, description: str, compute: Callable[[], tuple[Any, dict[str, Any]]],
+        phase: str | None = None, unit: str = "",
+    ) -> MetricValue:
+        try:
+            value, details = compute()
+        except Exception as exc:  # undefined for these data: report why, never stop the runner
+            reason = str(exc) if isinstance(exc, ReliabilityInputError) else f"{type(exc).__name__}: {exc}"
+            value, details = None, {"reason": reason}
+        details = {"preset": self.settings.preset, **details}
+        return MetricValue(f"{PREFIX}.{name}", value, unit, direction, phase, description, details)
+
+    def _summary(self, points: np.ndarray, values: np.ndarray) -> tuple[float, dict[str, Any]]:
+        """Collapse per-eval-point values: median (timeframes apart) for chan2020, pooled mean for a2perf."""
+        details: dict[str, Any] = {"eval_points": points.tolist(), "values": values.tolist()}
+        if self.settings.summary == "pooled_mean":
+            details["std"] = float(np.std(values))
+            return float(np.mean(values)), details
+        frames = timeframe_medians(values, self.settings.n_timeframes)
+        if len(frames) == len(TIMEFRAME_NAMES):
+            details["timeframes"] = dict(zip(TIMEFRAME_NAMES, frames, strict=True))
+        else:
+            details["timeframes"] = frames
+        return float(np.median(values)), details
+
+    def _curve_geometry(self, curves: Sequence[tuple[np.ndarray, np.ndarray]]) -> Geometry:
+        for t, _ in curves:
+            if t.size < 3:
+                raise ReliabilityInputError(f"a training curve has {t.size} logged episodes; at least 3 are needed")
+        return geometry(self.settings, [t for t, _ in curves])
+
+    # --- per run -------------------------------------------------------------------------------
+
+    def analyze(self, run: RunRecords) -> list[MetricValue]:
+        s = self.settings
+        out: list[MetricValue] = []
+
+        def curve() -> tuple[np.ndarray, np.ndarray]:
+            return curve_from_train_log(run.train_log())
+
+        def within(fn: Callable[..., tuple[np.ndarray, np.ndarray]], **kw: Any) -> Callable[[], tuple]:
+            def compute() -> tuple[float, dict[str, Any]]:
+                c = curve()
+                g = self._curve_geometry([c])
+                window = g.within_window if fn is measures.dispersion_across_time else g.window
+                points, values = fn(c, window=window, eval_points=g.eval_points, **kw)
+                value, details = self._summary(points, values)
+                details["window"] = window
+                return value, details
+
+            return compute
+
+        def scalar(fn: Callable[..., float], **kw: Any) -> Callable[[], tuple]:
+            def compute() -> tuple[float, dict[str, Any]]:
+                return fn(curve(), **kw), {}
+
+            return compute
+
+        out.append(self._value(
+            "dispersion_across_time", "lower",
+            "IQR of the differenced training curve in trailing windows (DT)",
+            within(measures.dispersion_across_time, baseline=s.baseline), phase="train"))
+        out.append(self._value(
+            "short_term_risk_across_time", "higher",
+            f"lower CVaR (alpha={s.alpha}) of the differenced training curve (SRT)",
+            scalar(measures.short_term_risk_across_time, alpha=s.alpha, baseline=s.baseline), phase="train"))
+        out.append(self._value(
+            "long_term_risk_across_time", "lower",
+            f"{s.drawdown_tail} CVaR (alpha={s.alpha}) of the training curve's drawdown (LRT)",
+            scalar(measures.long_term_risk_across_time, alpha=s.alpha, baseline=s.baseline,
+                   drawdown_tail=s.drawdown_tail), phase="train"))
+        out.append(self._value(
+            "max_drawdown", "lower", "largest drop of the training curve below its running peak",
+            scalar(measures.max_drawdown, baseline=s.baseline), phase="train"))
+        out.append(self._value(
+            "median_performance_during_training", "higher",
+            "median episode return in trailing windows of training",
+            within(measures.median_performance_during_training), phase="train"))
+
+        def rollout(fn: Callable[..., float], **kw: Any) -> Callable[[], tuple]:
+            return lambda: (fn(_rollout_returns(run), **kw), {"n_episodes": int(_rollout_returns(run).size)})
+
+        out.append(self._value(
+            "dispersion_across_rollouts", "lower", "IQR of the fixed policy's episode returns (DF)",
+            rollout(measures.dispersion_across_rollouts, baseline=s.rollout_baseline), phase="inference"))
+        out.append(self._value(
+            "risk_across_rollouts", "higher", f"lower CVaR (alpha={s.alpha}) of the fixed policy's returns (RF)",
+            rollout(measures.risk_across_rollouts, alpha=s.alpha, baseline=s.rollout_baseline), phase="inference"))
+        for key, direction in (("mean", "higher"), ("std", "none"), ("iqm", "higher"), ("min", "higher"),
+                               ("max", "higher")):
+            out.append(self._value(
+                f"returns.{key}", direction, f"{key} of the inference episode returns",
+                lambda k=key: (measures.return_statistics(_rollout_returns(run))[k],
+                               {"n_episodes": int(_rollout_returns(run).size)}),
+                phase="inference"))
+        try:
+            by_task = _generalization(run)
+        except ReliabilityInputError:
+            by_task = {}
+        for task, value in by_task.items():
+            out.append(self._value(
+                f"generalization.{task}", "higher", f"mean episode return on {task}",
+                lambda v=value: (v, {}), phase="generalization"))
+        return out
+
+    # --- across runs ---------------------------------------------------------------------------
+
+    def summarize(self, runs: Sequence[RunRecords]) -> list[MetricValue]:
+        s = self.settings
+        out: list[MetricValue] = []
+        curves: list[tuple[np.ndarray, np.ndarray]] = []
+        skipped: list[str] = []
+        for run in runs:
+            try:
+                curves.append(curve_from_train_log(run.train_log()))
+            except ReliabilityInputError as exc:
+                skipped.append(f"{run.run_dir.name}: {exc}")
+
+        def across(fn: Callable[..., tuple[np.ndarray, np.ndarray]], final: bool, **kw: Any) -> Callable[[], tuple]:
+            def compute() -> tuple[float, dict[str, Any]]:
+                g = self._curve_geometry(curves)
+                points, values = fn(curves, eval_points=g.across_eval_points, window=g.window,
+                                    lowpass_cutoff=g.lowpass_cutoff, baseline=s.baseline, **kw)
+                if final:
+                    value = float(values[-1])
+                    details = {"eval_points": points.tolist(), "values": values.tolist(),
+                               "final_eval_point": float(points[-1])}
+                else:
+                    value, details = self._summary(points, values)
+                details.update(n_runs=len(curves), window=g.window, lowpass_cutoff=g.lowpass_cutoff)
+                if skipped:
+                    details["skipped_runs"] = skipped
+                return value, details
+
+            return compute
+
+        out.append(self._value(
+            "dispersion_across_runs", "lower", "IQR across seeds of the low-passed training curves (DR)",
+            across(measures.dispersion_across_runs, final=False), phase="train"))
+        out.append(self._value(
+            "risk_across_runs", "higher",
+            f"lower CVaR (alpha={s.alpha}) across seeds of final training performance (RR)",
+            across(measures.risk_across_runs, final=True, alpha=s.alpha), phase="train"))
+
+        returns: dict[str, np.ndarray] = {}
+        for i, run in enumerate(runs):
+            try:
+                returns[f"{i}:{run.run_dir.name}"] = _rollout_returns(run)
+            except ReliabilityInputError:
+                pass
+
+        def pooled_returns() -> tuple[float, dict[str, Any]]:
+            if not returns:
+                raise ReliabilityInputError("no run has inference episodes")
+            iqm, low, high = iqm_with_ci(returns, n_resamples=self.n_resamples, seed=self.seed)
+            stats = measures.return_statistics(np.concatenate(list(returns.values())))
+            return iqm, {**stats, "ci95": [low, high], "n_runs": len(returns),
+                         "method": "IQM of all episodes pooled; bootstrap resamples episodes within each seed"}
+
+        out.append(self._value(
+            "returns.iqm_across_runs", "higher",
+            "interquartile mean of inference returns over all seeds, with a stratified bootstrap 95% CI",
+            pooled_returns, phase="inference"))
+
+        per_seed = []
+        for run in runs:
+            try:
+                per_seed.append(_generalization(run))
+            except ReliabilityInputError:
+                pass
+
+        def aggregate() -> tuple[float, dict[str, Any]]:
+            score, means = measures.generalization_aggregate(per_seed)
+            return score, {"per_task_mean_over_seeds": means, "n_runs": len(per_seed)}
+
+        out.append(self._value(
+            "generalization.aggregate", "higher",
+            "A2Perf generalization score: mean return over seeds per task, summed over tasks",
+            aggregate, phase="generalization"))
+        return out

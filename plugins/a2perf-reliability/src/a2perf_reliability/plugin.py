@@ -1,0 +1,22 @@
+"""Entry point of the ``a2perf-reliability`` distribution: registers the ``reliability`` metric lazily."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from a2perf_core.hookspecs import hookimpl
+from a2perf_core.specs import MetricSpec
+
+
+@hookimpl
+def a2perf_register_metrics(register: Callable[[MetricSpec], None]) -> None:
+    register(
+        MetricSpec(
+            name="reliability",
+            factory="a2perf_reliability.metric:ReliabilityMetric",
+            unit="return",
+            direction="none",
+            description="Chan et al. (2020) reliability: dispersion and risk across time, runs and rollouts; "
+            "returns (mean, std, IQM, min, max) and generalization; presets chan2020 and a2perf",
+        )
+    )
