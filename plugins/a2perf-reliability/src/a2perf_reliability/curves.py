@@ -81,12 +81,14 @@ def cvar(values: np.ndarray, tail: Tail = "lower", alpha: float = 0.05) -> float
     """
     x = as_values(values)
     check_alpha(alpha)
+    # a quantile that lands on a data value must include it despite rounding in the interpolation
+    slack = 1e-12 * max(1.0, float(np.max(np.abs(x))))
     if tail == "lower":
         threshold = np.percentile(x, 100 * alpha)
-        return float(np.mean(x[x <= threshold]))
+        return float(np.mean(x[x <= threshold + slack]))
     if tail == "upper":
         threshold = np.percentile(x, 100 * (1 - alpha))
-        return float(np.mean(x[x >= threshold]))
+        return float(np.mean(x[x >= threshold - slack]))
     raise ReliabilityInputError(f"tail must be 'lower' or 'upper', got {tail!r}")
 
 
