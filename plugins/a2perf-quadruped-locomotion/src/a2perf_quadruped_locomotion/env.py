@@ -1,0 +1,551 @@
+"""The motion-imitation environment: a simulated Laikago rewarded for tracking a reference clip.
+
+Each env owns two PyBullet ``DIRECT`` clients: the simulated world (ground + robot), and a
+kinematics-only copy of the robot that is never stepped and only answers "where are the feet of
+the reference pose" for the end-effector reward. The reference pose and velocity themselves are
+computed analytically from the clip (:mod:`a2perf_quadruped_locomotion.motion`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+import pybullet as p
+import pybullet_data
+
+from a2perf_quadruped_locomotion import laikago, rotations
+from a2perf_quadruped_locomotion.action_filter import ButterworthActionFilter
+from a2perf_quadruped_locomotion.errors import QuadrupedConfigError
+from a2perf_quadruped_locomotion.motion import JOINTS, ROOT_POS, ROOT_ROT, MotionClip, ReferenceMotion, load_motion_clip
+from a2perf_quadruped_locomotion.randomization import RobotDynamics, apply_dynamics
+
+MODES = ("train", "test")
+ACTION_LIMIT = 2.0 * np.pi
+HISTORY_LENGTH = 3
+#: how many control steps ahead the observed reference poses are
+TARGET_FRAME_STEPS = (1, 2, 10, 30)
+REFERENCE_STATE_INIT_PROBABILITY = 0.9
+MAX_WARMUP_S = 0.25
+#: 1 kHz readings kept for the observation latency (covers the 40 ms randomised maximum)
+LATENCY_BUFFER = 100
+
+REWARD_WEIGHTS = {"pose": 0.5, "velocity": 0.05, "end_effector": 0.2, "root_pose": 0.15, "root_velocity": 0.1}
+END_EFFECTOR_HEIGHT_SCALE = 3.0
+MAX_ROOT_DISTANCE_M = 1.0
+MAX_ROOT_ROTATION_RAD = np.pi / 2
+
+IMU = slice(0, 12)
+LAST_ACTION = slice(12, 48)
+MOTOR_ANGLES = slice(48, 84)
+TARGET_FRAMES = slice(84, 160)
+OBSERVATION_SIZE = 160
+
+
+def wrap_angle(angles: np.ndarray) -> np.ndarray:
+    """Angles mapped into ``[-π, π)``."""
+    return (angles + np.pi) % (2.0 * np.pi) - np.pi
+
+
+def imitation_reward(
+    *,
+    ref_joints: np.ndarray,
+    sim_joints: np.ndarray,
+    ref_joint_velocities: np.ndarray,
+    sim_joint_velocities: np.ndarray,
+    ref_root_position: np.ndarray,
+    sim_root_position: np.ndarray,
+    ref_root_rotation: np.ndarray,
+    sim_root_rotation: np.ndarray,
+    ref_end_effectors: np.ndarray,
+    sim_end_effectors: np.ndarray,
+    ref_root_linear_velocity: np.ndarray,
+    sim_root_linear_velocity: np.ndarray,
+    ref_root_angular_velocity: np.ndarray,
+    sim_root_angular_velocity: np.ndarray,
+) -> tuple[float, dict[str, float]]:
+    """The motion-imitation reward in ``[0, 1]`` and its five terms (each in ``[0, 1]``).
+
+    Joint quantities are URDF angles; positions, rotations (xyzw, URDF body frame) and velocities
+    are in the world frame; end effectors are ``(8, 3)`` world positions of link centres of mass.
+    """
+    pose_error = float(np.sum((ref_joints - sim_joints) ** 2))
+    velocity_error = float(np.sum((ref_joint_velocities - sim_joint_velocities) ** 2))
+
+    def local(points: np.ndarray, root: np.ndarray, rotation: np.ndarray) -> np.ndarray:
+        turn = rotations.about_z(-laikago.body_heading(rotation))
+        return rotations.rotate(turn, points - root)
+
+    ref_local = local(ref_end_effectors, ref_root_position, ref_root_rotation)
+    sim_local = local(sim_end_effectors, sim_root_position, sim_root_rotation)
+    dxy = ref_local[:, :2] - sim_local[:, :2]
+    dz = ref_end_effectors[:, 2] - sim_end_effectors[:, 2]
+    end_effector_error = float(np.sum(dxy**2) + END_EFFECTOR_HEIGHT_SCALE * np.sum(dz**2))
+
+    theta = float(rotations.angle(rotations.multiply(ref_root_rotation, rotations.conjugate(sim_root_rotation))))
+    root_pose_error = float(np.sum((ref_root_position - sim_root_position) ** 2)) + 0.5 * theta**2
+    root_velocity_error = float(np.sum((ref_root_linear_velocity - sim_root_linear_velocity) ** 2)) + 0.1 * float(
+        np.sum((ref_root_angular_velocity - sim_root_angular_velocity) ** 2)
+    )
+    terms = {
+        "pose": float(np.exp(-5.0 * pose_error)),
+        "velocity": float(np.exp(-0.1 * velocity_error)),
+        "end_effector": float(np.exp(-40.0 * end_effector_error)),
+        "root_pose": float(np.exp(-20.0 * root_pose_error)),
+        "root_velocity": float(np.exp(-2.0 * root_velocity_error)),
+    }
+    return sum(REWARD_WEIGHTS[k] * v for k, v in terms.items()), terms
+
+
+class QuadrupedLocomotionEnv(gym.Env):
+    """A Laikago imitating a reference motion clip (Peng et al. 2020), at 1 kHz physics / 30 Hz control.
+
+    Action: 12 offsets (rad, SDK convention) added to the standing pose. Observation: 160 floats,
+    see the README. Reward in ``[0, 1]`` per step. No time limit inside: the registered tasks add
+    a 600-step ``TimeLimit``, which reports truncation.
+    """
+
+    metadata = {"render_modes": ["rgb_array"], "render_fps": 30}
+
+    def __init__(
+        self,
+        motion: MotionClip | str | Path,
+        *,
+        mode: str = "test",
+        seed: int | None = None,
+        render_mode: str | None = None,
+        render_size: tuple[int, int] = (320, 240),
+    ):
+        if mode not in MODES:
+            raise QuadrupedConfigError(f"mode must be one of {MODES}, not {mode!r}")
+        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
+            raise QuadrupedConfigError(f"render_mode must be None or 'rgb_array', not {render_mode!r}")
+        self.clip = motion if isinstance(motion, MotionClip) else load_motion_clip(motion)
+        self.mode = mode
+        self.render_mode = render_mode
+        self.render_size = (int(render_size[0]), int(render_size[1]))
+        self._initial_seed = seed
+        self.reference = ReferenceMotion(self.clip)
+
+        self.action_space = gym.spaces.Box(-ACTION_LIMIT, ACTION_LIMIT, (laikago.NUM_MOTORS,), dtype=np.float32)
+        self.observation_space = self._observation_space()
+
+        self._client = -1
+        self._kinematic_client = -1
+        self._connect()
+        self._filter = ButterworthActionFilter()
+        self._dynamics = RobotDynamics.nominal()
+        self._history_q = np.zeros((LATENCY_BUFFER, laikago.NUM_MOTORS))
+        self._history_orientation = np.zeros((LATENCY_BUFFER, 4))
+        self._history_head = 0
+        self._history_count = 0
+        self._sensor_imu = np.zeros((HISTORY_LENGTH, 4))
+        self._sensor_action = np.zeros((HISTORY_LENGTH, laikago.NUM_MOTORS))
+        self._sensor_motors = np.zeros((HISTORY_LENGTH, laikago.NUM_MOTORS))
+        self._interpolation = (np.arange(laikago.SUBSTEPS_PER_ACTION) + 1.0)[:, None] / laikago.SUBSTEPS_PER_ACTION
+        self._target_offsets = np.array([0.0, *TARGET_FRAME_STEPS]) * laikago.CONTROL_TIME_STEP_S
+        self._needs_reset = True
+
+    # --- construction ------------------------------------------------------------------------
+
+    def _observation_space(self) -> gym.spaces.Box:
+        angle, rate = 2.0 * np.pi, 2000.0 * np.pi
+        imu = np.tile([angle, angle, rate, rate], HISTORY_LENGTH)
+        action_low = np.tile(laikago.STANDING_POSE_SDK - ACTION_LIMIT, HISTORY_LENGTH)
+        action_high = np.tile(laikago.STANDING_POSE_SDK + ACTION_LIMIT, HISTORY_LENGTH)
+        motors = np.full(HISTORY_LENGTH * laikago.NUM_MOTORS, np.pi)
+        reach = self._max_reference_displacement()
+        joints_low = np.minimum(laikago.JOINT_LOWER_URDF, self.clip.frames[:, JOINTS].min(axis=0))
+        joints_high = np.maximum(laikago.JOINT_UPPER_URDF, self.clip.frames[:, JOINTS].max(axis=0))
+        frame_low = np.concatenate([np.full(3, -reach), np.full(4, -1.0), joints_low])
+        frame_high = np.concatenate([np.full(3, reach), np.full(4, 1.0), joints_high])
+        low = np.concatenate([-imu, action_low, -motors, np.tile(frame_low, len(TARGET_FRAME_STEPS))])
+        high = np.concatenate([imu, action_high, motors, np.tile(frame_high, len(TARGET_FRAME_STEPS))])
+        return gym.spaces.Box(low.astype(np.float32), high.astype(np.float32), dtype=np.float32)
+
+    def _max_reference_displacement(self) -> float:
+        """Bound on the observed reference root displacement: at least 2 m, more for fast clips."""
+        horizon = max(TARGET_FRAME_STEPS) * laikago.CONTROL_TIME_STEP_S
+        times = np.linspace(0.0, 2.0 * self.clip.duration, 400)
+        start = self.clip.pose(times)[:, ROOT_POS]
+        ahead = self.clip.pose(times + horizon)[:, ROOT_POS]
+        largest = float(np.max(np.linalg.norm(ahead - start, axis=1)))
+        return max(2.0, 1.5 * largest + 0.5)
+
+    def _connect(self) -> None:
+        self._client = client = p.connect(p.DIRECT)
+        p.setAdditionalSearchPath(pybullet_data.getDataPath(), physicsClientId=client)
+        p.setGravity(0.0, 0.0, laikago.GRAVITY, physicsClientId=client)
+        p.setPhysicsEngineParameter(
+            numSolverIterations=laikago.SOLVER_ITERATIONS, enableConeFriction=0, physicsClientId=client
+        )
+        p.setTimeStep(laikago.SIM_TIME_STEP_S, physicsClientId=client)
+        self._ground = p.loadURDF(laikago.GROUND_URDF_PATH, physicsClientId=client)
+        self._robot = p.loadURDF(
+            laikago.URDF_PATH, laikago.INIT_POSITION, laikago.INIT_ORIENTATION, physicsClientId=client
+        )
+        for link in range(-1, p.getNumJoints(self._robot, physicsClientId=client)):
+            p.changeDynamics(self._robot, link, linearDamping=0.0, angularDamping=0.0, physicsClientId=client)
+        self._nominal_mass = {}
+        self._nominal_inertia = {}
+        for link in (*laikago.CHASSIS_LINKS, *laikago.LEG_LINKS):
+            info = p.getDynamicsInfo(self._robot, link, physicsClientId=client)
+            self._nominal_mass[link] = info[0]
+            self._nominal_inertia[link] = tuple(info[2])
+        motors = list(laikago.MOTOR_JOINTS)
+        p.setJointMotorControlArray(
+            self._robot, motors, p.VELOCITY_CONTROL, forces=[0.0] * len(motors), physicsClientId=client
+        )
+        self._place_robot(laikago.INIT_POSITION, laikago.INIT_ORIENTATION, laikago.STANDING_POSE_URDF)
+        self._initial_state = p.saveState(physicsClientId=client)
+
+        self._kinematic_client = p.connect(p.DIRECT)
+        p.setAdditionalSearchPath(pybullet_data.getDataPath(), physicsClientId=self._kinematic_client)
+        self._kinematic_robot = p.loadURDF(laikago.URDF_PATH, useFixedBase=True, physicsClientId=self._kinematic_client)
+
+    def _place_robot(
+        self,
+        position: np.ndarray,
+        orientation: np.ndarray,
+        joints: np.ndarray,
+        linear_velocity: np.ndarray | None = None,
+        angular_velocity: np.ndarray | None = None,
+        joint_velocities: np.ndarray | None = None,
+    ) -> None:
+        client, robot = self._client, self._robot
+        p.resetBasePositionAndOrientation(robot, list(position), list(orientation), physicsClientId=client)
+        zero = [0.0, 0.0, 0.0]
+        p.resetBaseVelocity(
+            robot,
+            zero if linear_velocity is None else list(linear_velocity),
+            zero if angular_velocity is None else list(angular_velocity),
+            physicsClientId=client,
+        )
+        velocities = np.zeros(laikago.NUM_MOTORS) if joint_velocities is None else joint_velocities
+        for joint, angle, velocity in zip(laikago.MOTOR_JOINTS, joints, velocities, strict=True):
+            p.resetJointState(robot, joint, float(angle), float(velocity), physicsClientId=client)
+
+    # --- gymnasium API -----------------------------------------------------------------------
+
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[np.ndarray, dict]:
+        if self._client < 0:
+            raise QuadrupedConfigError("this environment was closed; make a new one")
+        if seed is None and self._initial_seed is not None:
+            seed, self._initial_seed = self._initial_seed, None
+        super().reset(seed=seed)
+        rng = self.np_random
+        p.restoreState(self._initial_state, physicsClientId=self._client)
+        self._dynamics = RobotDynamics.sample(rng) if self.mode == "train" else RobotDynamics.nominal()
+        if self.mode == "train":
+            apply_dynamics(p, self._client, self._robot, self._dynamics, self._nominal_mass, self._nominal_inertia)
+        self._set_latency(self._dynamics.latency_s)
+        strength = np.asarray(self._dynamics.motor_strength)
+        self._kp = laikago.KP * strength
+        self._kd = laikago.KD * strength
+
+        if rng.random() < REFERENCE_STATE_INIT_PROBABILITY:
+            self._time_offset = float(rng.uniform(0.0, self.clip.duration))
+        else:
+            self._time_offset = -float(rng.uniform(0.0, MAX_WARMUP_S))
+        self._substeps = 0
+        self._steps = 0
+        start_time = self._time_offset
+        self.reference.align(max(start_time, 0.0), laikago.INIT_POSITION[:2], 0.0)
+        first = self.reference.pose(0.0)
+        self._warmup_pose = np.concatenate(
+            [
+                [first[0], first[1], laikago.INIT_POSITION[2]],
+                rotations.multiply(rotations.about_z(laikago.body_heading(first[ROOT_ROT])), laikago.INIT_ORIENTATION),
+                laikago.STANDING_POSE_URDF,
+            ]
+        )
+        self._previous_phase = float(self.clip.phase(start_time)) if start_time >= 0.0 else None
+        pose, velocity = self._reference_at(np.array([start_time]))
+        pose, velocity = pose[0], velocity[0]
+        self._place_robot(pose[ROOT_POS], pose[ROOT_ROT], pose[JOINTS], velocity[0:3], velocity[3:6], velocity[6:])
+
+        self._history_head = -1
+        self._history_count = 0
+        self._read_motors()
+        self._record_orientation()
+        observed = self._observed_motor_angles()
+        self._filter.init_history(observed)
+        self._previous_target: np.ndarray | None = None
+        imu = self._imu_reading()
+        self._sensor_imu[:] = imu
+        self._sensor_action[:] = observed
+        self._sensor_motors[:] = observed
+        self._needs_reset = False
+        observation = self._observation(self._reference_at(start_time + self._target_offsets)[0])
+        return observation, {"motion_time": start_time}
+
+    def step(self, action: np.ndarray) -> tuple[np.ndarray, float, bool, bool, dict]:
+        if self._needs_reset:
+            raise QuadrupedConfigError("call reset() before step()")
+        action = np.clip(np.asarray(action, dtype=float).reshape(laikago.NUM_MOTORS), -ACTION_LIMIT, ACTION_LIMIT)
+        target = laikago.STANDING_POSE_SDK + action
+        self._last_action = target
+        filtered = self._filter(target)
+        if self._previous_target is None:
+            targets = np.broadcast_to(filtered, (laikago.SUBSTEPS_PER_ACTION, laikago.NUM_MOTORS))
+        else:
+            previous = self._previous_target
+            targets = previous + self._interpolation * (filtered - previous)
+        self._previous_target = filtered
+        self._run_substeps(targets)
+        self._steps += 1
+        time = self._substeps * laikago.SIM_TIME_STEP_S + self._time_offset
+
+        client, robot = self._client, self._robot
+        position, orientation = p.getBasePositionAndOrientation(robot, physicsClientId=client)
+        linear_velocity, angular_velocity = p.getBaseVelocity(robot, physicsClientId=client)
+        position = np.array(position)
+        orientation = np.array(orientation)
+        if time >= 0.0:
+            phase = float(self.clip.phase(time))
+            if self._previous_phase is not None and phase < self._previous_phase:
+                self.reference.resync_xy(time, position[:2])
+            self._previous_phase = phase
+        frames, velocities = self._reference_at(time + self._target_offsets)
+        reference_pose, reference_velocity = frames[0], velocities[0]
+
+        sim_links = p.getLinkStates(
+            robot, laikago.END_EFFECTOR_LINKS, computeForwardKinematics=1, physicsClientId=client
+        )
+        reward, terms = imitation_reward(
+            ref_joints=reference_pose[JOINTS],
+            sim_joints=self._q_urdf,
+            ref_joint_velocities=reference_velocity[6:],
+            sim_joint_velocities=self._qd_urdf,
+            ref_root_position=reference_pose[ROOT_POS],
+            sim_root_position=position,
+            ref_root_rotation=reference_pose[ROOT_ROT],
+            sim_root_rotation=orientation,
+            ref_end_effectors=self._kinematic_end_effectors(reference_pose),
+            sim_end_effectors=np.array([link[0] for link in sim_links]),
+            ref_root_linear_velocity=reference_velocity[0:3],
+            sim_root_linear_velocity=np.array(linear_velocity),
+            ref_root_angular_velocity=reference_velocity[3:6],
+            sim_root_angular_velocity=np.array(angular_velocity),
+        )
+        terminated = self._fell(reference_pose, position, orientation)
+
+        self._sensor_imu[1:] = self._sensor_imu[:-1]
+        self._sensor_imu[0] = self._imu_reading(orientation, np.array(angular_velocity))
+        self._sensor_action[1:] = self._sensor_action[:-1]
+        self._sensor_action[0] = self._last_action
+        self._sensor_motors[1:] = self._sensor_motors[:-1]
+        self._sensor_motors[0] = self._observed_motor_angles()
+        observation = self._observation(frames)
+        info = {"motion_time": time, "reward_terms": terms}
+        return observation, reward, terminated, False, info
+
+    def render(self) -> np.ndarray | None:
+        """An RGB frame from PyBullet's software renderer, the camera following the robot."""
+        if self.render_mode != "rgb_array":
+            return None
+        if self._client < 0:
+            raise QuadrupedConfigError("this environment was closed; make a new one")
+        width, height = self.render_size
+        position, _ = p.getBasePositionAndOrientation(self._robot, physicsClientId=self._client)
+        view = p.computeViewMatrixFromYawPitchRoll(
+            cameraTargetPosition=[position[0], position[1], 0.3],
+            distance=1.4,
+            yaw=35.0,
+            pitch=-25.0,
+            roll=0.0,
+            upAxisIndex=2,
+            physicsClientId=self._client,
+        )
+        projection = p.computeProjectionMatrixFOV(
+            fov=60.0, aspect=width / height, nearVal=0.05, farVal=20.0, physicsClientId=self._client
+        )
+        _, _, rgba, _, _ = p.getCameraImage(
+            width,
+            height,
+            viewMatrix=view,
+            projectionMatrix=projection,
+            renderer=p.ER_TINY_RENDERER,
+            physicsClientId=self._client,
+        )
+        return np.asarray(rgba, dtype=np.uint8).reshape(height, width, 4)[:, :, :3].copy()
+
+    def close(self) -> None:
+        """Disconnect both PyBullet clients; safe to call more than once."""
+        for name in ("_client", "_kinematic_client"):
+            client = getattr(self, name, -1)
+            if client >= 0:
+                if p.isConnected(client):
+                    p.disconnect(client)
+                setattr(self, name, -1)
+        self._needs_reset = True
+
+    @property
+    def physics_client(self) -> int:
+        """PyBullet client id of the simulated world (``-1`` once closed)."""
+        return self._client
+
+    @property
+    def dynamics(self) -> RobotDynamics:
+        """The robot's dynamics this episode (nominal in ``mode="test"``)."""
+        return self._dynamics
+
+    # --- simulation ----------------------------------------------------------------------------
+
+    def _set_latency(self, latency_s: float) -> None:
+        self._latency_s = latency_s
+        ratio = latency_s / laikago.SIM_TIME_STEP_S
+        self._latency_steps = int(ratio)
+        self._latency_blend = ratio - self._latency_steps
+        if self._latency_blend < 1e-9:
+            self._latency_blend = 0.0
+        # the base orientation is only read for the observation, at the step's end: record it
+        # only in the substeps the latency interpolation can reach
+        oldest = self._latency_steps + 1
+        last = laikago.SUBSTEPS_PER_ACTION - 1
+        self._orientation_from_substep = last - oldest if oldest < last else 0
+
+    def _read_motors(self) -> None:
+        """Read the 12 joints, push the SDK angles onto the 1 kHz history."""
+        states = p.getJointStates(self._robot, laikago.MOTOR_JOINTS, physicsClientId=self._client)
+        self._q_urdf = np.array([s[0] for s in states])
+        self._qd_urdf = np.array([s[1] for s in states])
+        self._history_head = head = (self._history_head + 1) % LATENCY_BUFFER
+        self._history_q[head] = self._q_urdf * laikago.MOTOR_DIRECTION - laikago.MOTOR_OFFSET
+        if self._history_count < LATENCY_BUFFER:
+            self._history_count += 1
+
+    def _record_orientation(self) -> None:
+        _, orientation = p.getBasePositionAndOrientation(self._robot, physicsClientId=self._client)
+        self._history_orientation[self._history_head] = orientation
+
+    def _delayed(self, history: np.ndarray) -> np.ndarray:
+        """The reading ``latency`` seconds ago, linearly interpolated between 1 kHz samples."""
+        head, count = self._history_head, self._history_count
+        steps = self._latency_steps
+        if (steps == 0 and self._latency_blend == 0.0) or count == 1:
+            return history[head]
+        if steps + 1 >= count:
+            return history[(head - count + 1) % LATENCY_BUFFER]
+        newer = history[(head - steps) % LATENCY_BUFFER]
+        blend = self._latency_blend
+        if blend == 0.0:
+            return newer
+        older = history[(head - steps - 1) % LATENCY_BUFFER]
+        return (1.0 - blend) * newer + blend * older
+
+    def _observed_motor_angles(self) -> np.ndarray:
+        """Motor angles as the robot reports them: SDK convention, delayed, wrapped to ``[-π, π)``."""
+        return wrap_angle(self._delayed(self._history_q))
+
+    def _run_substeps(self, targets: np.ndarray) -> None:
+        """33 physics steps, each with a PD torque towards the interpolated, rate-clipped target."""
+        client, robot = self._client, self._robot
+        joints = laikago.MOTOR_JOINTS
+        direction = laikago.MOTOR_DIRECTION
+        kp, kd = self._kp, self._kd
+        max_change = laikago.MAX_MOTOR_ANGLE_CHANGE_PER_SUBSTEP
+        torque_control = p.TORQUE_CONTROL
+        set_torques, step_simulation = p.setJointMotorControlArray, p.stepSimulation
+        record_from = self._orientation_from_substep
+        for i in range(laikago.SUBSTEPS_PER_ACTION):
+            observed = wrap_angle(self._delayed(self._history_q))
+            target = np.minimum(np.maximum(targets[i], observed - max_change), observed + max_change)
+            q = self._history_q[self._history_head]
+            torque = direction * (kp * (target - q) - kd * (self._qd_urdf * direction))
+            set_torques(robot, joints, torque_control, forces=torque, physicsClientId=client)
+            step_simulation(physicsClientId=client)
+            self._read_motors()
+            if i >= record_from:
+                self._record_orientation()
+        self._substeps += laikago.SUBSTEPS_PER_ACTION
+
+    def _imu_reading(
+        self, orientation: np.ndarray | None = None, angular_velocity: np.ndarray | None = None
+    ) -> np.ndarray:
+        """[roll, pitch, ω_x, ω_y]: delayed roll and pitch, body-frame angular rate."""
+        delayed = rotations.normalize(self._delayed(self._history_orientation))
+        roll, pitch = rotations.roll_pitch(laikago.imu_orientation(delayed))
+        if orientation is None or angular_velocity is None:
+            _, orientation = p.getBasePositionAndOrientation(self._robot, physicsClientId=self._client)
+            _, angular_velocity = p.getBaseVelocity(self._robot, physicsClientId=self._client)
+        body = laikago.imu_orientation(np.asarray(orientation))
+        rate = rotations.rotate(rotations.conjugate(body), np.asarray(angular_velocity))
+        return np.array([roll, pitch, rate[0], rate[1]])
+
+    def _fell(self, reference_pose: np.ndarray, position: np.ndarray, orientation: np.ndarray) -> bool:
+        """Body contact with the ground, or too far from the reference in position or rotation."""
+        if self._steps > 1:
+            contacts = p.getContactPoints(bodyA=self._robot, bodyB=self._ground, physicsClientId=self._client)
+            allowed = laikago.END_EFFECTOR_LINKS
+            if any(contact[3] not in allowed for contact in contacts):
+                return True
+        if float(np.sum((reference_pose[ROOT_POS] - position) ** 2)) > MAX_ROOT_DISTANCE_M**2:
+            return True
+        difference = rotations.multiply(reference_pose[ROOT_ROT], rotations.conjugate(orientation))
+        return float(rotations.angle(difference)) > MAX_ROOT_ROTATION_RAD
+
+    # --- reference ---------------------------------------------------------------------------
+
+    def _reference_at(self, times: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Reference poses and velocities; before the clip starts (warm-up) the standing pose."""
+        poses, velocities = self.reference.pose_and_velocity(np.maximum(times, 0.0))
+        warm = times < 0.0
+        if np.any(warm):
+            poses[warm] = self._warmup_pose
+            velocities[warm] = 0.0
+        return poses, velocities
+
+    def _kinematic_end_effectors(self, pose: np.ndarray) -> np.ndarray:
+        """World centres of mass of the 8 toe and lower-leg links for a reference pose."""
+        client, robot = self._kinematic_client, self._kinematic_robot
+        p.resetBasePositionAndOrientation(robot, list(pose[ROOT_POS]), list(pose[ROOT_ROT]), physicsClientId=client)
+        p.resetJointStatesMultiDof(
+            robot, laikago.MOTOR_JOINTS, [[float(q)] for q in pose[JOINTS]], physicsClientId=client
+        )
+        links = p.getLinkStates(robot, laikago.END_EFFECTOR_LINKS, computeForwardKinematics=1, physicsClientId=client)
+        return np.array([link[0] for link in links])
+
+    def _observation(self, frames: np.ndarray) -> np.ndarray:
+        observation = np.empty(OBSERVATION_SIZE)
+        observation[IMU] = self._sensor_imu.ravel()
+        observation[LAST_ACTION] = self._sensor_action.ravel()
+        observation[MOTOR_ANGLES] = self._sensor_motors.ravel()
+        delayed = rotations.normalize(self._delayed(self._history_orientation))
+        heading = laikago.body_heading(delayed)
+        turn = rotations.about_z(-heading)
+        now = frames[0]
+        ahead = frames[1:]
+        targets = np.empty((len(TARGET_FRAME_STEPS), 19))
+        targets[:, ROOT_POS] = rotations.rotate(turn, ahead[:, ROOT_POS] - now[ROOT_POS])
+        targets[:, ROOT_ROT] = rotations.standardize(rotations.multiply(turn, ahead[:, ROOT_ROT]))
+        targets[:, JOINTS] = ahead[:, JOINTS]
+        observation[TARGET_FRAMES] = targets.ravel()
+        return observation.astype(np.float32)
+
+    def __del__(self) -> None:
+        try:
+            self.close()
+        except Exception:
+            pass
+
+
+def make_env(
+    motion_asset: str | None = None,
+    motion_file: str | Path | None = None,
+    mode: str = "test",
+    seed: int | None = None,
+    render_mode: str | None = None,
+    **kwargs: Any,
+) -> QuadrupedLocomotionEnv:
+    """Entry point of the registered tasks: ``motion_file`` (any clip in the same format) wins over
+    the task's ``motion_asset``."""
+    if motion_file is None:
+        if motion_asset is None:
+            raise QuadrupedConfigError("give motion_file=<path to a clip> or motion_asset=<data asset name>")
+        from a2perf_core.data import asset_path
+
+        motion_file = asset_path(motion_asset)
+    return QuadrupedLocomotionEnv(motion_file, mode=mode, seed=seed, render_mode=render_mode, **kwargs)

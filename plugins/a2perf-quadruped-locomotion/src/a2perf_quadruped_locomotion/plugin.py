@@ -1,0 +1,95 @@
+"""Entry-point module of the quadruped locomotion domain: registers its tasks and motion clips.
+
+Imports only the standard library and the core's plugin API; PyBullet and NumPy are loaded when
+an environment is made.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from a2perf_core.hookspecs import hookimpl
+from a2perf_core.specs import DataAsset, Task
+
+DOMAIN = "quadruped_locomotion"
+ENTRY_POINT = "a2perf_quadruped_locomotion.env:make_env"
+EPISODE_STEPS = 600
+UPSTREAM_COMMIT = "9263c9f1b0d196c004e8d907209a780bcbe8ca93"
+URL_PATTERN = (
+    "https://raw.githubusercontent.com/google-research/motion_imitation/"
+    f"{UPSTREAM_COMMIT}/motion_imitation/data/motions/{{file}}"
+)
+LICENSE_NOTICE = (
+    "Apache-2.0 (google-research/motion_imitation). The underlying dog motion capture "
+    "(sebastianstarke/AI4Animation, retargeted to the Laikago) is CC BY-NC 4.0: "
+    "non-commercial use, attribution required."
+)
+
+#: task suffix -> (asset name, file, sha256, git blob id, size in bytes, description)
+CLIPS: dict[str, tuple[str, str, str, str, int, str]] = {
+    "DogPace": (
+        "quadruped-dog-pace",
+        "dog_pace.txt",
+        "2ebff49cc4991eae4ddd9f8b37514956ffcb7dc194a16dba15c5240857e6ed66",
+        "fbd37b2200f9a985bf290314fce25452048eb221",
+        7333,
+        "imitate a dog's pace (39 frames, 0.63 s cycle)",
+    ),
+    "DogTrot": (
+        "quadruped-dog-trot",
+        "dog_trot.txt",
+        "ec304dbbc4e5bfbfc4955074e27a7e0b3038485952ea9847e9ca42594c9e87a6",
+        "3ae730c35d0b86940752a0c5b8c42c4263f3e051",
+        6221,
+        "imitate a dog's trot (33 frames, 0.53 s cycle)",
+    ),
+    "DogSpin": (
+        "quadruped-dog-spin",
+        "dog_spin.txt",
+        "fce7b861b34103ddffccd0fc31bd078d58ad0240a2740f56780d46a93308fe1f",
+        "2285c5b60ceb4d688c0e2b6b451ac7734b50bfe8",
+        8634,
+        "imitate a dog spinning on the spot (46 frames, 0.75 s cycle)",
+    ),
+}
+
+GIN_FILES = {
+    "train": "a2perf_quadruped_locomotion:gin/train.gin",
+    "inference": "a2perf_quadruped_locomotion:gin/inference.gin",
+    "generalization": "a2perf_quadruped_locomotion:gin/generalization.gin",
+}
+
+
+@hookimpl
+def a2perf_register_data_assets(register: Callable[[DataAsset], None]) -> None:
+    for asset_name, file, sha256, blob, size, _ in CLIPS.values():
+        register(
+            DataAsset(
+                name=asset_name,
+                path=f"quadruped/motions/{file}",
+                url=URL_PATTERN.format(file=file),
+                sha256=sha256,
+                git_blob=blob,
+                size=size,
+                license=LICENSE_NOTICE,
+                description=f"Laikago reference motion {file} (motion_imitation clip format)",
+            )
+        )
+
+
+@hookimpl
+def a2perf_register_domains(register: Callable[[Task], None]) -> None:
+    for suffix, (asset_name, _, _, _, _, description) in CLIPS.items():
+        register(
+            Task(
+                id=f"QuadrupedLocomotion-{suffix}-v0",
+                entry_point=ENTRY_POINT,
+                domain=DOMAIN,
+                description=f"Laikago in PyBullet: {description}",
+                kwargs={"motion_asset": asset_name, "mode": "test"},
+                max_episode_steps=EPISODE_STEPS,
+                gin_files=GIN_FILES,
+                data=(asset_name,),
+                generalization=True,
+            )
+        )
