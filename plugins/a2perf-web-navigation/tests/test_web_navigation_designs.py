@@ -1,0 +1,181 @@
+"""Designs, difficulty, levels, generator, vocabulary and registration: no browser needed."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+from a2perf_web_navigation import plugin
+from a2perf_web_navigation.designs import (
+    GENERATOR_SYMBOLS,
+    WebsiteDesign,
+    generate_designs,
+    level_of,
+    page_difficulty,
+    random_design,
+    website_difficulty,
+)
+from a2perf_web_navigation.env import draw_profile, optimal_return
+from a2perf_web_navigation.errors import DesignError
+from a2perf_web_navigation.primitives import ACTIVE, PASSIVE, PRIMITIVES
+from a2perf_web_navigation.vocabulary import derive_tokens, encode, shipped_tokens, token_ids, tokenize
+
+
+def test_forty_primitives_24_active_16_passive():
+    assert len(PRIMITIVES) == 40
+    assert len(ACTIVE) == 24 and len(PASSIVE) == 16
+    assert len(GENERATOR_SYMBOLS) == 42  # 40 primitives + stop + page break
+    assert len({PRIMITIVES[n].field for n in ACTIVE}) == 24
+
+
+def test_page_difficulty_by_hand():
+    # username (19, active) + password (13, active) + navbar (10, passive):
+    # p = 1/2! * (1 - 10/42) = 0.380952...; difficulty = -log(p + 1e-8)
+    p = 0.5 * (1 - 10 / 42)
+    assert page_difficulty(["username", "password", "navbar"]) == pytest.approx(-math.log(p + 1e-8), rel=1e-12)
+    assert page_difficulty(["city"]) == pytest.approx(-math.log(1 + 1e-8))
+    assert page_difficulty([]) == 0.0
+    # only passive primitives: p = 0, the floor 1e-8
+    assert page_difficulty(["navbar"]) == pytest.approx(-math.log(1e-8))
+
+
+def test_website_difficulty_sums_pages_and_levels_bin_probability():
+    design = WebsiteDesign.from_dict(
+        {"number_of_pages": 2, "action": ["city", "username", "password", "navbar"], "action_page": [0, 1, 1, 1]}
+    )
+    expected = -math.log(1 + 1e-8) - math.log(0.5 * (1 - 10 / 42) + 1e-8)
+    assert website_difficulty(design) == pytest.approx(expected)
+    assert design.level == 3  # exp(-d) = 0.381 in [0.25, 0.5)
+    assert WebsiteDesign.from_dict({"action": ["city"], "action_page": [0]}).level == 1
+    assert WebsiteDesign.from_dict({"action": ["city", "zipcode"], "action_page": [0, 0]}).level == 2
+    assert level_of(0.1) is None and level_of(0.75) == 1 and level_of(0.5) == 2 and level_of(0.25) == 3
+
+
+def test_from_dict_dedups_pairs_and_drops_trailing_pages():
+    design = WebsiteDesign.from_dict(
+        {"number_of_pages": 4, "action": ["city", "city", "navbar"], "action_page": [0, 0, 2]}
+    )
+    assert design.pages == (("city",), (), ("navbar",))
+    assert design.to_dict() == {"number_of_pages": 3, "action": ["city", "navbar"], "action_page": [0, 2]}
+
+
+@pytest.mark.parametrize(
+    "bad, message",
+    [
+        ({"action": ["citty"], "action_page": [0]}, "unknown primitives"),
+        ({"action": ["city"], "action_page": [0, 1]}, "1 actions but 2"),
+        ({"action": ["city"]}, "action_page"),
+    ],
+)
+def test_bad_designs_are_clear_errors(bad, message):
+    with pytest.raises(DesignError, match=message):
+        WebsiteDesign.from_dict(bad)
+
+
+def test_html_chains_pages_with_next_and_submit():
+    design = WebsiteDesign.from_dict(
+        {"action": ["city", "submit", "next_checkout", "zipcode"], "action_page": [0, 0, 2, 2]}
+    )
+    html = design.html()
+    # page 0: designed submit on an early page does nothing; a "Click" next is created
+    assert '<button type="button" class="btn btn-primary" id="actionable_submit_p0">Place Order</button>' in html
+    assert 'id="actionable_next_p0" data-a="next">Click</button>' in html
+    # empty interior page 1 holds only a created next; the last page's designed next does nothing
+    assert 'id="actionable_next_p1" data-a="next">Click</button>' in html
+    assert 'id="actionable_next_p2">Checkout</button>' in html
+    assert 'id="actionable_submit_p2" data-a="submit">Submit</button>' in html
+    assert html.count('class="wn-page"') == 3 and html.count('style="display:none"') == 2
+
+
+def test_active_primitive_repeated_on_a_later_page_is_rendered_once():
+    design = WebsiteDesign.from_dict({"action": ["city", "city"], "action_page": [0, 1]})
+    assert design.html().count('data-f="city"') == 1
+    assert design.fields == ("city",)
+
+
+def test_generator_is_seeded_and_levels_hold():
+    a = generate_designs(2, 5, np.random.default_rng(7))
+    b = generate_designs(2, 5, np.random.default_rng(7))
+    assert a == b
+    assert all(d.level == 2 and d.fields for d in a)
+    with pytest.raises(DesignError, match="difficulty must be one of"):
+        generate_designs(4, 1, np.random.default_rng(0))
+
+
+def test_generator_page_count_is_geometric_with_half():
+    rng = np.random.default_rng(0)
+    designs = [random_design(rng) for _ in range(3000)]
+    # a page break and a stop are equally likely, so the pages count is geometric with mean 2
+    # (trailing empty pages dropped lowers it slightly)
+    mean_pages = np.mean([len(d.pages) for d in designs])
+    assert 1.8 < mean_pages < 2.1
+
+
+def test_profile_fixed_and_seeded_values():
+    design = WebsiteDesign.from_dict(
+        {"action": ["password", "username", "city", "state", "rememberme"], "action_page": [0] * 5}
+    )
+    profile = draw_profile(design, np.random.default_rng(0))
+    assert list(profile) == ["_dummy", "city", "password", "rememberme", "state", "username"]
+    assert profile["password"] == "pass" and profile["username"] == "john@email.com"
+    assert profile["city"] == "Mountain View" and profile["state"] in ("CA", "NY")
+    assert profile["rememberme"] in (True, False)
+    assert draw_profile(design, np.random.default_rng(0)) == profile
+
+
+def test_optimal_return_formula():
+    # 3 fields on 2 pages: 3 fills of (1/3 - 0.05), 1 next click (-0.05), submit +1
+    design = WebsiteDesign.from_dict({"action": ["city", "zipcode", "state"], "action_page": [0, 0, 1]})
+    assert optimal_return(design) == pytest.approx(3 * (1 / 3 - 0.05) - 0.05 + 1)
+
+
+def test_tokenizer_matches_a2perf_rules():
+    assert tokenize("Forgot user name.") == ["forgot", "user", "name"]
+    assert tokenize("San Francisco Airport (SFO)") == ["san", "francisco", "airport", "(", "sfo", ")"]
+    assert tokenize("name_first") == ["name_first"]
+    assert tokenize("None") == [] and tokenize("") == []
+
+
+def test_vocabulary_is_shipped_fixed_and_matches_the_websites():
+    assert list(shipped_tokens()) == derive_tokens()
+    ids = token_ids()
+    assert ids["NULL"] == 0 and ids["OOV"] == 1
+    assert encode("zzz unknownword city", 10) == (1, 1, ids["city"])
+    assert encode("Mountain View city", 2) == (ids["mountain"], ids["view"])
+
+
+def test_plugin_registers_tasks_and_assets(a2perf_plugins):
+    plugins = a2perf_plugins(plugin)
+    tasks = plugins.registry.tasks
+    for level in (1, 2, 3):
+        task = tasks[f"WebNavigation-Difficulty-{level:02d}-v0"].spec
+        assert task.generalization and task.kwargs["difficulty"] == level and task.data == ()
+    assert "WebNavigation-v0" in tasks
+    assets = plugins.registry.data_assets
+    assert assets["web-navigation-designs-02"].spec.path == "web_navigation/designs/02.json"
+
+
+def test_original_designs_load_and_show_the_upstream_label_defect(a2perf_plugins):
+    from a2perf_web_navigation.env import original_designs
+
+    from a2perf_core.data import asset_path, verify
+
+    plugins = a2perf_plugins(plugin)
+    path = asset_path("web-navigation-designs-01")
+    verify(plugins.registry.data_assets["web-navigation-designs-01"].spec, path)
+    designs = original_designs(1)
+    assert len(designs) == len(json.loads(path.read_text()))
+    below_level_3 = np.mean([d.level is None for d in designs])
+    assert below_level_3 > 0.9  # labelled "level 1", but almost all are harder than any level
+
+
+def test_plugin_module_imports_only_core_api():
+    import ast
+    import inspect
+
+    tree = ast.parse(inspect.getsource(plugin))
+    imported = {a.name.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+    imported |= {n.module.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module}
+    assert imported <= {"__future__", "collections", "a2perf_core"}
