@@ -162,9 +162,15 @@ class WebNavigationEnv(gym.Env):
         self.website_index = -1
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[dict, dict]:
+        """Start an episode on a website drawn from the env's set; ``options={"website": i}`` picks
+        website ``i`` instead (the profile is still drawn from the seeded generator)."""
         super().reset(seed=seed)
         rng = self.np_random
-        self.website_index = int(rng.integers(len(self.websites)))
+        drawn = int(rng.integers(len(self.websites)))
+        chosen = (options or {}).get("website")
+        if chosen is not None and not 0 <= int(chosen) < len(self.websites):
+            raise DesignError(f"options['website']={chosen} but the env has {len(self.websites)} websites")
+        self.website_index = drawn if chosen is None else int(chosen)
         design = self.websites[self.website_index]
         self._profile = draw_profile(design, rng)
         self._profile_values = list(self._profile.values())
