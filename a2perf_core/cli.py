@@ -38,7 +38,10 @@ class A2PerfGroup(click.Group):
             self._plugins_added = True
             from a2perf_core.plugins import get_plugins
 
-            get_plugins().add_commands(self)
+            try:
+                get_plugins().add_commands(self)
+            except A2PerfError as exc:  # the core's own commands stay usable
+                click.secho(f"warning: plugin commands unavailable: {exc}", fg="yellow", err=True)
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         self._add_plugin_commands()

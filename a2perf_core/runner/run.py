@@ -106,10 +106,14 @@ class Run:
 
     def execute(self) -> RunOutcome:
         self._begin()
+        failed_before = None
         for phase in self.settings.phases:
             record = self.info["phases"].get(phase, {})
             if record.get("status") == "ok":
                 record["resumed"] = True
+                continue
+            if failed_before:
+                self.info["phases"][phase] = {"status": "not run", "reason": f"the {failed_before} phase failed"}
                 continue
             try:
                 self.info["phases"][phase] = self._run_phase(phase)
@@ -118,6 +122,8 @@ class Run:
                 self.info["ended"] = now()
                 self._write()
                 raise
+            if self.info["phases"][phase]["status"] == "failed":
+                failed_before = phase
             self._write()
         self._analyze()
         self.info["ended"] = now()
