@@ -1,0 +1,5 @@
+"""Circuit training ids."""
+
+from a2perf.domains.aliases import register_domain
+
+TASK_IDS = register_domain("CircuitTraining")
