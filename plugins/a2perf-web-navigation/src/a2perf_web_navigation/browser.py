@@ -47,34 +47,41 @@ CHROME_FLAGS = (
 )
 
 _WATCHDOG = r"""
-import os, shutil, signal, sys
+import os, shutil, sys, time
 import psutil
 profile = sys.argv[1]
 line = sys.stdin.buffer.readline()
 driver_pid = int(line) if line.strip() else -1
 sys.stdin.buffer.read()
 victims = {}
-try:
-    root = psutil.Process(driver_pid)
-    victims[root.pid] = root
-    for child in root.children(recursive=True):
+def take(proc):
+    victims[proc.pid] = proc
+    for child in proc.children(recursive=True):
         victims[child.pid] = child
+try:
+    take(psutil.Process(driver_pid))
 except psutil.Error:
     pass
 for proc in psutil.process_iter(["cmdline"]):
     try:
-        if any(profile in part for part in proc.info["cmdline"] or ()):
-            victims[proc.pid] = proc
-            for child in proc.children(recursive=True):
-                victims[child.pid] = child
+        if proc.pid != os.getpid() and any(profile in part for part in proc.info["cmdline"] or ()):
+            take(proc)
     except psutil.Error:
         pass
+victims.pop(os.getpid(), None)
 for proc in victims.values():
     try:
         proc.kill()
     except psutil.Error:
         pass
-psutil.wait_procs(list(victims.values()), timeout=5)
+deadline = time.monotonic() + 5
+while time.monotonic() < deadline:
+    try:
+        if all(p.status() == psutil.STATUS_ZOMBIE for p in victims.values() if p.is_running()):
+            break
+    except psutil.Error:
+        continue
+    time.sleep(0.05)
 shutil.rmtree(profile, ignore_errors=True)
 """
 
