@@ -1,0 +1,72 @@
+"""Sessions: ``tests`` (everything, what CI runs), ``lint``, one per plugin, and ``bench``."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import nox
+
+nox.options.default_venv_backend = "uv|virtualenv"
+nox.options.sessions = ["lint", "tests"]
+nox.options.reuse_existing_virtualenvs = True
+
+ROOT = Path(__file__).parent
+PLUGINS = sorted(p.name for p in (ROOT / "plugins").iterdir() if (p / "pyproject.toml").is_file())
+BROWSER_PACKAGES = ("chromium", "chromium-driver")
+
+
+def install_core_and(session: nox.Session, plugins: list[str]) -> None:
+    editable = [arg for name in plugins for arg in ("-e", f"plugins/{name}")]
+    session.install("-e", ".[test]", *editable)
+
+
+def ensure_browser(session: nox.Session) -> None:
+    """The web navigation tests drive a real Chromium: install Debian's when missing and allowed."""
+    if shutil.which("chromium") and shutil.which("chromedriver"):
+        return
+    if shutil.which("apt-get") and hasattr(os, "geteuid") and os.geteuid() == 0:
+        session.log("installing Chromium and chromedriver from Debian's packages")
+        env = {"DEBIAN_FRONTEND": "noninteractive"}
+        session.run("apt-get", "update", "-qq", external=True, env=env)
+        session.run("apt-get", "install", "-y", "-qq", "--no-install-recommends", *BROWSER_PACKAGES,
+                    external=True, env=env)
+        return
+    session.warn(f"no Chromium found: install the Debian packages {' '.join(BROWSER_PACKAGES)} "
+                 "(or set A2PERF_CHROME / A2PERF_CHROMEDRIVER); browser tests will fail")
+
+
+@nox.session
+def tests(session: nox.Session) -> None:
+    """The whole suite, slow end-to-end tests included, with every plugin installed."""
+    ensure_browser(session)
+    install_core_and(session, PLUGINS)
+    session.install("-e", "docs/examples/a2perf-example-domain")
+    session.run("pytest", "--runslow", "-p", "no:cacheprovider", *session.posargs)
+
+
+@nox.session
+@nox.parametrize("plugin", PLUGINS)
+def plugin(session: nox.Session, plugin: str) -> None:
+    """One plugin's own tests, with only the core and that plugin installed."""
+    if plugin == "a2perf-web-navigation":
+        ensure_browser(session)
+    install_core_and(session, [plugin])
+    session.run("pytest", "--runslow", "-p", "no:cacheprovider", f"plugins/{plugin}", *session.posargs)
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    session.install("ruff>=0.5")
+    session.run("ruff", "check", ".")
+
+
+@nox.session
+def bench(session: nox.Session) -> None:
+    """Benchmarks: each prints its measurements next to a baseline measured in the same run."""
+    ensure_browser(session)
+    install_core_and(session, PLUGINS)
+    scripts = session.posargs or sorted(str(p) for p in (ROOT / "benchmarks").glob("*.py"))
+    for script in scripts:
+        session.run("python", script)
