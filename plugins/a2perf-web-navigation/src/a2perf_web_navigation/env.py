@@ -296,11 +296,10 @@ class WebNavigationEnv(gym.Env):
         field_mask = np.zeros(F, np.float32)
         field_mask[:n_fields] = 1
         action_mask = np.zeros((F, E), np.int8)
-        if not self._done or self._steps == 0:
-            action_mask[0, :n] = 1
-            typeable = np.zeros(E, np.int8)
-            typeable[:n] = [row[_TYPEABLE] for row in rows]
-            action_mask[1:n_fields] = typeable
+        action_mask[0, :n] = 1
+        typeable = np.zeros(E, np.int8)
+        typeable[:n] = [row[_TYPEABLE] for row in rows]
+        action_mask[1:n_fields] = typeable
         return {
             "dom_elements": tokens,
             "dom_attribute_mask": token_mask,
