@@ -1,0 +1,125 @@
+"""Web navigation speed and empirical difficulty.
+
+Speed: median env.reset() and env.step() next to a bare ``execute_script`` that reads the whole DOM
+(``document.documentElement.outerHTML``), all measured in the same run on the same browser.
+Targets: a step within 1.5x and a reset within 3x of the bare round trip.
+
+Difficulty: the success rate of a uniformly random agent over the allowed actions (``action_mask``)
+for each level.
+
+    python benchmarks/web_navigation.py [--quick] [--success-episodes 200]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+
+import numpy as np
+
+
+def median_ms(samples: list[float]) -> float:
+    return statistics.median(samples) * 1e3
+
+
+def measure_speed(level: int, resets: int, steps: int, seed: int = 0) -> dict[str, float]:
+    from a2perf_web_navigation.env import WebNavigationEnv
+    from a2perf_web_navigation.policies import random_masked_action
+
+    env = WebNavigationEnv(difficulty=level, num_websites=10, seed=seed)
+    rng = np.random.default_rng(seed)
+    try:
+        obs, _ = env.reset()
+        driver = env.browser.driver
+        bare_outer, bare_walk, reset_times, step_times = [], [], [], []
+        walk = (
+            "return Array.from(document.querySelectorAll('*'), e => {"
+            "const r = e.getBoundingClientRect(); return [e.tagName, e.className, r.left, r.top, r.width, r.height];});"
+        )
+        for _ in range(5):  # warm-up
+            driver.execute_script("return document.documentElement.outerHTML;")
+            env.reset()
+        for _ in range(resets):
+            t = time.perf_counter()
+            driver.execute_script("return document.documentElement.outerHTML;")
+            bare_outer.append(time.perf_counter() - t)
+            t = time.perf_counter()
+            driver.execute_script(walk)
+            bare_walk.append(time.perf_counter() - t)
+            t = time.perf_counter()
+            obs, _ = env.reset()
+            reset_times.append(time.perf_counter() - t)
+        while len(step_times) < steps:
+            action = random_masked_action(obs, rng)
+            t = time.perf_counter()
+            obs, _, terminated, truncated, _ = env.step(action)
+            step_times.append(time.perf_counter() - t)
+            if terminated or truncated:
+                obs, _ = env.reset()
+        return {
+            "bare_outerhtml_ms": median_ms(bare_outer),
+            "bare_walk_ms": median_ms(bare_walk),
+            "reset_ms": median_ms(reset_times),
+            "step_ms": median_ms(step_times),
+        }
+    finally:
+        env.close()
+
+
+def success_rate(level: int, episodes: int, seed: int = 0, num_websites: int = 100) -> tuple[float, float]:
+    """(success rate, mean return) of the masked random agent over ``episodes`` episodes."""
+    from a2perf_web_navigation.env import WebNavigationEnv
+    from a2perf_web_navigation.policies import random_masked_action
+
+    env = WebNavigationEnv(difficulty=level, num_websites=num_websites, seed=seed)
+    rng = np.random.default_rng(seed)
+    successes, returns = 0, []
+    try:
+        for _ in range(episodes):
+            obs, _ = env.reset()
+            total, done = 0.0, False
+            while not done:
+                obs, reward, terminated, truncated, info = env.step(random_masked_action(obs, rng))
+                total += reward
+                done = terminated or truncated
+            successes += bool(info["success"])
+            returns.append(total)
+    finally:
+        env.close()
+    return successes / episodes, float(np.mean(returns))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="fewer samples, one level, no success rates")
+    parser.add_argument("--success-episodes", type=int, default=200, help="episodes per level (0: skip)")
+    args = parser.parse_args()
+    resets, steps = (20, 60) if args.quick else (100, 400)
+    levels = (3,) if args.quick else (1, 3)
+
+    print("## Speed (median of each, same browser, same run)")
+    print(
+        f"{'level':>5} {'bare outerHTML ms':>18} {'bare walk ms':>13} {'reset ms':>9} {'step ms':>8} "
+        f"{'step/bare':>10} {'reset/bare':>11}"
+    )
+    for level in levels:
+        m = measure_speed(level, resets, steps)
+        bare = m["bare_outerhtml_ms"]
+        print(
+            f"{level:>5} {bare:>18.2f} {m['bare_walk_ms']:>13.2f} {m['reset_ms']:>9.2f} {m['step_ms']:>8.2f} "
+            f"{m['step_ms'] / bare:>10.2f} {m['reset_ms'] / bare:>11.2f}"
+        )
+    print("targets: step/bare <= 1.5, reset/bare <= 3")
+
+    episodes = 0 if args.quick else args.success_episodes
+    if episodes:
+        print(f"\n## Masked random agent, {episodes} episodes per level")
+        print(f"{'level':>5} {'success rate':>13} {'mean return':>12}")
+        for level in (1, 2, 3):
+            rate, mean_return = success_rate(level, episodes)
+            print(f"{level:>5} {rate:>13.3f} {mean_return:>12.3f}")
+
+
+if __name__ == "__main__":
+    main()
