@@ -1,0 +1,232 @@
+"""The ``energy`` metric: codecarbon's offline tracker around each phase.
+
+The tracker is built and started in :meth:`EnergyMetric.start`, before the runner releases the
+participant, so its start-up (about 3.5 s here: hardware detection, TDP table) stays out of the
+phase's wall time; it is stopped in :meth:`EnergyMetric.stop` after the participant ended. It never
+touches the network: the offline tracker takes the carbon intensity from tables bundled with
+codecarbon. Every value states how the CPU figure was obtained, because on most machines without
+RAPL counters it is a model (a TDP times a CPU share), not a measurement.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+import gin
+
+from a2perf_core.errors import A2PerfError
+from a2perf_core.metrics import Metric, MetricValue, PhaseContext
+
+#: power sampling interval (s) per phase: long training phases need fewer samples
+DEFAULT_MEASURE_POWER_SECS: Mapping[str, float] = {"train": 5.0, "inference": 1.0, "generalization": 1.0}
+OTHER_PHASES_MEASURE_POWER_SECS = 1.0
+J_PER_KWH = 3.6e6
+CSV_NAME = "emissions.csv"
+#: codecarbon detects the CPU once per process and warns only then that its TDP is a generic default
+_generic_tdp_warned = False
+
+
+class EnergyMetricError(A2PerfError):
+    """The energy metric was configured or used in a way it cannot measure."""
+
+
+@contextlib.contextmanager
+def captured_codecarbon_warnings() -> Iterator[list[str]]:
+    """Collect codecarbon's warnings (they say which power model it fell back on) without printing them.
+
+    A logger filter, not a handler swap: codecarbon's constructor installs its own stream handler.
+    """
+    logger = logging.getLogger("codecarbon")
+    messages: list[str] = []
+
+    def collect(record: logging.LogRecord) -> bool:
+        if record.levelno >= logging.WARNING:
+            messages.append(record.getMessage())
+        return False
+
+    level = logger.level
+    logger.addFilter(collect)
+    try:
+        yield messages
+    finally:
+        logger.removeFilter(collect)
+        logger.setLevel(level)
+
+
+@gin.configurable(module="a2perf_energy")
+class EnergyMetric(Metric):
+    """Energy (kWh) split into CPU/RAM/GPU, emissions (kg CO2eq) and mean power (W) of each phase."""
+
+    def __init__(self, measure_power_secs: float | Mapping[str, float] = DEFAULT_MEASURE_POWER_SECS,
+                 tracking_mode: str = "process", country_iso_code: str = "USA", region: str | None = None,
+                 force_cpu_power: float | None = None, force_ram_power: float | None = None, pue: float = 1.0,
+                 log_level: str = "error", track_participant_cpu: bool = True,
+                 gpu_ids: list[int | str] | None = None) -> None:
+        if tracking_mode not in ("process", "machine"):
+            raise EnergyMetricError(f"energy tracking_mode must be 'process' or 'machine', got {tracking_mode!r}")
+        if not (isinstance(country_iso_code, str) and len(country_iso_code) == 3 and country_iso_code.isalpha()):
+            raise EnergyMetricError(
+                f"energy country_iso_code must be a 3-letter ISO 3166 code such as 'USA' or 'FRA', "
+                f"got {country_iso_code!r}"
+            )
+        for name, value in (("force_cpu_power", force_cpu_power), ("force_ram_power", force_ram_power)):
+            if value is not None and value <= 0:
+                raise EnergyMetricError(f"energy {name} must be a positive number of watts, got {value!r}")
+        self.measure_power_secs = measure_power_secs
+        self.tracking_mode = tracking_mode
+        self.country_iso_code = country_iso_code.upper()
+        self.region = region
+        self.force_cpu_power = force_cpu_power
+        self.force_ram_power = force_ram_power
+        self.pue = float(pue)
+        self.log_level = log_level
+        self.track_participant_cpu = track_participant_cpu
+        self.gpu_ids = list(gpu_ids) if gpu_ids is not None else None
+        self._trackers: dict[str, tuple[Any, dict[str, Any]]] = {}
+
+    def power_interval(self, phase: str) -> float:
+        if isinstance(self.measure_power_secs, Mapping):
+            return float(self.measure_power_secs.get(phase, OTHER_PHASES_MEASURE_POWER_SECS))
+        return float(self.measure_power_secs)
+
+    def start(self, phase: PhaseContext) -> None:
+        if phase.pid is None and self.tracking_mode == "process":
+            raise EnergyMetricError(
+                f"the energy metric in 'process' mode needs the participant's process id in phase {phase.phase!r}"
+            )
+        from codecarbon import OfflineEmissionsTracker
+
+        with captured_codecarbon_warnings() as warnings:
+            tracker = OfflineEmissionsTracker(
+                country_iso_code=self.country_iso_code,
+                region=self.region,
+                measure_power_secs=self.power_interval(phase.phase),
+                tracking_mode=self.tracking_mode,
+                force_cpu_power=self.force_cpu_power,
+                force_ram_power=self.force_ram_power,
+                pue=self.pue,
+                gpu_ids=self.gpu_ids,
+                output_dir=str(phase.run_dir),
+                output_file=phase.path(CSV_NAME).name,
+                project_name=f"a2perf {phase.task_id} seed {phase.seed} {phase.phase}",
+                allow_multiple_runs=True,
+                log_level="warning",  # collected, not printed: they say which power model applies
+            )
+            ensure_ready = getattr(tracker, "_ensure_hardware_ready", None)
+            if ensure_ready is not None:
+                ensure_ready()
+            cpu_tree = "harness process tree (codecarbon's default)"
+            cpu = _cpu_hardware(tracker)
+            if (self.track_participant_cpu and self.tracking_mode == "process" and phase.pid is not None
+                    and cpu is not None and getattr(cpu, "_mode", None) == "cpu_load"
+                    and hasattr(cpu, "_get_process_cpu_times")):
+                from a2perf_energy.cputime import ParticipantCpuClock
+
+                cpu._get_process_cpu_times = ParticipantCpuClock(phase.pid).as_codecarbon_times
+                cpu_tree = "participant process tree, ended processes included"
+            tracker.start()
+        logging.getLogger("codecarbon").setLevel(self.log_level.upper())
+        method = self._method(tracker, cpu, cpu_tree, warnings)
+        method["measure_power_secs"] = self.power_interval(phase.phase)
+        method["csv"] = phase.path(CSV_NAME).name
+        self._trackers[phase.phase] = (tracker, method)
+
+    def stop(self, phase: PhaseContext) -> list[MetricValue]:
+        entry = self._trackers.pop(phase.phase, None)
+        if entry is None:
+            return []
+        tracker, method = entry
+        with captured_codecarbon_warnings() as warnings:
+            tracker.stop()
+        logging.getLogger("codecarbon").setLevel(self.log_level.upper())
+        method = {**method, "codecarbon_warnings": [*method["codecarbon_warnings"], *warnings]}
+        data = getattr(tracker, "final_emissions_data", None)
+        if data is None:
+            return [MetricValue("energy.status", "failed", "", "none", phase.phase,
+                                "codecarbon did not produce a measurement", method)]
+        return energy_values(phase.phase, data, method)
+
+    def _method(self, tracker: Any, cpu: Any, cpu_tree: str, warnings: list[str]) -> dict[str, Any]:
+        mode = getattr(cpu, "_mode", "unknown")
+        tdp = getattr(cpu, "_tdp", None)
+        n_cpus = getattr(cpu, "_cpu_count", None)
+        global _generic_tdp_warned
+        _generic_tdp_warned = _generic_tdp_warned or any("don't know" in w or "W per thread" in w for w in warnings)
+        if self.force_cpu_power is not None:
+            tdp_source = "forced by force_cpu_power"
+        elif _generic_tdp_warned or getattr(cpu, "_is_generic_tdp", False):
+            tdp_source = "codecarbon's default of 4 W per logical CPU (CPU model not in its table)"
+        else:
+            tdp_source = "codecarbon's TDP table for the CPU model"
+        if mode == "intel_rapl":
+            kind, cpu_method = "measured", "RAPL energy counters (whole CPU package, every process on it)"
+        elif mode == "cpu_load" and self.tracking_mode == "process":
+            kind = "model"
+            cpu_method = (f"CPU-load model: {tdp} W TDP x CPU-seconds of the {cpu_tree} / (seconds x {n_cpus} "
+                          f"logical CPUs); TDP {tdp_source}")
+        elif mode == "cpu_load":
+            kind = "model"
+            cpu_method = f"CPU-load model: {tdp} W TDP x (0.1 + 0.9 x machine load^3); TDP {tdp_source}"
+        elif mode == "constant":
+            kind, cpu_method = "constant", f"constant: 50 % of a {tdp} W TDP whatever the load; TDP {tdp_source}"
+        else:
+            kind, cpu_method = "measured", f"codecarbon mode {mode!r}"
+        if self.force_ram_power is not None:
+            ram_method = f"constant {self.force_ram_power} W (force_ram_power)"
+        else:
+            basis = "RSS of the harness process tree" if self.tracking_mode == "process" else "total RAM"
+            ram_method = f"codecarbon model: about 5 W per estimated DIMM from the {basis}, 10 W minimum"
+        gpus = tracker._conf.get("gpu_count", 0) if hasattr(tracker, "_conf") else 0
+        region = self.country_iso_code + (f"/{self.region}" if self.region else "")
+        return {
+            "cpu_method": cpu_method,
+            "cpu_method_kind": kind,
+            "cpu_tdp_w": tdp,
+            "ram_method": ram_method,
+            "gpu_method": "NVML / AMD SMI energy counters" if gpus else "no GPU found (0)",
+            "tracking_mode": self.tracking_mode,
+            "region": region,
+            "pue": self.pue,
+            "codecarbon_warnings": list(warnings),
+        }
+
+
+def _cpu_hardware(tracker: Any) -> Any:
+    return next((h for h in getattr(tracker, "_hardware", []) if type(h).__name__ == "CPU"), None)
+
+
+def energy_values(phase: str, data: Any, method: Mapping[str, Any]) -> list[MetricValue]:
+    """Metric values from codecarbon's final record (energy in kWh, emissions in kg, duration in s)."""
+    duration = float(data.duration)
+    total = float(data.energy_consumed)
+    details = {**method, "codecarbon_version": getattr(data, "codecarbon_version", ""),
+               "country_name": getattr(data, "country_name", ""), "tracked_s": duration}
+
+    def kwh(name: str, value: float, description: str) -> MetricValue:
+        return MetricValue(name, float(value), "kWh", "lower", phase, description, details)
+
+    intensity = float(data.emissions) / total * 1000 if total > 0 else 0.0
+    return [
+        kwh("energy.total", total, "energy used during the phase (CPU + RAM + GPU, times PUE)"),
+        kwh("energy.cpu", data.cpu_energy, f"CPU energy; {method['cpu_method_kind']}: {method['cpu_method']}"),
+        kwh("energy.ram", data.ram_energy, f"RAM energy; {method['ram_method']}"),
+        kwh("energy.gpu", data.gpu_energy, f"GPU energy; {method['gpu_method']}"),
+        MetricValue("energy.emissions", float(data.emissions), "kg CO2eq", "lower", phase,
+                    f"energy x carbon intensity of {method['region']} ({intensity:.0f} g/kWh, codecarbon's "
+                    "bundled tables)", details),
+        MetricValue("energy.mean_power", total * J_PER_KWH / duration if duration > 0 else 0.0, "W", "lower",
+                    phase, "mean power over the tracked interval (energy / duration)", details),
+        MetricValue("energy.duration", duration, "s", "none", phase,
+                    "interval the tracker covered (from just before the participant was released until after "
+                    "it ended)", details),
+        MetricValue("energy.cpu_method", method["cpu_method"], "", "none", phase,
+                    f"how the CPU figure was obtained ({method['cpu_method_kind']})", details),
+        MetricValue("energy.tracking_mode", method["tracking_mode"], "", "none", phase,
+                    "codecarbon tracking mode: 'process' charges the participant only, 'machine' the whole host",
+                    details),
+        MetricValue("energy.region", method["region"], "", "none", phase,
+                    "ISO country code (and region) whose carbon intensity was used", details),
+    ]

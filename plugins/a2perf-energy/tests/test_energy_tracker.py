@@ -1,0 +1,129 @@
+"""The energy metric around real child processes, offline, driven the way the runner drives it."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import textwrap
+from collections.abc import Iterator
+from pathlib import Path
+
+import psutil
+import pytest
+from a2perf_energy.cputime import ParticipantCpuClock
+from a2perf_energy.metric import J_PER_KWH, EnergyMetric
+
+from a2perf_core.metrics import PhaseContext
+
+IDLE = """
+import sys, time
+sys.stdin.readline()
+time.sleep(0.5)
+"""
+
+BUSY = """
+import sys, time
+sys.stdin.readline()
+end = time.process_time() + {cpu_s}
+x = 0
+while time.process_time() < end:
+    x += 1
+"""
+
+
+@pytest.fixture
+def no_network(monkeypatch: pytest.MonkeyPatch) -> Iterator[list]:
+    """Every attempt to open a network connection fails and is recorded."""
+    attempts: list = []
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        attempts.append(args)
+        raise OSError("network blocked by the test")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket.socket, "connect_ex", refuse)
+    monkeypatch.setattr(socket, "create_connection", refuse)
+    monkeypatch.setattr(socket, "getaddrinfo", refuse)
+    yield attempts
+
+
+def run_phase(metric: EnergyMetric, tmp_path: Path, code: str, phase: str = "inference") -> tuple[dict, float]:
+    """Start a waiting child, start the metric, release the child, reap it, stop the metric.
+
+    Returns the values and the CPU seconds the child used after it was released (from its rusage).
+    """
+    child = subprocess.Popen([sys.executable, "-c", textwrap.dedent(code)], stdin=subprocess.PIPE)
+    context = PhaseContext(phase=phase, run_dir=tmp_path, task_id="Test-v0", seed=0, pid=child.pid)
+    try:
+        metric.start(context)
+        before = psutil.Process(child.pid).cpu_times()
+        child.stdin.write(b"go\n")
+        child.stdin.close()
+        _, status, usage = os.wait4(child.pid, 0)
+        child.returncode = os.waitstatus_to_exitcode(status)
+    finally:
+        if child.returncode is None:
+            child.kill()
+            child.wait()
+    assert child.returncode == 0
+    phase_cpu_s = usage.ru_utime + usage.ru_stime - before.user - before.system
+    return {v.name: v for v in metric.stop(context)}, phase_cpu_s
+
+
+def test_offline_smoke(tmp_path: Path, no_network: list) -> None:
+    values, _ = run_phase(EnergyMetric(), tmp_path, IDLE)
+
+    assert no_network == []
+    assert (tmp_path / "emissions_inference.csv").read_text().startswith("timestamp,")
+    for name in ("energy.total", "energy.ram", "energy.emissions", "energy.mean_power", "energy.duration"):
+        assert values[name].value > 0, name
+    assert values["energy.cpu"].value >= 0
+    assert values["energy.total"].unit == "kWh" and values["energy.total"].direction == "lower"
+    assert values["energy.emissions"].unit == "kg CO2eq"
+    assert values["energy.mean_power"].unit == "W"
+    assert values["energy.total"].value == pytest.approx(
+        values["energy.cpu"].value + values["energy.ram"].value + values["energy.gpu"].value
+    )
+    assert values["energy.tracking_mode"].value == "process"
+    assert values["energy.region"].value == "USA"
+    cpu_method = values["energy.cpu_method"].value
+    assert cpu_method and values["energy.total"].details["cpu_method"] == cpu_method
+    assert values["energy.total"].details["cpu_method_kind"] in ("measured", "model", "constant")
+    assert values["energy.total"].details["measure_power_secs"] == 1.0
+    assert values["energy.total"].details["csv"] == "emissions_inference.csv"
+
+
+@pytest.mark.slow
+def test_forced_cpu_power_over_a_cpu_bound_phase(tmp_path: Path, no_network: list) -> None:
+    """X W forced over a phase that burns c CPU-seconds on n logical CPUs: X * c / n joules."""
+    forced_cpu_w, forced_ram_w = 40.0, 5.0
+    metric = EnergyMetric(force_cpu_power=forced_cpu_w, force_ram_power=forced_ram_w)
+    values, cpu_s = run_phase(metric, tmp_path, BUSY.format(cpu_s=3.0))
+
+    n_cpus = psutil.cpu_count()
+    expected_cpu_kwh = forced_cpu_w * cpu_s / n_cpus / J_PER_KWH
+    assert cpu_s == pytest.approx(3.0, abs=0.2)
+    assert values["energy.cpu"].value == pytest.approx(expected_cpu_kwh, rel=0.10)
+    duration = values["energy.duration"].value
+    assert values["energy.ram"].value == pytest.approx(forced_ram_w * duration / J_PER_KWH, rel=0.02)
+    assert values["energy.total"].details["cpu_method_kind"] == "model"
+    assert "forced by force_cpu_power" in values["energy.cpu_method"].value
+    assert "participant process tree" in values["energy.cpu_method"].value
+    assert no_network == []
+
+
+def test_cpu_clock_keeps_the_time_of_ended_processes() -> None:
+    code = "import subprocess, sys; subprocess.run([sys.executable, '-c', " \
+           "'import time\\nend = time.process_time() + 0.4\\nwhile time.process_time() < end: pass'])"
+    child = subprocess.Popen([sys.executable, "-c", code])
+    clock = ParticipantCpuClock(child.pid)
+    first = clock.seconds()
+    _, _, usage = os.wait4(child.pid, 0)
+    child.returncode = 0
+    after = clock.seconds()
+    # the child and its reaped grandchild burnt >= 0.4 s; all of it is credited once the child is reaped
+    assert after - first >= 0.35
+    assert after >= usage.ru_utime + usage.ru_stime - 0.1
+    assert clock.seconds() == after  # nothing is lost and nothing is counted twice afterwards

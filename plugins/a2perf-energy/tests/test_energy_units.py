@@ -1,0 +1,88 @@
+"""Settings, value arithmetic and registration of the energy metric (no tracker started)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+from a2perf_energy import plugin
+from a2perf_energy.metric import EnergyMetric, energy_values
+
+from a2perf_core.errors import A2PerfError
+from a2perf_core.metrics import PhaseContext
+
+METHOD = {
+    "cpu_method": "CPU-load model: 8 W TDP x ...",
+    "cpu_method_kind": "model",
+    "ram_method": "constant 10 W (force_ram_power)",
+    "gpu_method": "no GPU found (0)",
+    "tracking_mode": "process",
+    "region": "CAN/ontario",
+}
+
+
+def test_power_interval_defaults_per_phase() -> None:
+    metric = EnergyMetric()
+    assert metric.power_interval("train") == 5.0
+    assert metric.power_interval("inference") == 1.0
+    assert metric.power_interval("generalization") == 1.0
+    assert EnergyMetric(measure_power_secs=2).power_interval("train") == 2.0
+    assert EnergyMetric(measure_power_secs={"train": 10}).power_interval("inference") == 1.0
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"tracking_mode": "container"}, "'process' or 'machine'"),
+        ({"country_iso_code": "US"}, "3-letter ISO"),
+        ({"force_cpu_power": 0}, "positive number of watts"),
+        ({"force_ram_power": -3}, "positive number of watts"),
+    ],
+)
+def test_bad_settings_are_user_facing_errors(kwargs: dict, message: str) -> None:
+    with pytest.raises(A2PerfError, match=message):
+        EnergyMetric(**kwargs)
+
+
+def test_process_mode_needs_the_participant(tmp_path: Path) -> None:
+    with pytest.raises(A2PerfError, match="process id"):
+        EnergyMetric().start(PhaseContext("train", tmp_path, "Test-v0", 0, pid=None))
+
+
+def test_values_from_a_codecarbon_record() -> None:
+    # 36 kJ = 0.01 kWh over 100 s: 360 W on average; 0.002 kg per 0.01 kWh = 200 g/kWh
+    record = SimpleNamespace(duration=100.0, energy_consumed=0.01, cpu_energy=0.004, ram_energy=0.006,
+                             gpu_energy=0.0, emissions=0.002, codecarbon_version="3.3.2", country_name="Canada")
+    values = {v.name: v for v in energy_values("train", record, METHOD)}
+    assert values["energy.total"].value == 0.01
+    assert values["energy.cpu"].value == 0.004
+    assert values["energy.ram"].value == 0.006
+    assert values["energy.gpu"].value == 0.0
+    assert values["energy.mean_power"].value == pytest.approx(360.0)
+    assert values["energy.mean_power"].unit == "W"
+    assert values["energy.emissions"].unit == "kg CO2eq"
+    assert "200 g/kWh" in values["energy.emissions"].description
+    assert values["energy.region"].value == "CAN/ontario"
+    assert values["energy.cpu_method"].value == METHOD["cpu_method"]
+    assert "model" in values["energy.cpu"].description
+    assert all(v.phase == "train" for v in values.values())
+    assert all(v.details["tracking_mode"] == "process" for v in values.values())
+
+
+def test_registered_through_the_plugin(a2perf_plugins) -> None:
+    spec = a2perf_plugins(plugin).registry.metrics["energy"].spec
+    assert (spec.unit, spec.direction, spec.factory) == ("kWh", "lower", "a2perf_energy.metric:EnergyMetric")
+
+
+def test_absent_without_the_plugin(a2perf_plugins) -> None:
+    assert "energy" not in a2perf_plugins().registry.metrics
+
+
+def test_entry_point_module_is_light() -> None:
+    code = ("import sys, a2perf_energy.plugin; "
+            "heavy = {'codecarbon', 'psutil', 'gin', 'a2perf_energy.metric'} & set(sys.modules); "
+            "assert not heavy, heavy")
+    subprocess.run([sys.executable, "-c", code], check=True)
