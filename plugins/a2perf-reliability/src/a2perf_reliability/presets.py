@@ -5,7 +5,11 @@ with 100k-step windows (99k within runs, as differencing drops one logging step)
 cutoff of 0.01 and curve-range normalisation, and reported 3 timeframes by their median. The
 ``chan2020`` preset scales those windows and eval points to the length of the runs at hand, and the
 cutoff to their number of points (0.01 on a 2000-point curve keeps the same share of the spectrum
-as 0.2 on a 100-point curve; unscaled, it flattens a short curve to a constant).
+as 0.2 on a 100-point curve; unscaled, it flattens a short curve to a constant). One deliberate
+change: the eval points sit at the *end* of each of the 20 segments (100k, 200k, ... 2M) rather than
+their middle, because a trailing window at the paper's first point (50k) is half empty, and on a
+short run logged once per episode it holds no point at all; the last eval point is then the end
+of training, which is what "final performance" means for risk across runs.
 
 A2Perf used the reference library's class defaults: no normalisation and no filter, with a window
 of 5 logging intervals, every valid timepoint as eval point, and per-run values pooled over all
@@ -37,8 +41,11 @@ class ReliabilitySettings:
     lowpass_cutoff: float | None = None
     #: the cutoff applies to curves of this many points and scales as reference/n for shorter ones
     lowpass_reference_points: int | None = None
-    #: evenly spaced eval points over the run (window centres); None: every valid timepoint
+    #: evenly spaced eval points over the run (segment ends); None: every valid timepoint
     n_eval_points: int | None = None
+    #: at most one eval point per this many logged points, so each window holds several (the paper's
+    #: windows held 100 points; a short run logged once per episode cannot have 20 such windows)
+    min_points_per_window: int = 1
     #: window as a share of the run length (chan2020: 1/20)
     window_fraction: float | None = None
     #: window as a multiple of the median logging interval (a2perf: 5)
@@ -74,6 +81,7 @@ _PRESET_VALUES: dict[str, dict[str, object]] = {
         n_eval_points=20,
         window_fraction=1 / 20,
         trim_within_window=True,
+        min_points_per_window=5,
         summary="timeframe_median",
     ),
     "a2perf": dict(
@@ -140,9 +148,9 @@ def geometry(settings: ReliabilitySettings, timepoints: Sequence[np.ndarray]) ->
     n_points = min(len(t) for t in timepoints)
     if settings.window_fraction is not None:
         n_eval = settings.n_eval_points or max(1, round(1 / settings.window_fraction))
-        n_eval = max(1, min(n_eval, n_points - 1))
+        n_eval = max(1, min(n_eval, (n_points - 1) // max(1, settings.min_points_per_window)))
         window = end * settings.window_fraction * (settings.n_eval_points or n_eval) / n_eval
-        eval_points = (np.arange(n_eval) + 0.5) * end / n_eval
+        eval_points = (np.arange(n_eval) + 1.0) * end / n_eval
         across = eval_points
     else:
         window = float(settings.window_logging_multiple) * interval  # type: ignore[arg-type]
