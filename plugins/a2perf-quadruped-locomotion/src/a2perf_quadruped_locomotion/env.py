@@ -117,11 +117,17 @@ class QuadrupedLocomotionEnv(gym.Env):
         seed: int | None = None,
         render_mode: str | None = None,
         render_size: tuple[int, int] = (320, 240),
+        reference_state_init_probability: float = REFERENCE_STATE_INIT_PROBABILITY,
     ):
         if mode not in MODES:
             raise QuadrupedConfigError(f"mode must be one of {MODES}, not {mode!r}")
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
             raise QuadrupedConfigError(f"render_mode must be None or 'rgb_array', not {render_mode!r}")
+        if not 0.0 <= reference_state_init_probability <= 1.0:
+            raise QuadrupedConfigError(
+                f"reference_state_init_probability must be in [0, 1], not {reference_state_init_probability!r}"
+            )
+        self.reference_state_init_probability = float(reference_state_init_probability)
         self.clip = motion if isinstance(motion, MotionClip) else load_motion_clip(motion)
         self.mode = mode
         self.render_mode = render_mode
@@ -205,6 +211,15 @@ class QuadrupedLocomotionEnv(gym.Env):
         p.setAdditionalSearchPath(pybullet_data.getDataPath(), physicsClientId=self._kinematic_client)
         self._kinematic_robot = p.loadURDF(laikago.URDF_PATH, useFixedBase=True, physicsClientId=self._kinematic_client)
 
+    def _restore_initial_world(self) -> None:
+        """Back to the state saved after loading, with no cached contacts, so that episodes with
+        the same seed are identical however many came before. ``restoreState`` alone keeps the
+        solver's contact manifolds; one step with the robot far from the ground drops them."""
+        client = self._client
+        p.resetBasePositionAndOrientation(self._robot, [0.0, 0.0, 100.0], [0.0, 0.0, 0.0, 1.0], physicsClientId=client)
+        p.stepSimulation(physicsClientId=client)
+        p.restoreState(self._initial_state, physicsClientId=client)
+
     def _place_robot(
         self,
         position: np.ndarray,
@@ -236,7 +251,7 @@ class QuadrupedLocomotionEnv(gym.Env):
             seed, self._initial_seed = self._initial_seed, None
         super().reset(seed=seed)
         rng = self.np_random
-        p.restoreState(self._initial_state, physicsClientId=self._client)
+        self._restore_initial_world()
         self._dynamics = RobotDynamics.sample(rng) if self.mode == "train" else RobotDynamics.nominal()
         if self.mode == "train":
             apply_dynamics(p, self._client, self._robot, self._dynamics, self._nominal_mass, self._nominal_inertia)
@@ -245,7 +260,7 @@ class QuadrupedLocomotionEnv(gym.Env):
         self._kp = laikago.KP * strength
         self._kd = laikago.KD * strength
 
-        if rng.random() < REFERENCE_STATE_INIT_PROBABILITY:
+        if rng.random() < self.reference_state_init_probability:
             self._time_offset = float(rng.uniform(0.0, self.clip.duration))
         else:
             self._time_offset = -float(rng.uniform(0.0, MAX_WARMUP_S))
