@@ -243,3 +243,22 @@ def test_three_seed_run_writes_reliability_metrics(tmp_path):
     assert across["reliability.generalization.aggregate"]["value"] is not None
     listing = subprocess.run([*CLI, "metrics", "--json"], capture_output=True, text=True, env=env, check=True).stdout
     assert any(row["name"] == "reliability" for row in json.loads(listing))
+
+
+def test_compare_run_directories_ranks_submissions(tmp_path):
+    from a2perf_reliability.compare_runs import compare_run_directories
+
+    dirs: dict[str, dict[str, list[Path]]] = {}
+    for sub, offset in (("steady", 0.0), ("better", 50.0)):
+        dirs[sub] = {}
+        for task in ("TaskA-v0", "TaskB-v0"):
+            runs = [rising_run(tmp_path / sub / task, f"seed_{i}", offset + i) for i in range(3)]
+            dirs[sub][task] = [r.run_dir for r in runs]
+    by_returns = compare_run_directories(dirs, "returns.mean", n_resamples=50)
+    # rollouts [1, 2, 3, 4 + offset]: every "better" run beats every "steady" run on both tasks
+    assert by_returns.mean_rank == {"steady": 5.0, "better": 2.0}
+    across = compare_run_directories(dirs, "risk_across_runs", n_resamples=10)
+    assert across.mean_rank == {"steady": 2.0, "better": 1.0}
+    assert across.pairs[0].p_value >= 1 / 11
+    with pytest.raises(ReliabilityInputError, match="unknown reliability metric"):
+        compare_run_directories(dirs, "no_such_metric", n_resamples=5)

@@ -106,7 +106,7 @@ class ReliabilityMetric(Metric):
         details = {"preset": self.settings.preset, **details}
         return MetricValue(f"{PREFIX}.{name}", value, unit, direction, phase, description, details)
 
-    def _summary(self, points: np.ndarray, values: np.ndarray) -> tuple[float, dict[str, Any]]:
+    def summarize_points(self, points: np.ndarray, values: np.ndarray) -> tuple[float, dict[str, Any]]:
         """Collapse per-eval-point values: median (timeframes apart) for chan2020, pooled mean for a2perf."""
         details: dict[str, Any] = {"eval_points": points.tolist(), "values": values.tolist()}
         if self.settings.summary == "pooled_mean":
@@ -119,7 +119,7 @@ class ReliabilityMetric(Metric):
             details["timeframes"] = frames
         return float(np.median(values)), details
 
-    def _curve_geometry(self, curves: Sequence[tuple[np.ndarray, np.ndarray]]) -> Geometry:
+    def curve_geometry(self, curves: Sequence[tuple[np.ndarray, np.ndarray]]) -> Geometry:
         for t, _ in curves:
             if t.size < 3:
                 raise ReliabilityInputError(f"a training curve has {t.size} logged episodes; at least 3 are needed")
@@ -137,10 +137,10 @@ class ReliabilityMetric(Metric):
         def within(fn: Callable[..., tuple[np.ndarray, np.ndarray]], **kw: Any) -> Callable[[], tuple]:
             def compute() -> tuple[float, dict[str, Any]]:
                 c = curve()
-                g = self._curve_geometry([c])
+                g = self.curve_geometry([c])
                 window = g.within_window if fn is measures.dispersion_across_time else g.window
                 points, values = fn(c, window=window, eval_points=g.eval_points, **kw)
-                value, details = self._summary(points, values)
+                value, details = self.summarize_points(points, values)
                 details["window"] = window
                 return value, details
 
@@ -214,7 +214,7 @@ class ReliabilityMetric(Metric):
 
         def across(fn: Callable[..., tuple[np.ndarray, np.ndarray]], final: bool, **kw: Any) -> Callable[[], tuple]:
             def compute() -> tuple[float, dict[str, Any]]:
-                g = self._curve_geometry(curves)
+                g = self.curve_geometry(curves)
                 points, values = fn(curves, eval_points=g.across_eval_points, window=g.window,
                                     lowpass_cutoff=g.lowpass_cutoff, baseline=s.baseline, **kw)
                 if final:
@@ -222,7 +222,7 @@ class ReliabilityMetric(Metric):
                     details = {"eval_points": points.tolist(), "values": values.tolist(),
                                "final_eval_point": float(points[-1])}
                 else:
-                    value, details = self._summary(points, values)
+                    value, details = self.summarize_points(points, values)
                 details.update(n_runs=len(curves), window=g.window, lowpass_cutoff=g.lowpass_cutoff)
                 if skipped:
                     details["skipped_runs"] = skipped

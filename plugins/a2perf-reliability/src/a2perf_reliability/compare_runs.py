@@ -1,0 +1,92 @@
+"""Compare submissions from their run directories: the library entry point for reports.
+
+``compare_run_directories({"sub-a": {"Task-v0": [dir, dir, dir]}, ...}, "dispersion_across_runs")``
+reads each run's records once, computes the named reliability metric with a preset's settings and
+returns a :class:`~a2perf_reliability.compare.RankComparison` (mean ranks, bootstrap CIs,
+permutation tests with multiple-comparison correction). Across-run metrics are recomputed on the
+permuted and resampled sets of runs, as the paper prescribes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from os import PathLike
+from typing import Any
+
+import numpy as np
+
+from a2perf_core.metrics import MetricValue, RunRecords
+from a2perf_reliability import measures
+from a2perf_reliability.compare import Correction, RankComparison, compare_submissions
+from a2perf_reliability.errors import ReliabilityInputError
+from a2perf_reliability.metric import ReliabilityMetric, curve_from_train_log
+
+#: across-run metrics and whether higher is better
+ACROSS_RUN_METRICS = {"dispersion_across_runs": False, "risk_across_runs": True}
+
+
+def _per_run_value(metric: ReliabilityMetric, run: RunRecords, name: str) -> MetricValue:
+    values = {v.name: v for v in metric.analyze(run)}
+    key = f"reliability.{name}"
+    if key not in values:
+        known = sorted(v.removeprefix("reliability.") for v in values) + sorted(ACROSS_RUN_METRICS)
+        raise ReliabilityInputError(f"unknown reliability metric {name!r}; known: {', '.join(known)}")
+    value = values[key]
+    if value.value is None:
+        raise ReliabilityInputError(f"{name} is undefined for {run.run_dir}: {value.details.get('reason')}")
+    return value
+
+
+def across_run_value(metric: ReliabilityMetric, curves: Sequence[tuple[np.ndarray, np.ndarray]], name: str) -> float:
+    """The headline value of an across-run metric on these training curves, with the metric's settings."""
+    s = metric.settings
+    g = metric.curve_geometry(curves)
+    common: dict[str, Any] = dict(eval_points=g.across_eval_points, window=g.window,
+                                  lowpass_cutoff=g.lowpass_cutoff, baseline=s.baseline)
+    if name == "risk_across_runs":
+        return float(measures.risk_across_runs(curves, alpha=s.alpha, **common)[1][-1])
+    points, values = measures.dispersion_across_runs(curves, **common)
+    return metric.summarize_points(points, values)[0]
+
+
+def compare_run_directories(
+    run_dirs: Mapping[str, Mapping[str, Sequence[str | PathLike[str]]]],
+    metric_name: str,
+    *,
+    preset: str = "chan2020",
+    n_resamples: int = 1000,
+    alpha: float = 0.05,
+    correction: Correction = "benjamini-yekutieli",
+    seed: int = 0,
+    **settings: Any,
+) -> RankComparison:
+    """Rank submissions on one reliability metric from ``run_dirs[submission][task] = [run directories]``.
+
+    ``metric_name`` is a per-run name such as ``"dispersion_across_time"`` or ``"returns.mean"``, or an
+    across-run name (``"dispersion_across_runs"``, ``"risk_across_runs"``). Extra keyword arguments
+    override the preset, as for :class:`~a2perf_reliability.metric.ReliabilityMetric`.
+    """
+    metric = ReliabilityMetric(preset=preset, **settings)
+    if metric_name in ACROSS_RUN_METRICS:
+        curves = {
+            sub: {task: [curve_from_train_log(RunRecords(d).train_log()) for d in dirs] for task, dirs in tasks.items()}
+            for sub, tasks in run_dirs.items()
+        }
+        return compare_submissions(
+            curves, higher_is_better=ACROSS_RUN_METRICS[metric_name], across_runs=True,
+            metric=lambda runs: across_run_value(metric, runs, metric_name),
+            n_resamples=n_resamples, alpha=alpha, correction=correction, seed=seed,
+        )
+    direction = None
+    numbers: dict[str, dict[str, list[float]]] = {}
+    for sub, tasks in run_dirs.items():
+        numbers[sub] = {}
+        for task, dirs in tasks.items():
+            values = [_per_run_value(metric, RunRecords(d), metric_name) for d in dirs]
+            numbers[sub][task] = [float(v.value) for v in values]  # type: ignore[arg-type]
+            if values and direction is None:
+                direction = values[0].direction
+    if direction not in ("higher", "lower"):
+        raise ReliabilityInputError(f"{metric_name} has no better direction to rank by")
+    return compare_submissions(numbers, higher_is_better=direction == "higher", n_resamples=n_resamples,
+                               alpha=alpha, correction=correction, seed=seed)
