@@ -262,3 +262,17 @@ def test_compare_run_directories_ranks_submissions(tmp_path):
     assert across.pairs[0].p_value >= 1 / 11
     with pytest.raises(ReliabilityInputError, match="unknown reliability metric"):
         compare_run_directories(dirs, "no_such_metric", n_resamples=5)
+
+
+@pytest.mark.parametrize("preset", ["chan2020", "a2perf"])
+def test_shipped_gin_files_select_the_preset(preset):
+    import gin
+
+    path = Path(__import__("a2perf_reliability").__file__).parent / f"{preset}.gin"
+    try:
+        gin.parse_config_files_and_bindings([str(path)], ["a2perf_reliability.ReliabilityMetric.alpha = 0.1"])
+        metric = ReliabilityMetric()
+    finally:
+        gin.clear_config()
+    assert metric.settings.preset == preset
+    assert metric.settings.alpha == 0.1
