@@ -116,3 +116,27 @@ def test_tree_reader_finds_descendants() -> None:
             os.kill(pid, signal.SIGKILL)
         child.wait()
     assert reader.tree_pids(child.pid) == []
+
+
+def test_tree_reader_finds_children_started_by_other_threads() -> None:
+    code = textwrap.dedent("""
+        import subprocess, sys, threading, time
+        def spawn():
+            subprocess.Popen([sys.executable, "-c", "import time; time.sleep(3)"])
+            time.sleep(3)
+        threading.Thread(target=spawn).start()
+        time.sleep(3)
+    """)
+    child = subprocess.Popen([sys.executable, "-c", code])
+    reader = ProcessTreeReader()
+    try:
+        for _ in range(100):
+            pids = reader.tree_pids(child.pid)
+            if len(pids) == 2:
+                break
+            time.sleep(0.05)
+        assert len(pids) == 2
+    finally:
+        for pid in reader.tree_pids(child.pid)[::-1]:
+            os.kill(pid, signal.SIGKILL)
+        child.wait()

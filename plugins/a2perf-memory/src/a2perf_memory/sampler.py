@@ -97,10 +97,8 @@ class TreeMemorySampler:
         now = time.perf_counter() - self._t0
         rss = processes = uss = pss = 0
         hwm_seen: dict[int, int] = {}
-        for pid in self.reader.tree_pids(self.root_pid):
-            memory = self.reader.read(pid)
-            if memory is None:
-                continue
+        for memory in self.reader.snapshot(self.root_pid):
+            pid = memory.pid
             rss += memory.rss
             processes += 1
             if memory.hwm is not None:
