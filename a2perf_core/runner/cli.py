@@ -136,13 +136,37 @@ def _count_rows(run_dir: Path, label: str) -> int:
 
 
 def print_metrics_table(values: list[Any], title: str) -> None:
+    """One row per metric, one column per phase; descriptive (text) values listed below the table."""
     from a2perf_core.cli import print_table
 
-    def show(value: Any) -> str:
-        return f"{value:.6g}" if isinstance(value, float) else str(value)
+    columns = ["train", "inference", "generalization"]
+    rows: dict[str, dict[str, Any]] = {}
+    notes: dict[tuple[str, str], list[str]] = {}
+    several_tasks = len({v.phase for v in values if (v.phase or "").startswith("generalization-")}) > 1
+    for v in values:
+        phase, row = v.phase or "", v.name
+        if phase.startswith("generalization-"):
+            task = phase.removeprefix("generalization-")
+            phase, row = "generalization", f"{v.name} [{task}]" if several_tasks else v.name
+        if isinstance(v.value, str):
+            notes.setdefault((v.name, v.value), []).append(phase)
+            continue
+        if phase not in columns:
+            columns.append(phase)
+        entry = rows.setdefault(row, {"unit": v.unit, "direction": v.direction})
+        entry[phase] = v.value
 
-    print_table(title, ["metric", "phase", "value", "unit", "better"],
-                ((v.name, v.phase or "", show(v.value), v.unit, v.direction) for v in values))
+    def show(value: Any) -> str:
+        if value is None:
+            return "n/a"
+        return f"{value:.4g}" if isinstance(value, float) else str(value)
+
+    used = [c for c in columns if any(c in entry for entry in rows.values())]
+    print_table(title, ["metric", "unit", "better", *used],
+                ((name, e["unit"], e["direction"], *(show(e[c]) if c in e else "" for c in used))
+                 for name, e in rows.items()))
+    for (name, text), phases in notes.items():
+        click.echo(f"  {name} ({', '.join(dict.fromkeys(phases))}): {text}")
 
 
 @click.command("run")
@@ -175,7 +199,7 @@ def run_command(submission: str | None, task: str | None, phase: str | None, see
         click.secho(f"warning: {warning}", fg="yellow", err=True)
     seed_list = parse_seeds(seeds) if seeds else [settings.seed]
     out = out or Path("a2perf-runs") / f"{settings.task_id}-{time.strftime('%Y%m%d-%H%M%S')}"
-    console = Console(stderr=True)
+    console = Console(stderr=True, soft_wrap=True)
     outcomes = []
     with PhaseProgress(console) as progress:
         for s in seed_list:
@@ -188,6 +212,8 @@ def run_command(submission: str | None, task: str | None, phase: str | None, see
                 style = "green" if record.get("status") == "ok" else "red"
                 reason = f": {record['reason']}" if record.get("reason") else ""
                 console.print(f"  {name}: [{style}]{record.get('status')}[/]{reason}")
+                for task, why in record.get("skipped_tasks", {}).items():
+                    console.print(f"    [yellow]skipped {task}[/]: {why}")
     summary = summarize([o.run_dir for o in outcomes], out) if seeds else None
     if as_json:
         print_json({"runs": [{"run_dir": str(o.run_dir), "phases": o.phases,

@@ -47,6 +47,13 @@ def generalization_set(task_id: str) -> list[str]:
     return [t.id for t in tasks().values() if t.domain == domain and t.generalization]
 
 
+def missing_data(task_id: str) -> list[str]:
+    """Names of the data assets a task needs that are not on this machine."""
+    from a2perf_core.data import get_asset, locate
+
+    return [name for name in get_task(task_id).data if locate(get_asset(name)) is None]
+
+
 def instantiate_metrics() -> dict[str, Metric]:
     from a2perf_core.plugins import registered
     from a2perf_core.specs import load_object
@@ -66,7 +73,7 @@ class Run:
     def __init__(self, settings: RunSettings, run_dir: Path, resume: bool = False,
                  progress: Progress | None = None) -> None:
         self.settings = settings
-        self.run_dir = run_dir
+        self.run_dir = run_dir = run_dir.resolve()  # the participant runs in its own directory
         self.progress = progress
         self.submission: Submission = load_submission(settings.submission)
         get_task(settings.task_id)
@@ -158,8 +165,15 @@ class Run:
         record: dict[str, Any] = {"status": "running", "started": now()}
         if phase == "generalization":
             task_ids = list(self.settings.generalization_tasks or generalization_set(self.settings.task_id))
+            missing = {t: m for t in task_ids if (m := missing_data(t))}
+            if missing:
+                record["skipped_tasks"] = {
+                    t: f"data missing: {', '.join(m)} (a2perf data fetch {' '.join(m)})" for t, m in missing.items()
+                }
+                task_ids = [t for t in task_ids if t not in missing]
             if not task_ids:
-                return {**record, "status": "skipped", "reason": "the domain declares no generalization set"}
+                reason = "no generalization task has its data" if missing else "the domain has no generalization set"
+                return {**record, "status": "skipped", "reason": reason}
             self._clear(["generalization_episodes.csv"])
         else:
             task_ids = [self.settings.task_id]
