@@ -276,3 +276,19 @@ def test_shipped_gin_files_select_the_preset(preset):
         gin.clear_config()
     assert metric.settings.preset == preset
     assert metric.settings.alpha == 0.1
+
+
+@pytest.mark.parametrize("name", ["dispersion_across_runs", "risk_across_runs"])
+@pytest.mark.parametrize("preset", ["chan2020", "a2perf"])
+def test_cached_across_run_metric_gives_the_same_numbers(tmp_path, name, preset):
+    from a2perf_reliability.compare_runs import across_run_metric
+
+    runs = [rising_run(tmp_path, f"seed_{i}", float(i), n=80 + 7 * i) for i in range(4)]
+    curves = [curve_from_train_log(r.train_log()) for r in runs]
+    metric = ReliabilityMetric(preset=preset)
+    cached = across_run_metric(metric, name)
+    plain = across_run_metric(metric, name, cache=False)
+    for subset in (curves, curves[:3], curves[1:], [curves[0], curves[0], curves[2]]):
+        assert cached(subset) == pytest.approx(plain(subset), rel=1e-12, abs=1e-12)
+    summary = by_name(metric.summarize(runs))[f"reliability.{name}"]
+    assert plain(curves) == pytest.approx(summary.value)

@@ -9,7 +9,7 @@ permuted and resampled sets of runs, as the paper prescribes.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from os import PathLike
 from typing import Any
 
@@ -18,6 +18,7 @@ import numpy as np
 from a2perf_core.metrics import MetricValue, RunRecords
 from a2perf_reliability import measures
 from a2perf_reliability.compare import Correction, RankComparison, compare_submissions
+from a2perf_reliability.curves import curve_range, lowpass, nearest_within_window
 from a2perf_reliability.errors import ReliabilityInputError
 from a2perf_reliability.metric import ReliabilityMetric, curve_from_train_log
 
@@ -39,14 +40,63 @@ def _per_run_value(metric: ReliabilityMetric, run: RunRecords, name: str) -> Met
 
 def across_run_value(metric: ReliabilityMetric, curves: Sequence[tuple[np.ndarray, np.ndarray]], name: str) -> float:
     """The headline value of an across-run metric on these training curves, with the metric's settings."""
+    return across_run_metric(metric, name, cache=False)(curves)
+
+
+class FilteredCurves:
+    """Low-passed values and curve ranges of curves seen before: permutations and bootstrap resamples
+    reuse the same runs, and the filter is most of the cost of an across-run metric."""
+
+    def __init__(self) -> None:
+        self._smooth: dict[tuple[int, float | None], tuple[object, np.ndarray]] = {}
+        self._ranges: dict[int, tuple[object, float]] = {}
+
+    def smooth(self, curve: tuple[np.ndarray, np.ndarray], cutoff: float | None) -> np.ndarray:
+        key = (id(curve), cutoff)
+        if key not in self._smooth:  # the curve is kept alive with its entry, so its id stays unique
+            self._smooth[key] = (curve, curve[1] if cutoff is None else lowpass(curve[1], cutoff))
+        return self._smooth[key][1]
+
+    def range(self, curve: tuple[np.ndarray, np.ndarray]) -> float:
+        if id(curve) not in self._ranges:
+            self._ranges[id(curve)] = (curve, curve_range(curve[1]))
+        return self._ranges[id(curve)][1]
+
+
+def across_run_metric(
+    metric: ReliabilityMetric, name: str, cache: bool = True
+) -> Callable[[Sequence[tuple[np.ndarray, np.ndarray]]], float]:
+    """``f(curves) -> headline value`` of an across-run metric, for :func:`compare_submissions`.
+
+    With ``cache`` the low-passed curves and ranges are computed once per run (same numbers).
+    """
+    if name not in ACROSS_RUN_METRICS:
+        raise ReliabilityInputError(f"{name!r} is not an across-run metric; known: {', '.join(ACROSS_RUN_METRICS)}")
     s = metric.settings
-    g = metric.curve_geometry(curves)
-    common: dict[str, Any] = dict(eval_points=g.across_eval_points, window=g.window,
-                                  lowpass_cutoff=g.lowpass_cutoff, baseline=s.baseline)
-    if name == "risk_across_runs":
-        return float(measures.risk_across_runs(curves, alpha=s.alpha, **common)[1][-1])
-    points, values = measures.dispersion_across_runs(curves, **common)
-    return metric.summarize_points(points, values)[0]
+    filtered = FilteredCurves()
+
+    def value(curves: Sequence[tuple[np.ndarray, np.ndarray]]) -> float:
+        g = metric.curve_geometry(curves)
+        if not cache:
+            common: dict[str, Any] = dict(eval_points=g.across_eval_points, window=g.window,
+                                          lowpass_cutoff=g.lowpass_cutoff, baseline=s.baseline)
+            if name == "risk_across_runs":
+                return float(measures.risk_across_runs(curves, alpha=s.alpha, **common)[1][-1])
+            points, values = measures.dispersion_across_runs(curves, **common)
+            return metric.summarize_points(points, values)[0]
+        if len(curves) < 2:
+            raise ReliabilityInputError(f"across-run metrics need at least 2 runs, got {len(curves)}")
+        matrix = np.vstack([
+            nearest_within_window(c[0], filtered.smooth(c, g.lowpass_cutoff), g.across_eval_points, g.window)
+            for c in curves
+        ])
+        ranges = np.array([filtered.range(c) for c in curves]) if s.baseline == "curve_range" else None
+        if name == "risk_across_runs":
+            return float(measures.risk_across_runs_of_matrix(matrix, s.alpha, ranges)[-1])
+        values = measures.dispersion_across_runs_of_matrix(matrix, ranges)
+        return metric.summarize_points(g.across_eval_points, values)[0]
+
+    return value
 
 
 def compare_run_directories(
@@ -74,7 +124,7 @@ def compare_run_directories(
         }
         return compare_submissions(
             curves, higher_is_better=ACROSS_RUN_METRICS[metric_name], across_runs=True,
-            metric=lambda runs: across_run_value(metric, runs, metric_name),
+            metric=across_run_metric(metric, metric_name),
             n_resamples=n_resamples, alpha=alpha, correction=correction, seed=seed,
         )
     direction = None
