@@ -194,7 +194,7 @@ def test_render_is_an_rgb_screenshot(env):
     assert frame.shape[0] > 100 and frame.std() > 0
 
 
-def _rollout(env, seed, episodes=3):
+def _rollout(env, seed, episodes=2):
     rng = np.random.default_rng(seed)
     frames = []
     obs, _ = env.reset()
@@ -221,8 +221,7 @@ def test_same_seed_same_observation_sequence(a2perf_plugins):
         for x, y in zip(a, b, strict=True):
             for key in x:
                 np.testing.assert_array_equal(x[key], y[key], err_msg=key)
-        websites = [first.unwrapped.website_index for _ in range(1)]
-        assert websites == [second.unwrapped.website_index]
+        assert first.unwrapped.website_index == second.unwrapped.website_index
     finally:
         first.close()
         second.close()

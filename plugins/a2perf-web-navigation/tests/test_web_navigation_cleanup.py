@@ -78,6 +78,7 @@ CHILD = textwrap.dedent(
 )
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGINT], ids=["kill", "ctrl-c"])
 def test_browser_dies_with_its_python_process(sig):
     child = subprocess.Popen(

@@ -9,6 +9,7 @@ step penalty and never touches the browser.
 from __future__ import annotations
 
 import io
+import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -20,12 +21,12 @@ from gymnasium.utils import seeding
 from a2perf_web_navigation.designs import LEVEL_BOUNDS, WebsiteDesign, generate_designs, read_design_file
 from a2perf_web_navigation.errors import DesignError
 from a2perf_web_navigation.primitives import DUMMY_FIELD, FIXED_VALUES, RANDOM_VALUES
-from a2perf_web_navigation.vocabulary import encode, vocabulary_size
+from a2perf_web_navigation.vocabulary import TokenTable, encode, vocabulary_size
 
 ORIGINAL = "a2perf-original"
-#: number of columns of an element row sent by the page script
-_FEATURES = slice(5, 13)
-_TYPEABLE = 13
+#: the page returns its state as one JSON string: WebDriver serialises a string much faster than nested arrays
+_BUILD = "return JSON.stringify(window.__wn.build(arguments[0], arguments[1], arguments[2]));"
+_ACT = "return JSON.stringify(window.__wn.act(arguments[0], arguments[1], arguments[2]));"
 
 
 def original_designs(difficulty: int) -> list[WebsiteDesign]:
@@ -99,6 +100,7 @@ class WebNavigationEnv(gym.Env):
         self._html = [d.html() for d in self.websites]
         self._sent: set[int] = set()
         self._browser: Any = None
+        self._tokens = TokenTable(self.L)
 
         vocab = vocabulary_size()
         E, F, L, P = self.E, self.F, self.L, self.P
@@ -154,7 +156,8 @@ class WebNavigationEnv(gym.Env):
     def _reset_episode_state(self) -> None:
         self._steps = 0
         self._done = True
-        self._rows: list[list[Any]] = []
+        #: the page's last reply: per visible element 5 strings, 8 features and a typeable flag
+        self._state: dict[str, Any] = {"text": [], "features": [], "typeable": []}
         self._profile: dict[str, Any] = {}
         self._profile_values: list[Any] = []
         self._phi = 0.0
@@ -184,7 +187,7 @@ class WebNavigationEnv(gym.Env):
         self._sent.add(index)
         self._steps = 0
         self._done = False
-        self._rows = state["rows"]
+        self._state = state
         self._phi = float(state["phi"])
         return self._observation(new=True), self._info(raw=0.0)
 
@@ -196,13 +199,11 @@ class WebNavigationEnv(gym.Env):
             raise ValueError(f"action {action} is outside Discrete({self.F * self.E})")
         field, element = divmod(action, self.E)
         self._steps += 1
-        valid = element < len(self._rows) and field < len(self._profile_values)
+        valid = element < len(self._state["typeable"]) and field < len(self._profile_values)
         if valid:
             value = self._profile_values[field]
-            state = self._browser.run(
-                "return window.__wn.act(arguments[0], arguments[1], arguments[2]);", element, value, field > 0
-            )
-            self._rows = state["rows"]
+            state = json.loads(self._browser.run(_ACT, element, value, field > 0))
+            self._state = state
             phi, raw, done, changed = float(state["phi"]), float(state["raw"]), bool(state["done"]), state["changed"]
         else:
             phi, raw, done, changed = self._phi, 0.0, False, False
@@ -274,19 +275,15 @@ class WebNavigationEnv(gym.Env):
 
     def _observation(self, new: bool) -> dict[str, np.ndarray]:
         E, F, L = self.E, self.F, self.L
-        rows = self._rows[:E]
-        n = len(rows)
+        state = self._state
+        n = min(len(state["typeable"]), E)
         tokens = np.zeros((E, 5, L), np.int32)
-        token_mask = np.zeros((E, 5, L), np.float32)
-        for i, row in enumerate(rows):
-            for j in range(5):
-                ids = encode(row[j], L)
-                if ids:
-                    tokens[i, j, : len(ids)] = ids
-                    token_mask[i, j, : len(ids)] = 1
+        if n:
+            tokens[:n] = self._tokens.encode_many(state["text"][: 5 * n]).reshape(n, 5, L)
+        token_mask = (tokens != 0).astype(np.float32)
         features = np.zeros((E, 8), np.float32)
         if n:
-            features[:n] = np.asarray([row[_FEATURES] for row in rows], np.float32)
+            features[:n] = np.asarray(state["features"][: 8 * n], np.float32).reshape(n, 8)
             np.clip(features, 0.0, 1.0, out=features)
             if not new:
                 features[:, 2] = 0.0
@@ -298,7 +295,7 @@ class WebNavigationEnv(gym.Env):
         action_mask = np.zeros((F, E), np.int8)
         action_mask[0, :n] = 1
         typeable = np.zeros(E, np.int8)
-        typeable[:n] = [row[_TYPEABLE] for row in rows]
+        typeable[:n] = state["typeable"][:n]
         action_mask[1:n_fields] = typeable
         return {
             "dom_elements": tokens,

@@ -12,6 +12,8 @@ import re
 from html.parser import HTMLParser
 from importlib import resources
 
+import numpy as np
+
 NULL, OOV = "NULL", "OOV"
 _TOKEN = re.compile(r"\w+|[^\w\s]")
 
@@ -91,3 +93,30 @@ def encode(text: str, length: int) -> tuple[int, ...]:
     """Token ids of ``text``, unknown tokens as OOV, cut at ``length`` (no padding)."""
     ids = token_ids()
     return tuple(ids.get(t, 1) for t in tokenize(text)[:length])
+
+
+class TokenTable:
+    """Padded token ids of every string seen so far, one row each, so that encoding a whole page
+    is one dictionary lookup per string and one numpy gather (pages repeat their strings)."""
+
+    def __init__(self, length: int) -> None:
+        self.length = length
+        self._rows: dict[str, int] = {"": 0}
+        self._table = np.zeros((256, length), np.int32)
+
+    def row(self, text: str) -> int:
+        index = self._rows.get(text)
+        if index is None:
+            index = len(self._rows)
+            if index == len(self._table):
+                self._table = np.concatenate([self._table, np.zeros_like(self._table)])
+            ids = encode(text, self.length)
+            self._table[index, : len(ids)] = ids
+            self._rows[text] = index
+        return index
+
+    def encode_many(self, texts: list[str]) -> np.ndarray:
+        """``(len(texts), length)`` int32 ids, NULL-padded."""
+        rows = self._rows
+        indices = [rows[t] if t in rows else self.row(t) for t in texts]
+        return self._table[indices]

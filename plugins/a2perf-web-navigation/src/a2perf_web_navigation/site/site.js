@@ -48,26 +48,25 @@ window.__wn = (function () {
     const base = S.root.getBoundingClientRect();
     const W = Math.max(base.width, 1), H = Math.max(base.height, 1);
     const candidates = [S.root, page, ...page.querySelectorAll("*")];
-    const elements = [], rows = [], sig = [];
+    const elements = [], text = [], features = [], typeable = [], sig = [];
     const seen = new WeakSet();
     for (const el of candidates) {
       const r = el.getBoundingClientRect();
       if (r.width <= 0 || r.height <= 0) continue;
-      const tag = tagOf(el), value = valueOf(el), text = ownText(el);
-      const placeholder = el.getAttribute("placeholder") || "";
-      const classes = el.getAttribute("class") || "";
+      const tag = tagOf(el), value = valueOf(el), own = ownText(el);
       const tampered = S.tampered.has(el) ? 1 : 0;
       const left = (r.left - base.left) / W, top = (r.top - base.top) / H;
-      rows.push([tag, value, text, placeholder, classes,
-        el === S.focused ? 1 : 0, tampered, S.seen.has(el) ? 0 : 1, el.tagName === "DIV" ? 1 : 0,
-        left, top, r.width / W, r.height / H, TYPEABLE[el.dataset.a] ? 1 : 0]);
-      sig.push(tag, value, text, tampered, left, top, r.width, r.height);
+      text.push(tag, value, own, el.getAttribute("placeholder") || "", el.getAttribute("class") || "");
+      features.push(el === S.focused ? 1 : 0, tampered, S.seen.has(el) ? 0 : 1, el.tagName === "DIV" ? 1 : 0,
+        left, top, r.width / W, r.height / H);
+      typeable.push(TYPEABLE[el.dataset.a] ? 1 : 0);
+      sig.push(tag, value, own, tampered, left, top, r.width, r.height);
       elements.push(el);
       seen.add(el);
     }
     S.elements = elements;
     S.seen = seen;
-    return { rows: rows, signature: sig.join("\u0001") };
+    return { text: text, features: features, typeable: typeable, signature: sig.join("\u0001") };
   }
 
   function result(changed) {
@@ -76,7 +75,7 @@ window.__wn = (function () {
     S.signature = obs.signature;
     const nf = S.fields.length;
     return {
-      rows: obs.rows, changed: isChanged, done: S.done, raw: S.raw,
+      text: obs.text, features: obs.features, typeable: obs.typeable, changed: isChanged, done: S.done, raw: S.raw,
       phi: nf ? countCorrect(true) / nf : 0, page: S.page,
     };
   }
