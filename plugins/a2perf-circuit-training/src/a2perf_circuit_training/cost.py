@@ -131,12 +131,6 @@ class CostReport:
         }
 
 
-def interval_overlaps(low: np.ndarray, high: np.ndarray, size: float, count: int) -> np.ndarray:
-    """Length of the overlap of each interval [low, high] with each of ``count`` cells of ``size``."""
-    edges = np.arange(count + 1) * size
-    return np.clip(np.minimum(high[:, None], edges[None, 1:]) - np.maximum(low[:, None], edges[None, :-1]), 0.0, None)
-
-
 def cell_index(value: np.ndarray, size: float, count: int) -> np.ndarray:
     """Grid index of each coordinate, clamped to the grid (the off-canvas rule)."""
     return np.clip(np.floor(value / size), 0, count - 1).astype(np.int64)
@@ -153,6 +147,58 @@ def _window_matrix(count: int, radius: int) -> np.ndarray:
     index = np.arange(count)
     inside = np.abs(index[:, None] - index[None, :]) <= radius
     return inside / inside.sum(axis=1, keepdims=True)
+
+
+def _sort_three(key: np.ndarray, cols: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Columns and rows of three cells per net, ordered by ``key`` (n x 3 each); three
+    compare-exchanges on whole columns instead of a per-row argsort."""
+    k = [key[:, i].copy() for i in range(3)]
+    c = [cols[:, i].copy() for i in range(3)]
+    r = [rows[:, i].copy() for i in range(3)]
+    for i, j in ((0, 1), (1, 2), (0, 1)):
+        swap = k[i] > k[j]
+        for values in (k, c, r):
+            values[i], values[j] = np.where(swap, values[j], values[i]), np.where(swap, values[i], values[j])
+    return c[0], c[1], c[2], r[0], r[1], r[2]
+
+
+def sort_rows(matrix: np.ndarray) -> np.ndarray:
+    """Sort each column of a (width x n) matrix; small widths by odd-even transposition on rows
+    (long vector operations), larger ones by ``np.sort``."""
+    width = matrix.shape[0]
+    if width > 9:
+        return np.sort(matrix, axis=0)
+    rows = [row.copy() for row in matrix]
+    for round_index in range(width):
+        for i in range(round_index % 2, width - 1, 2):
+            low = np.minimum(rows[i], rows[i + 1])
+            np.maximum(rows[i], rows[i + 1], out=rows[i + 1])
+            rows[i] = low
+    return np.stack(rows)
+
+
+def net_buckets(netlist: Netlist) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Nets grouped by padded size: (net ids, width x nets pin matrix) with the driver in row 0.
+
+    Rows are padded by repeating the driver, which changes neither a bounding box nor a set of
+    cells, so per-net reductions become plain reductions along axis 0 of a few dense matrices.
+    """
+    sizes = np.diff(netlist.net_ptr)
+    widths = [2, 3, 4]
+    while widths[-1] < max(int(sizes.max(initial=2)), 4):
+        widths.append(widths[-1] * 3 // 2 if widths[-1] % 2 == 0 else widths[-1] * 2)
+    buckets = []
+    lower = 0
+    for width in widths:
+        nets = np.flatnonzero((sizes > lower) & (sizes <= width))
+        lower = width
+        if len(nets) == 0:
+            continue
+        column = np.arange(width)[None, :]
+        slot = netlist.net_ptr[nets][:, None] + column
+        slot = np.where(column < sizes[nets][:, None], slot, netlist.net_ptr[nets][:, None])
+        buckets.append((nets, np.ascontiguousarray(netlist.net_pins[slot].T)))
+    return buckets
 
 
 class PlacementCost:
@@ -198,6 +244,7 @@ class PlacementCost:
         order = np.argsort(netlist.parent[pins], kind="stable")
         self._pins_by_parent = pins[order]
         self._pin_ptr = np.searchsorted(netlist.parent[pins][order], np.arange(netlist.num_nodes + 1))
+        self._buckets = net_buckets(netlist)
         self.recompute()
 
     # --- full evaluation ---------------------------------------------------------------------
@@ -205,8 +252,39 @@ class PlacementCost:
     def recompute(self) -> None:
         """Recompute every cached quantity from the current positions."""
         self.px, self.py = pin_positions(self.netlist, self.x, self.y, self.orientation)
-        self._hpwl = self._net_hpwl(np.arange(self.netlist.num_nets))
-        self._route_h, self._route_v = self._routes(np.arange(self.netlist.num_nets))
+        p = self.parameters
+        cell = self._node_cells()
+        self._hpwl = np.empty(self.netlist.num_nets)
+        star: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []  # (source cell, sink cell, net)
+        three: list[tuple[np.ndarray, np.ndarray]] = []  # (3 distinct cells sorted by id, net)
+        for nets, pins in self._buckets:
+            # pins is (width x nets): reductions run over the short outer axis, inner loops stay long
+            px, py = self.px[pins], self.py[pins]
+            self._hpwl[nets] = px.max(axis=0) - px.min(axis=0) + py.max(axis=0) - py.min(axis=0)
+            unsorted = cell[pins]
+            source = unsorted[0]
+            cells = sort_rows(unsorted)
+            distinct = np.ones(cells.shape, dtype=bool)
+            np.not_equal(cells[1:], cells[:-1], out=distinct[1:])
+            count = distinct.sum(axis=0)
+            is_star = (count == 2) | (count > 3)
+            sinks = distinct & is_star[None, :] & (cells != source[None, :])
+            _, column = np.nonzero(sinks)
+            star.append((source[column], cells[sinks], nets[column]))
+            is_three = count == 3
+            if is_three.any():
+                three_cells = cells[:, is_three].T[distinct[:, is_three].T].reshape(-1, 3)
+                three.append((three_cells, nets[is_three]))
+        h_segments: list[tuple[np.ndarray, ...]] = []
+        v_segments: list[tuple[np.ndarray, ...]] = []
+        if star:
+            source, sink, nets = (np.concatenate(parts) for parts in zip(*star, strict=True))
+            self._star_segments(source, sink, self._net_weight[nets], h_segments, v_segments)
+        if three:
+            cells3, nets3 = (np.concatenate(parts) for parts in zip(*three, strict=True))
+            rows3, cols3 = np.divmod(cells3, p.columns)
+            self._three_cell_segments(rows3, cols3, self._net_weight[nets3], h_segments, v_segments)
+        self._route_h, self._route_v = self._accumulate(h_segments, v_segments)
         self._density_area = self._overlap_area(self._area_nodes)
         self._macro_h, self._macro_v = self._macro_blockage(self._hard_macros)
 
@@ -238,93 +316,146 @@ class PlacementCost:
         """Unnormalised, unsmoothed H and V routing demand of ``nets`` on the grid (rows x columns)."""
         p = self.parameters
         C, R = p.columns, p.rows
-        h_diff = np.zeros(R * (C + 1))  # row-major, one extra column
-        v_diff = np.zeros((R + 1) * C)  # row-major, one extra row
         if len(nets) == 0:
             return np.zeros((R, C)), np.zeros((R, C))
         slots, local, starts = self._slots(nets)
         pins = self.netlist.net_pins[slots]
-        col = cell_index(self.px[pins], self._cell_w, C)
-        row = cell_index(self.py[pins], self._cell_h, R)
+        cell = self._node_cells(pins)
         weight = self._net_weight[nets]
-        source_col = col[starts]
-        source_row = row[starts]
-        unique = np.unique(local * (C * R) + row * C + col)
+        source_cell = cell[starts]
+        keys = np.sort(local * (C * R) + cell)
+        unique = keys[np.concatenate(([True], keys[1:] != keys[:-1]))]
         net, cell = np.divmod(unique, C * R)
-        cell_row, cell_col = np.divmod(cell, C)
         cells_per_net = np.bincount(net, minlength=len(nets))
-
-        h_segments: list[tuple[np.ndarray, ...]] = []  # (row, lo col, hi col, weight)
-        v_segments: list[tuple[np.ndarray, ...]] = []  # (col, lo row, hi row, weight)
-
-        # two cells, and more than three (a star of two-cell nets from the source)
-        star = (cells_per_net[net] == 2) | (cells_per_net[net] > 3)
-        star &= (cell_row != source_row[net]) | (cell_col != source_col[net])
-        n, sink_r, sink_c = net[star], cell_row[star], cell_col[star]
-        src_r, src_c, w = source_row[n], source_col[n], weight[n]
-        h_segments.append((src_r, np.minimum(src_c, sink_c), np.maximum(src_c, sink_c), w))
-        v_segments.append((sink_c, np.minimum(src_r, sink_r), np.maximum(src_r, sink_r), w))
-
+        h_segments: list[tuple[np.ndarray, ...]] = []
+        v_segments: list[tuple[np.ndarray, ...]] = []
+        star = ((cells_per_net[net] == 2) | (cells_per_net[net] > 3)) & (cell != source_cell[net])
+        self._star_segments(source_cell[net[star]], cell[star], weight[net[star]], h_segments, v_segments)
         three = np.flatnonzero(cells_per_net == 3)
         if len(three):
             first = np.searchsorted(net, three)
-            idx = first[:, None] + np.arange(3)[None, :]
-            rows3, cols3 = cell_row[idx], cell_col[idx]
-            w3 = weight[three]
-            by_col = np.argsort(cols3 * R + rows3, axis=1)
-            c = np.take_along_axis(cols3, by_col, axis=1)
-            r = np.take_along_axis(rows3, by_col, axis=1)
-            c1, c2, c3 = c.T
-            r1, r2, r3 = r.T
-            staircase = (c1 < c2) & (c2 < c3) & (np.minimum(r1, r3) < r2) & (r2 < np.maximum(r1, r3))
-            corner = ~staircase & (c2 == c3) & (c1 < c2) & (r1 < np.minimum(r2, r3))
-            flat = ~staircase & ~corner & (r2 == r3)
-            tee = ~staircase & ~corner & ~flat
-            m = staircase
-            h_segments.append((r1[m], c1[m], c2[m], w3[m]))
-            h_segments.append((r2[m], c2[m], c3[m], w3[m]))
-            v_segments.append((c2[m], np.minimum(r1, r2)[m], np.maximum(r1, r2)[m], w3[m]))
-            v_segments.append((c3[m], np.minimum(r2, r3)[m], np.maximum(r2, r3)[m], w3[m]))
-            m = corner
-            h_segments.append((r1[m], c1[m], c2[m], w3[m]))
-            v_segments.append((c2[m], r1[m], np.maximum(r2, r3)[m], w3[m]))
-            m = flat
-            h_segments.append((r1[m], c1[m], c2[m], w3[m]))
-            h_segments.append((r2[m], c2[m], c3[m], w3[m]))
-            v_segments.append((c2[m], np.minimum(r1, r2)[m], np.maximum(r1, r2)[m], w3[m]))
-            if tee.any():
-                by_row = np.argsort(rows3[tee] * C + cols3[tee], axis=1)
-                tr = np.take_along_axis(rows3[tee], by_row, axis=1)
-                tc = np.take_along_axis(cols3[tee], by_row, axis=1)
-                wt = w3[tee]
-                h_segments.append((tr[:, 1], tc.min(axis=1), tc.max(axis=1), wt))
-                v_segments.append((tc[:, 0], np.minimum(tr[:, 0], tr[:, 1]), np.maximum(tr[:, 0], tr[:, 1]), wt))
-                v_segments.append((tc[:, 2], np.minimum(tr[:, 1], tr[:, 2]), np.maximum(tr[:, 1], tr[:, 2]), wt))
+            rows3, cols3 = np.divmod(cell[first[:, None] + np.arange(3)[None, :]], C)
+            self._three_cell_segments(rows3, cols3, weight[three], h_segments, v_segments)
+        return self._accumulate(h_segments, v_segments)
 
-        fixed, low, high, w = (np.concatenate(parts) for parts in zip(*h_segments, strict=False))
-        keep = high > low
-        fixed, low, high, w = fixed[keep], low[keep], high[keep], w[keep]
-        h_diff += np.bincount(fixed * (C + 1) + low, w, minlength=h_diff.size)
-        h_diff -= np.bincount(fixed * (C + 1) + high, w, minlength=h_diff.size)
-        fixed, low, high, w = (np.concatenate(parts) for parts in zip(*v_segments, strict=False))
-        keep = high > low
-        fixed, low, high, w = fixed[keep], low[keep], high[keep], w[keep]
-        v_diff += np.bincount(low * C + fixed, w, minlength=v_diff.size)
-        v_diff -= np.bincount(high * C + fixed, w, minlength=v_diff.size)
+    def _node_cells(self, nodes: np.ndarray | None = None) -> np.ndarray:
+        """Grid cell (row * columns + column) of the nodes' positions (all nodes by default), clamped."""
+        p = self.parameters
+        px = self.px if nodes is None else self.px[nodes]
+        py = self.py if nodes is None else self.py[nodes]
+        # truncation equals floor for x >= 0, and negative positions clamp to 0 either way
+        col = np.clip((px * (1.0 / self._cell_w)).astype(np.int64), 0, p.columns - 1)
+        row = np.clip((py * (1.0 / self._cell_h)).astype(np.int64), 0, p.rows - 1)
+        return row * p.columns + col
+
+    def _star_segments(
+        self,
+        source: np.ndarray,
+        sink: np.ndarray,
+        weight: np.ndarray,
+        h_segments: list[tuple[np.ndarray, ...]],
+        v_segments: list[tuple[np.ndarray, ...]],
+    ) -> None:
+        """Two-cell routes: H along the source row, V along the sink column."""
+        src_r, src_c = np.divmod(source, self.parameters.columns)
+        sink_r, sink_c = np.divmod(sink, self.parameters.columns)
+        h_segments.append((src_r, np.minimum(src_c, sink_c), np.maximum(src_c, sink_c), weight))
+        v_segments.append((sink_c, np.minimum(src_r, sink_r), np.maximum(src_r, sink_r), weight))
+
+    def _three_cell_segments(
+        self,
+        rows3: np.ndarray,
+        cols3: np.ndarray,
+        w3: np.ndarray,
+        h_segments: list[tuple[np.ndarray, ...]],
+        v_segments: list[tuple[np.ndarray, ...]],
+    ) -> None:
+        """Routes of nets with exactly three distinct cells (staircase, corner, flat or T)."""
+        R, C = self.parameters.rows, self.parameters.columns
+        c1, c2, c3, r1, r2, r3 = _sort_three(cols3 * R + rows3, cols3, rows3)
+        staircase = (c1 < c2) & (c2 < c3) & (np.minimum(r1, r3) < r2) & (r2 < np.maximum(r1, r3))
+        corner = ~staircase & (c2 == c3) & (c1 < c2) & (r1 < np.minimum(r2, r3))
+        flat = ~staircase & ~corner & (r2 == r3)
+        tee = ~staircase & ~corner & ~flat
+        m = staircase
+        h_segments.append((r1[m], c1[m], c2[m], w3[m]))
+        h_segments.append((r2[m], c2[m], c3[m], w3[m]))
+        v_segments.append((c2[m], np.minimum(r1, r2)[m], np.maximum(r1, r2)[m], w3[m]))
+        v_segments.append((c3[m], np.minimum(r2, r3)[m], np.maximum(r2, r3)[m], w3[m]))
+        m = corner
+        h_segments.append((r1[m], c1[m], c2[m], w3[m]))
+        v_segments.append((c2[m], r1[m], np.maximum(r2, r3)[m], w3[m]))
+        m = flat
+        h_segments.append((r1[m], c1[m], c2[m], w3[m]))
+        h_segments.append((r2[m], c2[m], c3[m], w3[m]))
+        v_segments.append((c2[m], np.minimum(r1, r2)[m], np.maximum(r1, r2)[m], w3[m]))
+        if tee.any():
+            rows_t, cols_t = rows3[tee], cols3[tee]
+            tc1, tc2, tc3, tr1, tr2, tr3 = _sort_three(rows_t * C + cols_t, cols_t, rows_t)
+            wt = w3[tee]
+            low_col = np.minimum(np.minimum(tc1, tc2), tc3)
+            high_col = np.maximum(np.maximum(tc1, tc2), tc3)
+            h_segments.append((tr2, low_col, high_col, wt))
+            v_segments.append((tc1, np.minimum(tr1, tr2), np.maximum(tr1, tr2), wt))
+            v_segments.append((tc3, np.minimum(tr2, tr3), np.maximum(tr2, tr3), wt))
+
+    def _accumulate(
+        self, h_segments: list[tuple[np.ndarray, ...]], v_segments: list[tuple[np.ndarray, ...]]
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Grid demand from segments: an H segment (row, lo, hi, w) adds w to columns [lo, hi) of
+        its row, a V segment (column, lo, hi, w) to rows [lo, hi) of its column."""
+        R, C = self.parameters.rows, self.parameters.columns
+        empty = (np.zeros(0, dtype=np.int64),) * 3 + (np.zeros(0),)
+        h_segments = [*h_segments, empty]
+        v_segments = [*v_segments, empty]
+        fixed, low, high, w = (np.concatenate(parts) for parts in zip(*h_segments, strict=True))
+        h_diff = np.bincount(fixed * (C + 1) + low, w, minlength=R * (C + 1))
+        h_diff -= np.bincount(fixed * (C + 1) + high, w, minlength=R * (C + 1))
+        fixed, low, high, w = (np.concatenate(parts) for parts in zip(*v_segments, strict=True))
+        v_diff = np.bincount(low * C + fixed, w, minlength=(R + 1) * C)
+        v_diff -= np.bincount(high * C + fixed, w, minlength=(R + 1) * C)
         route_h = np.cumsum(h_diff.reshape(R, C + 1), axis=1)[:, :C]
         route_v = np.cumsum(v_diff.reshape(R + 1, C), axis=0)[:R, :]
         return route_h, route_v
+
+    def _rect_cells(self, nodes: np.ndarray) -> tuple[np.ndarray, ...]:
+        """Every (node, grid cell) pair a node's rectangle reaches, clipped to the grid.
+
+        Returns (position in ``nodes``, row, column, x overlap, y overlap, is last row of the node,
+        is last column of the node, partial rows flag, partial columns flag), one entry per pair.
+        A node reaches the cells from ``floor(low / size)`` to ``floor(high / size)`` on each axis.
+        """
+        p = self.parameters
+        half_w, half_h = self._half_sizes(nodes)
+        x, y = self.x[nodes], self.y[nodes]
+        xl, xh, yl, yh = x - half_w, x + half_w, y - half_h, y + half_h
+        col_lo, col_hi = cell_index(xl, self._cell_w, p.columns), cell_index(xh, self._cell_w, p.columns)
+        row_lo, row_hi = cell_index(yl, self._cell_h, p.rows), cell_index(yh, self._cell_h, p.rows)
+        n_cols = col_hi - col_lo + 1
+        n_rows = row_hi - row_lo + 1
+        per_node = n_cols * n_rows
+        owner = np.repeat(np.arange(len(nodes)), per_node)
+        first = np.zeros(len(nodes), dtype=np.int64)
+        np.cumsum(per_node[:-1], out=first[1:])
+        offset = np.arange(int(per_node.sum())) - first[owner]
+        row_step, col_step = np.divmod(offset, n_cols[owner])
+        row = row_lo[owner] + row_step
+        col = col_lo[owner] + col_step
+        ox = np.clip(
+            np.minimum(xh[owner], (col + 1) * self._cell_w) - np.maximum(xl[owner], col * self._cell_w), 0, None
+        )
+        oy = np.clip(
+            np.minimum(yh[owner], (row + 1) * self._cell_h) - np.maximum(yl[owner], row * self._cell_h), 0, None
+        )
+        return owner, row, col, ox, oy, row_lo, row_hi, col_lo, col_hi, xl, xh, yl, yh
 
     def _overlap_area(self, nodes: np.ndarray) -> np.ndarray:
         """Σ over ``nodes`` of their rectangle's overlap area with each grid cell (rows x columns)."""
         p = self.parameters
         if len(nodes) == 0:
             return np.zeros((p.rows, p.columns))
-        half_w, half_h = self._half_sizes(nodes)
-        x, y = self.x[nodes], self.y[nodes]
-        ox = interval_overlaps(x - half_w, x + half_w, self._cell_w, p.columns)
-        oy = interval_overlaps(y - half_h, y + half_h, self._cell_h, p.rows)
-        return oy.T @ ox
+        _, row, col, ox, oy, *_ = self._rect_cells(nodes)
+        return np.bincount(row * p.columns + col, ox * oy, minlength=p.rows * p.columns).reshape(p.rows, p.columns)
 
     def _half_sizes(self, nodes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Half width and height, swapped for macros turned by 90 degrees (E, FE, W, FW)."""
@@ -333,44 +464,42 @@ class PlacementCost:
         return np.where(turned, h, w) / 2, np.where(turned, w, h) / 2
 
     def _macro_blockage(self, macros: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Unnormalised H and V routing taken by hard macros (rows x columns)."""
+        """Unnormalised H and V routing taken by hard macros (rows x columns).
+
+        V gets x_overlap · v_alloc and H gets y_overlap · h_alloc in every cell a macro reaches;
+        when a macro spans several rows and its bottom or top row is partly covered, its top row
+        adds no V; likewise its rightmost column adds no H when a side column is partly covered.
+        """
         p = self.parameters
         C, R = p.columns, p.rows
         if len(macros) == 0:
             return np.zeros((R, C)), np.zeros((R, C))
-        half_w, half_h = self._half_sizes(macros)
-        x, y = self.x[macros], self.y[macros]
-        xl, xh, yl, yh = x - half_w, x + half_w, y - half_h, y + half_h
-        ox = interval_overlaps(xl, xh, self._cell_w, C)
-        oy = interval_overlaps(yl, yh, self._cell_h, R)
-        col_lo, col_hi = cell_index(xl, self._cell_w, C), cell_index(xh, self._cell_w, C)
-        row_lo, row_hi = cell_index(yl, self._cell_h, R), cell_index(yh, self._cell_h, R)
-        cols, rows = np.arange(C)[None, :], np.arange(R)[None, :]
-        in_cols = (cols >= col_lo[:, None]) & (cols <= col_hi[:, None])
-        in_rows = (rows >= row_lo[:, None]) & (rows <= row_hi[:, None])
-        span = np.arange(len(macros))
-        tolerance = 1e-5
+        owner, row, col, ox, oy, row_lo, row_hi, col_lo, col_hi, xl, xh, yl, yh = self._rect_cells(macros)
+        tol = 1e-5
+
+        def cover(low: np.ndarray, high: np.ndarray, index: np.ndarray, size: float) -> np.ndarray:
+            return np.minimum(high, (index + 1) * size) - np.maximum(low, index * size)
+
         partial_rows = (row_hi > row_lo) & (
-            (np.abs(oy[span, row_lo] - self._cell_h) > tolerance)
-            | (np.abs(oy[span, row_hi] - self._cell_h) > tolerance)
+            (np.abs(cover(yl, yh, row_lo, self._cell_h) - self._cell_h) > tol)
+            | (np.abs(cover(yl, yh, row_hi, self._cell_h) - self._cell_h) > tol)
         )
         partial_cols = (col_hi > col_lo) & (
-            (np.abs(ox[span, col_lo] - self._cell_w) > tolerance)
-            | (np.abs(ox[span, col_hi] - self._cell_w) > tolerance)
+            (np.abs(cover(xl, xh, col_lo, self._cell_w) - self._cell_w) > tol)
+            | (np.abs(cover(xl, xh, col_hi, self._cell_w) - self._cell_w) > tol)
         )
-        v_rows = in_rows.astype(np.float64)
-        v_rows[span[partial_rows], row_hi[partial_rows]] = 0.0
-        h_cols = in_cols.astype(np.float64)
-        h_cols[span[partial_cols], col_hi[partial_cols]] = 0.0
-        macro_v = v_rows.T @ (ox * in_cols) * p.v_macro_allocation
-        macro_h = (oy * in_rows).T @ h_cols * p.h_macro_allocation
+        keep_v = ~(partial_rows[owner] & (row == row_hi[owner]))
+        keep_h = ~(partial_cols[owner] & (col == col_hi[owner]))
+        cell = row * C + col
+        macro_v = np.bincount(cell, ox * keep_v * p.v_macro_allocation, minlength=R * C).reshape(R, C)
+        macro_h = np.bincount(cell, oy * keep_h * p.h_macro_allocation, minlength=R * C).reshape(R, C)
         return macro_h, macro_v
 
     # --- costs -------------------------------------------------------------------------------
 
     def wirelength(self) -> float:
         """Σ over nets of driver weight x half-perimeter wirelength, in microns."""
-        return float(self._net_weight @ self._hpwl)
+        return float(np.sum(self._net_weight * self._hpwl))  # not BLAS: its threads stall on a busy machine
 
     def wirelength_cost(self) -> float:
         p = self.parameters
@@ -427,16 +556,11 @@ class PlacementCost:
         nets = self._owner_nets[self._owner_ptr[node] : self._owner_ptr[node + 1]]
         has_area = kind in (MACRO, STDCELL)
         is_hard = kind == MACRO and not self.netlist.is_soft[node]
-        one = np.array([node])
         old_h, old_v = self._routes(nets)
         self._route_h -= old_h
         self._route_v -= old_v
         if has_area:
-            self._density_area -= self._overlap_area(one)
-        if is_hard:
-            mh, mv = self._macro_blockage(one)
-            self._macro_h -= mh
-            self._macro_v -= mv
+            self._add_rectangle(node, -1.0, is_hard)
         self.x[node] = x
         self.y[node] = y
         if orientation is not None:
@@ -447,11 +571,40 @@ class PlacementCost:
         self._route_v += new_v
         self._hpwl[nets] = self._net_hpwl(nets)
         if has_area:
-            self._density_area += self._overlap_area(one)
-        if is_hard:
-            mh, mv = self._macro_blockage(one)
-            self._macro_h += mh
-            self._macro_v += mv
+            self._add_rectangle(node, 1.0, is_hard)
+
+    def _add_rectangle(self, node: int, sign: float, is_hard: bool) -> None:
+        """Add (sign 1) or remove (-1) one node's density and, for a hard macro, its blockage;
+        the same rules as :meth:`_overlap_area` and :meth:`_macro_blockage`, on the few cells it reaches."""
+        p = self.parameters
+        gw, gh = self._cell_w, self._cell_h
+        half_w, half_h = (float(v[0]) for v in self._half_sizes(np.array([node])))
+        xl, xh = float(self.x[node]) - half_w, float(self.x[node]) + half_w
+        yl, yh = float(self.y[node]) - half_h, float(self.y[node]) + half_h
+
+        def index(value: float, size: float, count: int) -> int:
+            return min(max(math.floor(value / size), 0), count - 1)
+
+        c0, c1 = index(xl, gw, p.columns), index(xh, gw, p.columns)
+        r0, r1 = index(yl, gh, p.rows), index(yh, gh, p.rows)
+        cols = np.arange(c0, c1 + 1)
+        rows = np.arange(r0, r1 + 1)
+        cover_x = np.minimum(xh, (cols + 1) * gw) - np.maximum(xl, cols * gw)
+        cover_y = np.minimum(yh, (rows + 1) * gh) - np.maximum(yl, rows * gh)
+        ox = np.clip(cover_x, 0, None)
+        oy = np.clip(cover_y, 0, None)
+        self._density_area[r0 : r1 + 1, c0 : c1 + 1] += sign * np.outer(oy, ox)
+        if not is_hard:
+            return
+        tol = 1e-5
+        keep_rows = np.ones(len(rows))
+        if r1 > r0 and (abs(cover_y[0] - gh) > tol or abs(cover_y[-1] - gh) > tol):
+            keep_rows[-1] = 0.0
+        keep_cols = np.ones(len(cols))
+        if c1 > c0 and (abs(cover_x[0] - gw) > tol or abs(cover_x[-1] - gw) > tol):
+            keep_cols[-1] = 0.0
+        self._macro_v[r0 : r1 + 1, c0 : c1 + 1] += (sign * p.v_macro_allocation) * np.outer(keep_rows, ox)
+        self._macro_h[r0 : r1 + 1, c0 : c1 + 1] += (sign * p.h_macro_allocation) * np.outer(oy, keep_cols)
 
     def _update_pins(self, node: int) -> None:
         from a2perf_circuit_training.netlist import ORIENTATION_MATRIX

@@ -321,7 +321,7 @@ class CircuitPlacementEnv(gym.Env):
             reach_y = half_h + self.netlist.height[obstacles] / 2 + gap
             near_x = np.abs(cx[None, :] - self.x[obstacles][:, None]) < reach_x[:, None]
             near_y = np.abs(cy[None, :] - self.y[obstacles][:, None]) < reach_y[:, None]
-            legal &= (near_y.T.astype(np.float32) @ near_x.astype(np.float32)) == 0
+            legal &= ~np.any(near_y[:, :, None] & near_x[:, None, :], axis=0)
         for blockage in p.blockages:
             near_x = (cx + half_w > blockage.x0 + tol) & (cx - half_w < blockage.x1 - tol)
             near_y = (cy + half_h > blockage.y0 + tol) & (cy - half_h < blockage.y1 - tol)
