@@ -75,6 +75,10 @@ def test_across_run_metrics_under_shift_and_scale(runs, shift, scale):
     _, raw = measures.dispersion_across_runs(curves, eval_points=points)
     _, raw_moved = measures.dispersion_across_runs(moved, eval_points=points)
     np.testing.assert_allclose(raw_moved, scale * raw, atol=1e-7 * size)
+    # the low-pass is linear with unit gain at zero frequency, so the same holds after filtering
+    _, smooth = measures.dispersion_across_runs(curves, eval_points=points, lowpass_cutoff=0.3)
+    _, smooth_moved = measures.dispersion_across_runs(moved, eval_points=points, lowpass_cutoff=0.3)
+    np.testing.assert_allclose(smooth_moved, scale * smooth, atol=1e-6 * size)
     _, norm = measures.dispersion_across_runs(curves, eval_points=points, baseline="curve_range")
     _, norm_moved = measures.dispersion_across_runs(moved, eval_points=points, baseline="curve_range")
     np.testing.assert_allclose(norm_moved, norm, rtol=1e-6, atol=1e-9)
