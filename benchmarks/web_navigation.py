@@ -18,21 +18,23 @@ import time
 
 import numpy as np
 
+from a2perf_core.errors import A2PerfError
+
 
 def median_ms(samples: list[float]) -> float:
     return statistics.median(samples) * 1e3
 
 
-def measure_speed(level: int, resets: int, steps: int, seed: int = 0) -> dict[str, float]:
+def measure_speed(env_kwargs: dict, resets: int, steps: int, seed: int = 0) -> dict[str, float]:
     from a2perf_web_navigation.env import WebNavigationEnv
     from a2perf_web_navigation.policies import random_masked_action
 
-    env = WebNavigationEnv(difficulty=level, num_websites=10, seed=seed)
+    env = WebNavigationEnv(**env_kwargs, num_websites=10, seed=seed)
     rng = np.random.default_rng(seed)
     try:
         obs, _ = env.reset()
         driver = env.browser.driver
-        bare_outer, bare_walk, reset_times, step_times = [], [], [], []
+        bare_outer, bare_walk, reset_times, step_times, counts = [], [], [], [], []
         walk = (
             "return Array.from(document.querySelectorAll('*'), e => {"
             "const r = e.getBoundingClientRect(); return [e.tagName, e.className, r.left, r.top, r.width, r.height];});"
@@ -55,9 +57,11 @@ def measure_speed(level: int, resets: int, steps: int, seed: int = 0) -> dict[st
             t = time.perf_counter()
             obs, _, terminated, truncated, _ = env.step(action)
             step_times.append(time.perf_counter() - t)
+            counts.append(float(obs["dom_elements_mask"].sum()))
             if terminated or truncated:
                 obs, _ = env.reset()
         return {
+            "elements": statistics.median(counts),
             "bare_outerhtml_ms": median_ms(bare_outer),
             "bare_walk_ms": median_ms(bare_walk),
             "reset_ms": median_ms(reset_times),
@@ -95,20 +99,27 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="fewer samples, one level, no success rates")
     parser.add_argument("--success-episodes", type=int, default=200, help="episodes per level (0: skip)")
     args = parser.parse_args()
+
     resets, steps = (20, 60) if args.quick else (100, 400)
     levels = (3,) if args.quick else (1, 3)
 
     print("## Speed (median of each, same browser, same run)")
     print(
-        f"{'level':>5} {'bare outerHTML ms':>18} {'bare walk ms':>13} {'reset ms':>9} {'step ms':>8} "
-        f"{'step/bare':>10} {'reset/bare':>11}"
+        f"{'websites':>18} {'elements':>8} {'bare outerHTML ms':>18} {'bare walk ms':>13} {'reset ms':>9} "
+        f"{'step ms':>8} {'step/bare':>10} {'reset/bare':>11}"
     )
-    for level in levels:
-        m = measure_speed(level, resets, steps)
+    cases = {f"level {level}": {"difficulty": level} for level in levels}
+    cases["a2perf-original 1"] = {"difficulty": 1, "designs": "a2perf-original"}
+    for label, kwargs in cases.items():
+        try:
+            m = measure_speed(kwargs, resets, steps)
+        except A2PerfError as exc:
+            print(f"{label:>18} skipped: {exc}")
+            continue
         bare = m["bare_outerhtml_ms"]
         print(
-            f"{level:>5} {bare:>18.2f} {m['bare_walk_ms']:>13.2f} {m['reset_ms']:>9.2f} {m['step_ms']:>8.2f} "
-            f"{m['step_ms'] / bare:>10.2f} {m['reset_ms'] / bare:>11.2f}"
+            f"{label:>18} {m['elements']:>8.0f} {bare:>18.2f} {m['bare_walk_ms']:>13.2f} {m['reset_ms']:>9.2f} "
+            f"{m['step_ms']:>8.2f} {m['step_ms'] / bare:>10.2f} {m['reset_ms'] / bare:>11.2f}"
         )
     print("targets: step/bare <= 1.5, reset/bare <= 3")
 
