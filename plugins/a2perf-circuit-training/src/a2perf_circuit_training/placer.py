@@ -30,7 +30,7 @@ class ForceDirectedSchedule:
 
 
 def connection_edges(netlist: Netlist) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(a, b, weight): one edge per driver-sink pair between the objects owning the pins."""
+    """(a, b, weight): driver-sink pairs between the objects owning the pins, parallel ones merged."""
     owner = netlist.net_pins.copy()
     pinned = netlist.parent[owner] >= 0
     owner[pinned] = netlist.parent[owner[pinned]]
@@ -41,7 +41,32 @@ def connection_edges(netlist: Netlist) -> tuple[np.ndarray, np.ndarray, np.ndarr
     sink_slot[netlist.net_ptr[:-1]] = False
     a, b, w = driver_owner[sink_slot], owner[sink_slot], weight[sink_slot]
     keep = a != b
-    return a[keep], b[keep], w[keep]
+    low, high, w = np.minimum(a, b)[keep], np.maximum(a, b)[keep], w[keep]
+    # a spring is symmetric: merge parallel edges between the same two objects
+    pairs, inverse = np.unique(low * netlist.num_nodes + high, return_inverse=True)
+    a, b = np.divmod(pairs, max(1, netlist.num_nodes))
+    return a, b, np.bincount(inverse, w, minlength=len(pairs))
+
+
+def _overlapping_pairs(
+    x: np.ndarray, y: np.ndarray, half_w: np.ndarray, half_h: np.ndarray, widest: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(i, x_i - x_j, y_i - y_j) for every ordered pair of distinct overlapping rectangles; a sweep
+    over x-sorted centres finds the candidates."""
+    count = len(x)
+    order = np.argsort(x, kind="stable")
+    sorted_x = x[order]
+    low = np.searchsorted(sorted_x, x - half_w - widest, side="left")
+    high = np.searchsorted(sorted_x, x + half_w + widest, side="right")
+    counts = high - low
+    i = np.repeat(np.arange(count), counts)
+    first = np.zeros(count, dtype=np.int64)
+    np.cumsum(counts[:-1], out=first[1:])
+    j = order[low[i] + np.arange(len(i)) - first[i]]
+    dx = x[i] - x[j]
+    dy = y[i] - y[j]
+    hit = (i != j) & (np.abs(dx) < half_w[i] + half_w[j]) & (np.abs(dy) < half_h[i] + half_h[j])
+    return i[hit], dx[hit], dy[hit]
 
 
 def force_directed_place(
@@ -72,12 +97,16 @@ def force_directed_place(
     bodies = np.flatnonzero((netlist.kind == MACRO) & ~netlist.is_soft & ~is_movable)  # fixed hard macros
     half_w = netlist.width[movable] / 2
     half_h = netlist.height[movable] / 2
-    # pairwise reach (sum of half sizes) of each movable node with every movable node and obstacle
-    others_hw = np.concatenate([half_w, netlist.width[bodies] / 2])
-    others_hh = np.concatenate([half_h, netlist.height[bodies] / 2])
-    reach_x = (half_w[:, None] + others_hw[None, :]).astype(np.float32)
-    reach_y = (half_h[:, None] + others_hh[None, :]).astype(np.float32)
-    np.fill_diagonal(reach_x[:, : len(movable)], 0.0)  # a node never repels itself
+    body_half_w = netlist.width[bodies] / 2
+    body_half_h = netlist.height[bodies] / 2
+    widest = float(half_w.max())
+
+    la, lb = local[a], local[b]
+    spring_edge = np.concatenate([np.flatnonzero(la >= 0), np.flatnonzero(lb >= 0)])
+    spring_node = np.concatenate([la[la >= 0], lb[lb >= 0]])
+    # a spring pulls each end of an edge toward the other: + on its a end, - on its b end
+    spring_sign = np.concatenate([np.ones(int(np.sum(la >= 0))), -np.ones(int(np.sum(lb >= 0)))])
+    spring_a, spring_b, spring_weight = a[spring_edge], b[spring_edge], spring_sign * w[spring_edge]
 
     # start from the canvas centre, spread on a small golden-angle spiral to break symmetry
     turn = np.arange(len(movable)) * (np.pi * (3 - np.sqrt(5)))
@@ -89,34 +118,29 @@ def force_directed_place(
         schedule.steps, schedule.attraction, schedule.repulsion, schedule.move_fraction, strict=True
     ):
         max_move = fraction * step_length
+        pull = k_attract * spring_weight
         for _ in range(int(steps)):
-            fx = np.zeros(len(movable))
-            fy = np.zeros(len(movable))
-            dx = x[b] - x[a]
-            dy = y[b] - y[a]
-            la, lb = local[a], local[b]
-            ma, mb = la >= 0, lb >= 0
-            fx += np.bincount(la[ma], k_attract * w[ma] * dx[ma], minlength=len(movable))
-            fy += np.bincount(la[ma], k_attract * w[ma] * dy[ma], minlength=len(movable))
-            fx -= np.bincount(lb[mb], k_attract * w[mb] * dx[mb], minlength=len(movable))
-            fy -= np.bincount(lb[mb], k_attract * w[mb] * dy[mb], minlength=len(movable))
+            fx = np.bincount(spring_node, pull * (x[spring_b] - x[spring_a]), minlength=len(movable))
+            fy = np.bincount(spring_node, pull * (y[spring_b] - y[spring_a]), minlength=len(movable))
             if k_repel > 0:
                 mx, my = x[movable], y[movable]
-                others_x = np.concatenate([mx, x[bodies]]).astype(np.float32)
-                others_y = np.concatenate([my, y[bodies]]).astype(np.float32)
-                ddx = mx.astype(np.float32)[:, None] - others_x[None, :]
-                overlap = np.abs(ddx) < reach_x
-                i, j = np.nonzero(overlap)
+                i, dx_pairs, dy_pairs = _overlapping_pairs(mx, my, half_w, half_h, widest)
+                if len(bodies):  # few fixed hard macros: all pairs
+                    ddx = mx[:, None] - x[bodies][None, :]
+                    ddy = my[:, None] - y[bodies][None, :]
+                    hit = (np.abs(ddx) < half_w[:, None] + body_half_w[None, :]) & (
+                        np.abs(ddy) < half_h[:, None] + body_half_h[None, :]
+                    )
+                    bi, bj = np.nonzero(hit)
+                    i = np.concatenate([i, bi])
+                    dx_pairs = np.concatenate([dx_pairs, ddx[bi, bj]])
+                    dy_pairs = np.concatenate([dy_pairs, ddy[bi, bj]])
                 if len(i):
-                    pdx = ddx[i, j].astype(np.float64)
-                    pdy = my[i] - others_y[j]
-                    close = np.abs(pdy) < reach_y[i, j]
-                    i, pdx, pdy = i[close], pdx[close], pdy[close]
-                    distance = np.hypot(pdx, pdy)
+                    distance = np.hypot(dx_pairs, dy_pairs)
                     distance[distance == 0] = 1.0
                     push = k_repel / distance
-                    fx += np.bincount(i, push * pdx, minlength=len(movable))
-                    fy += np.bincount(i, push * pdy, minlength=len(movable))
+                    fx += np.bincount(i, push * dx_pairs, minlength=len(movable))
+                    fy += np.bincount(i, push * dy_pairs, minlength=len(movable))
             magnitude = np.hypot(fx, fy)
             largest = magnitude.max()
             if largest <= 0:
