@@ -120,6 +120,7 @@ class ReliabilityMetric(Metric):
         return float(np.median(values)), details
 
     def curve_geometry(self, curves: Sequence[tuple[np.ndarray, np.ndarray]]) -> Geometry:
+        """The preset's windows and eval points for these curves; a window needs a few logged episodes."""
         for t, _ in curves:
             if t.size < 3:
                 raise ReliabilityInputError(f"a training curve has {t.size} logged episodes; at least 3 are needed")
