@@ -179,3 +179,18 @@ def test_plugin_module_imports_only_core_api():
     imported = {a.name.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
     imported |= {n.module.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module}
     assert imported <= {"__future__", "collections", "a2perf_core"}
+
+
+def test_gin_files_exist_and_set_only_known_run_settings():
+    from importlib import resources
+
+    from a2perf_core.runner.settings import GIN_DEFAULTS
+
+    for phase, reference in plugin.GIN_FILES.items():
+        package, _, relative = reference.partition(":")
+        text = resources.files(package).joinpath(relative).read_text()
+        bindings = [line.split("=")[0].strip() for line in text.splitlines() if line and not line.startswith("#")]
+        assert bindings, phase
+        for binding in bindings:
+            scope, _, name = binding.partition(".")
+            assert scope == "RunSettings" and name in GIN_DEFAULTS, binding
