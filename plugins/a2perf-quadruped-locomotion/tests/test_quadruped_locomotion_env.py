@@ -303,3 +303,39 @@ def test_warmup_start_stands_in_the_default_pose():
         np.testing.assert_allclose(observation[0:2], [0.0, 0.0], atol=1e-6)
     finally:
         env.close()
+
+
+def test_precomputed_reference_matches_direct_evaluation_across_cycle_resyncs():
+    """The per-episode reference table must agree with evaluating the clip afresh, including after
+    the xy re-sync at each cycle wrap (pace wraps every 19 control steps)."""
+    env = QuadrupedLocomotionEnv(clip_file("pace"))
+    try:
+        for seed in (0, 4):  # seed 4 starts with a warm-up (negative motion time)
+            _, info = env.reset(seed=seed)
+            assert (info["motion_time"] < 0) is (seed == 4)
+            resyncs, origin = 0, env.reference.origin_xy.copy()
+            for _ in range(26):
+                observation, _, terminated, _, info = env.step(np.zeros(12))
+                if not np.array_equal(origin, env.reference.origin_xy):
+                    resyncs, origin = resyncs + 1, env.reference.origin_xy.copy()
+                times = info["motion_time"] + np.array([0, 1, 2, 10, 30]) * 0.033
+                direct_poses, direct_velocities = env._reference_at(times)
+                table_poses, table_velocities = env._reference_rows(env._steps)
+                np.testing.assert_allclose(table_poses, direct_poses, atol=1e-9)
+                np.testing.assert_allclose(table_velocities, direct_velocities, atol=1e-9)
+                # the observed target frames, recomputed with the generic quaternion helpers
+                delayed = env._delayed(env._history_orientation)
+                heading = float(laikago.body_heading(delayed / np.linalg.norm(delayed)))
+                turn = rotations.about_z(-heading)
+                for k in range(4):
+                    frame = observation[84 + 19 * k : 84 + 19 * (k + 1)]
+                    relative = rotations.rotate(turn, direct_poses[k + 1, :3] - direct_poses[0, :3])
+                    rotation = rotations.standardize(rotations.multiply(turn, direct_poses[k + 1, 3:7]))
+                    np.testing.assert_allclose(frame[:3], relative, atol=1e-5)
+                    np.testing.assert_allclose(frame[3:7], rotation, atol=1e-6)
+                    np.testing.assert_allclose(frame[7:], direct_poses[k + 1, 7:], atol=1e-6)
+                if terminated:
+                    break
+            assert resyncs >= 1
+    finally:
+        env.close()

@@ -8,6 +8,8 @@ computed analytically from the clip (:mod:`a2perf_quadruped_locomotion.motion`).
 
 from __future__ import annotations
 
+import math
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -42,11 +44,40 @@ LAST_ACTION = slice(12, 48)
 MOTOR_ANGLES = slice(48, 84)
 TARGET_FRAMES = slice(84, 160)
 OBSERVATION_SIZE = 160
+#: control steps of reference evaluated at once (an episode of the registered tasks + lookahead)
+EPISODE_TABLE_STEPS = 640
+_INIT_INVERSE = tuple(float(v) for v in laikago.INIT_ORIENTATION_INVERSE)
+_OFFSET_MINUS_PI = laikago.MOTOR_OFFSET - np.pi
 
 
-def wrap_angle(angles: np.ndarray) -> np.ndarray:
-    """Angles mapped into ``[-π, π)``."""
-    return (angles + np.pi) % (2.0 * np.pi) - np.pi
+def imu_quaternion(orientation: Sequence[float]) -> list[float]:
+    """``orientation ⊗ INIT⁻¹`` in plain floats: the base orientation the IMU reports."""
+    x1, y1, z1, w1 = orientation
+    x2, y2, z2, w2 = _INIT_INVERSE
+    return [
+        w1 * x2 + x1 * w2 + y1 * z2 - z1 * y2,
+        w1 * y2 - x1 * z2 + y1 * w2 + z1 * x2,
+        w1 * z2 + x1 * y2 - y1 * x2 + z1 * w2,
+        w1 * w2 - x1 * x2 - y1 * y2 - z1 * z2,
+    ]
+
+
+def rotation_angle_between(q1: Sequence[float], q2: Sequence[float]) -> float:
+    """Angle of ``q1 ⊗ conj(q2)`` in ``[0, π]``: how far apart two orientations are."""
+    x1, y1, z1, w1 = q1
+    x2, y2, z2, w2 = q2
+    # q1 ⊗ conj(q2)
+    x = -w1 * x2 + x1 * w2 - y1 * z2 + z1 * y2
+    y = -w1 * y2 + x1 * z2 + y1 * w2 - z1 * x2
+    z = -w1 * z2 - x1 * y2 + y1 * x2 + z1 * w2
+    w = w1 * w2 + x1 * x2 + y1 * y2 + z1 * z2
+    return 2.0 * math.atan2(math.sqrt(x * x + y * y + z * z), abs(w))
+
+
+def _heading_frame(points: np.ndarray, root: np.ndarray, heading: float) -> np.ndarray:
+    """xy of ``points - root`` turned by ``-heading`` about z, ``(n, 2)``."""
+    c, s = math.cos(heading), math.sin(heading)
+    return (points[:, :2] - root[:2]) @ np.array([[c, -s], [s, c]])
 
 
 def imitation_reward(
@@ -57,8 +88,8 @@ def imitation_reward(
     sim_joint_velocities: np.ndarray,
     ref_root_position: np.ndarray,
     sim_root_position: np.ndarray,
-    ref_root_rotation: np.ndarray,
-    sim_root_rotation: np.ndarray,
+    ref_root_rotation: Sequence[float],
+    sim_root_rotation: Sequence[float],
     ref_end_effectors: np.ndarray,
     sim_end_effectors: np.ndarray,
     ref_root_linear_velocity: np.ndarray,
@@ -69,32 +100,34 @@ def imitation_reward(
     """The motion-imitation reward in ``[0, 1]`` and its five terms (each in ``[0, 1]``).
 
     Joint quantities are URDF angles; positions, rotations (xyzw, URDF body frame) and velocities
-    are in the world frame; end effectors are ``(8, 3)`` world positions of link centres of mass.
+    are in the world frame; end effectors are ``(8, 3)`` world positions of link centres of mass,
+    compared relative to each model's root in its own heading frame (heights in the world).
     """
-    pose_error = float(np.sum((ref_joints - sim_joints) ** 2))
-    velocity_error = float(np.sum((ref_joint_velocities - sim_joint_velocities) ** 2))
+    joint_error = ref_joints - sim_joints
+    pose_error = float(joint_error @ joint_error)
+    velocity_difference = ref_joint_velocities - sim_joint_velocities
+    velocity_error = float(velocity_difference @ velocity_difference)
 
-    def local(points: np.ndarray, root: np.ndarray, rotation: np.ndarray) -> np.ndarray:
-        turn = rotations.about_z(-laikago.body_heading(rotation))
-        return rotations.rotate(turn, points - root)
-
-    ref_local = local(ref_end_effectors, ref_root_position, ref_root_rotation)
-    sim_local = local(sim_end_effectors, sim_root_position, sim_root_rotation)
-    dxy = ref_local[:, :2] - sim_local[:, :2]
+    ref_rotation = [float(v) for v in ref_root_rotation]
+    sim_rotation = [float(v) for v in sim_root_rotation]
+    ref_local = _heading_frame(ref_end_effectors, ref_root_position, laikago.heading_of(*ref_rotation))
+    sim_local = _heading_frame(sim_end_effectors, sim_root_position, laikago.heading_of(*sim_rotation))
+    dxy = ref_local - sim_local
     dz = ref_end_effectors[:, 2] - sim_end_effectors[:, 2]
-    end_effector_error = float(np.sum(dxy**2) + END_EFFECTOR_HEIGHT_SCALE * np.sum(dz**2))
+    end_effector_error = float(np.vdot(dxy, dxy)) + END_EFFECTOR_HEIGHT_SCALE * float(dz @ dz)
 
-    theta = float(rotations.angle(rotations.multiply(ref_root_rotation, rotations.conjugate(sim_root_rotation))))
-    root_pose_error = float(np.sum((ref_root_position - sim_root_position) ** 2)) + 0.5 * theta**2
-    root_velocity_error = float(np.sum((ref_root_linear_velocity - sim_root_linear_velocity) ** 2)) + 0.1 * float(
-        np.sum((ref_root_angular_velocity - sim_root_angular_velocity) ** 2)
-    )
+    theta = rotation_angle_between(ref_rotation, sim_rotation)
+    root_offset = ref_root_position - sim_root_position
+    root_pose_error = float(root_offset @ root_offset) + 0.5 * theta * theta
+    linear = ref_root_linear_velocity - sim_root_linear_velocity
+    angular = ref_root_angular_velocity - sim_root_angular_velocity
+    root_velocity_error = float(linear @ linear) + 0.1 * float(angular @ angular)
     terms = {
-        "pose": float(np.exp(-5.0 * pose_error)),
-        "velocity": float(np.exp(-0.1 * velocity_error)),
-        "end_effector": float(np.exp(-40.0 * end_effector_error)),
-        "root_pose": float(np.exp(-20.0 * root_pose_error)),
-        "root_velocity": float(np.exp(-2.0 * root_velocity_error)),
+        "pose": math.exp(-5.0 * pose_error),
+        "velocity": math.exp(-0.1 * velocity_error),
+        "end_effector": math.exp(-40.0 * end_effector_error),
+        "root_pose": math.exp(-20.0 * root_pose_error),
+        "root_velocity": math.exp(-2.0 * root_velocity_error),
     }
     return sum(REWARD_WEIGHTS[k] * v for k, v in terms.items()), terms
 
@@ -143,6 +176,7 @@ class QuadrupedLocomotionEnv(gym.Env):
         self._connect()
         self._filter = ButterworthActionFilter()
         self._dynamics = RobotDynamics.nominal()
+        #: 1 kHz motor angle history, SDK convention shifted by +π (so wrapping is one ``%``)
         self._history_q = np.zeros((LATENCY_BUFFER, laikago.NUM_MOTORS))
         self._history_orientation = np.zeros((LATENCY_BUFFER, 4))
         self._history_head = 0
@@ -151,7 +185,9 @@ class QuadrupedLocomotionEnv(gym.Env):
         self._sensor_action = np.zeros((HISTORY_LENGTH, laikago.NUM_MOTORS))
         self._sensor_motors = np.zeros((HISTORY_LENGTH, laikago.NUM_MOTORS))
         self._interpolation = (np.arange(laikago.SUBSTEPS_PER_ACTION) + 1.0)[:, None] / laikago.SUBSTEPS_PER_ACTION
-        self._target_offsets = np.array([0.0, *TARGET_FRAME_STEPS]) * laikago.CONTROL_TIME_STEP_S
+        self._target_steps = np.array([0, *TARGET_FRAME_STEPS])
+        self._observation_buffer = np.empty(OBSERVATION_SIZE)
+        self._target_buffer = np.empty((len(TARGET_FRAME_STEPS), 19))
         self._needs_reset = True
 
     # --- construction ------------------------------------------------------------------------
@@ -277,8 +313,12 @@ class QuadrupedLocomotionEnv(gym.Env):
             ]
         )
         self._previous_phase = float(self.clip.phase(start_time)) if start_time >= 0.0 else None
-        pose, velocity = self._reference_at(np.array([start_time]))
-        pose, velocity = pose[0], velocity[0]
+        self._table_origin_xy = self.reference.origin_xy.copy()
+        self._table_poses = np.empty((0, 19))
+        self._table_velocities = np.empty((0, 18))
+        self._extend_reference_table(EPISODE_TABLE_STEPS)
+        poses, velocities = self._reference_rows(0)
+        pose, velocity = poses[0], velocities[0]
         self._place_robot(pose[ROOT_POS], pose[ROOT_ROT], pose[JOINTS], velocity[0:3], velocity[3:6], velocity[6:])
 
         self._history_head = -1
@@ -288,12 +328,13 @@ class QuadrupedLocomotionEnv(gym.Env):
         observed = self._observed_motor_angles()
         self._filter.init_history(observed)
         self._previous_target: np.ndarray | None = None
-        imu = self._imu_reading()
-        self._sensor_imu[:] = imu
         self._sensor_action[:] = observed
         self._sensor_motors[:] = observed
         self._needs_reset = False
-        observation = self._observation(self._reference_at(start_time + self._target_offsets)[0])
+        _, orientation = p.getBasePositionAndOrientation(self._robot, physicsClientId=self._client)
+        _, angular_velocity = p.getBaseVelocity(self._robot, physicsClientId=self._client)
+        self._sensor_imu[:] = self._imu_reading(orientation, angular_velocity)
+        observation = self._observation(poses)
         return observation, {"motion_time": start_time}
 
     def step(self, action: np.ndarray) -> tuple[np.ndarray, float, bool, bool, dict]:
@@ -317,14 +358,15 @@ class QuadrupedLocomotionEnv(gym.Env):
         position, orientation = p.getBasePositionAndOrientation(robot, physicsClientId=client)
         linear_velocity, angular_velocity = p.getBaseVelocity(robot, physicsClientId=client)
         position = np.array(position)
-        orientation = np.array(orientation)
         if time >= 0.0:
-            phase = float(self.clip.phase(time))
+            cycles = time / self.clip.duration
+            phase = cycles - math.floor(cycles) if self.clip.loop else min(cycles, 1.0)
             if self._previous_phase is not None and phase < self._previous_phase:
                 self.reference.resync_xy(time, position[:2])
             self._previous_phase = phase
-        frames, velocities = self._reference_at(time + self._target_offsets)
+        frames, velocities = self._reference_rows(self._steps)
         reference_pose, reference_velocity = frames[0], velocities[0]
+        reference_rotation = reference_pose[ROOT_ROT].tolist()
 
         sim_links = p.getLinkStates(
             robot, laikago.END_EFFECTOR_LINKS, computeForwardKinematics=1, physicsClientId=client
@@ -336,7 +378,7 @@ class QuadrupedLocomotionEnv(gym.Env):
             sim_joint_velocities=self._qd_urdf,
             ref_root_position=reference_pose[ROOT_POS],
             sim_root_position=position,
-            ref_root_rotation=reference_pose[ROOT_ROT],
+            ref_root_rotation=reference_rotation,
             sim_root_rotation=orientation,
             ref_end_effectors=self._kinematic_end_effectors(reference_pose),
             sim_end_effectors=np.array([link[0] for link in sim_links]),
@@ -345,10 +387,10 @@ class QuadrupedLocomotionEnv(gym.Env):
             ref_root_angular_velocity=reference_velocity[3:6],
             sim_root_angular_velocity=np.array(angular_velocity),
         )
-        terminated = self._fell(reference_pose, position, orientation)
+        terminated = self._fell(reference_pose[ROOT_POS], reference_rotation, position, orientation)
 
         self._sensor_imu[1:] = self._sensor_imu[:-1]
-        self._sensor_imu[0] = self._imu_reading(orientation, np.array(angular_velocity))
+        self._sensor_imu[0] = self._imu_reading(orientation, angular_velocity)
         self._sensor_action[1:] = self._sensor_action[:-1]
         self._sensor_action[0] = self._last_action
         self._sensor_motors[1:] = self._sensor_motors[:-1]
@@ -428,7 +470,7 @@ class QuadrupedLocomotionEnv(gym.Env):
         self._q_urdf = np.array([s[0] for s in states])
         self._qd_urdf = np.array([s[1] for s in states])
         self._history_head = head = (self._history_head + 1) % LATENCY_BUFFER
-        self._history_q[head] = self._q_urdf * laikago.MOTOR_DIRECTION - laikago.MOTOR_OFFSET
+        self._history_q[head] = self._q_urdf * laikago.MOTOR_DIRECTION - _OFFSET_MINUS_PI
         if self._history_count < LATENCY_BUFFER:
             self._history_count += 1
 
@@ -453,59 +495,133 @@ class QuadrupedLocomotionEnv(gym.Env):
 
     def _observed_motor_angles(self) -> np.ndarray:
         """Motor angles as the robot reports them: SDK convention, delayed, wrapped to ``[-π, π)``."""
-        return wrap_angle(self._delayed(self._history_q))
+        return self._delayed(self._history_q) % (2.0 * np.pi) - np.pi
 
     def _run_substeps(self, targets: np.ndarray) -> None:
-        """33 physics steps, each with a PD torque towards the interpolated, rate-clipped target."""
+        """33 physics steps, each with a PD torque towards the interpolated, rate-clipped target.
+
+        The hot loop of the env: one joint read, a dozen small array operations and one torque
+        call per 1 ms step. Angles are handled shifted by +π (history and targets alike), so the
+        observed angle's wrap to [-π, π) is a single ``%``.
+        """
         client, robot = self._client, self._robot
         joints = laikago.MOTOR_JOINTS
         direction = laikago.MOTOR_DIRECTION
-        kp, kd = self._kp, self._kd
+        kp_urdf = self._kp * direction  # τ_urdf = dir·kp·(target_sdk − q_sdk) − kd·q̇_urdf
+        kd = self._kd
         max_change = laikago.MAX_MOTOR_ANGLE_CHANGE_PER_SUBSTEP
+        two_pi = 2.0 * math.pi
+        shifted_targets = targets + math.pi
         torque_control = p.TORQUE_CONTROL
-        set_torques, step_simulation = p.setJointMotorControlArray, p.stepSimulation
+        set_torques, step_simulation, read_joints = p.setJointMotorControlArray, p.stepSimulation, p.getJointStates
+        get_base = p.getBasePositionAndOrientation
+        history, orientations = self._history_q, self._history_orientation
+        steps, blend = self._latency_steps, self._latency_blend
+        no_latency = steps == 0 and blend == 0.0
         record_from = self._orientation_from_substep
+        head, count = self._history_head, self._history_count
+        current, qd_urdf = history[head], self._qd_urdf
         for i in range(laikago.SUBSTEPS_PER_ACTION):
-            observed = wrap_angle(self._delayed(self._history_q))
-            target = np.minimum(np.maximum(targets[i], observed - max_change), observed + max_change)
-            q = self._history_q[self._history_head]
-            torque = direction * (kp * (target - q) - kd * (self._qd_urdf * direction))
+            if no_latency or count == 1:
+                delayed = history[head]
+            elif steps + 1 >= count:
+                delayed = history[(head - count + 1) % LATENCY_BUFFER]
+            elif blend == 0.0:
+                delayed = history[(head - steps) % LATENCY_BUFFER]
+            else:
+                delayed = (1.0 - blend) * history[(head - steps) % LATENCY_BUFFER] + blend * history[
+                    (head - steps - 1) % LATENCY_BUFFER
+                ]
+            observed = delayed % two_pi  # wrapped observed angle, +π
+            target = np.minimum(np.maximum(shifted_targets[i], observed - max_change), observed + max_change)
+            torque = kp_urdf * (target - current) - kd * qd_urdf
             set_torques(robot, joints, torque_control, forces=torque, physicsClientId=client)
             step_simulation(physicsClientId=client)
-            self._read_motors()
+            states = read_joints(robot, joints, physicsClientId=client)
+            q_urdf = np.array([state[0] for state in states])
+            qd_urdf = np.array([state[1] for state in states])
+            head = (head + 1) % LATENCY_BUFFER
+            current = history[head]
+            np.multiply(q_urdf, direction, out=current)
+            current -= _OFFSET_MINUS_PI
+            if count < LATENCY_BUFFER:
+                count += 1
             if i >= record_from:
-                self._record_orientation()
+                orientations[head] = get_base(robot, physicsClientId=client)[1]
+        self._history_head, self._history_count = head, count
+        self._q_urdf, self._qd_urdf = q_urdf, qd_urdf
         self._substeps += laikago.SUBSTEPS_PER_ACTION
 
-    def _imu_reading(
-        self, orientation: np.ndarray | None = None, angular_velocity: np.ndarray | None = None
-    ) -> np.ndarray:
-        """[roll, pitch, ω_x, ω_y]: delayed roll and pitch, body-frame angular rate."""
-        delayed = rotations.normalize(self._delayed(self._history_orientation))
-        roll, pitch = rotations.roll_pitch(laikago.imu_orientation(delayed))
-        if orientation is None or angular_velocity is None:
-            _, orientation = p.getBasePositionAndOrientation(self._robot, physicsClientId=self._client)
-            _, angular_velocity = p.getBaseVelocity(self._robot, physicsClientId=self._client)
-        body = laikago.imu_orientation(np.asarray(orientation))
-        rate = rotations.rotate(rotations.conjugate(body), np.asarray(angular_velocity))
-        return np.array([roll, pitch, rate[0], rate[1]])
+    def _imu_reading(self, orientation: Sequence[float], angular_velocity: Sequence[float]) -> list[float]:
+        """[roll, pitch, ω_x, ω_y]: delayed roll and pitch, body-frame angular rate (now)."""
+        roll, pitch = rotations.roll_pitch(imu_quaternion(self._delayed_orientation()))
+        matrix = p.getMatrixFromQuaternion(imu_quaternion(orientation))
+        wx, wy, wz = angular_velocity
+        # body rate = Rᵀ ω, R row-major
+        rate_x = matrix[0] * wx + matrix[3] * wy + matrix[6] * wz
+        rate_y = matrix[1] * wx + matrix[4] * wy + matrix[7] * wz
+        return [roll, pitch, rate_x, rate_y]
 
-    def _fell(self, reference_pose: np.ndarray, position: np.ndarray, orientation: np.ndarray) -> bool:
+    def _delayed_orientation(self) -> list[float]:
+        delayed = self._delayed(self._history_orientation)
+        return (delayed / math.sqrt(float(delayed @ delayed))).tolist()
+
+    def _fell(
+        self,
+        reference_position: np.ndarray,
+        reference_rotation: Sequence[float],
+        position: np.ndarray,
+        orientation: Sequence[float],
+    ) -> bool:
         """Body contact with the ground, or too far from the reference in position or rotation."""
         if self._steps > 1:
             contacts = p.getContactPoints(bodyA=self._robot, bodyB=self._ground, physicsClientId=self._client)
             allowed = laikago.END_EFFECTOR_LINKS
             if any(contact[3] not in allowed for contact in contacts):
                 return True
-        if float(np.sum((reference_pose[ROOT_POS] - position) ** 2)) > MAX_ROOT_DISTANCE_M**2:
+        offset = reference_position - position
+        if float(offset @ offset) > MAX_ROOT_DISTANCE_M**2:
             return True
-        difference = rotations.multiply(reference_pose[ROOT_ROT], rotations.conjugate(orientation))
-        return float(rotations.angle(difference)) > MAX_ROOT_ROTATION_RAD
+        return rotation_angle_between(reference_rotation, orientation) > MAX_ROOT_ROTATION_RAD
 
     # --- reference ---------------------------------------------------------------------------
 
+    def _extend_reference_table(self, steps: int) -> None:
+        """Evaluate the reference at the next ``steps`` control times in one vectorised call.
+
+        Control times are fixed once the episode starts (``substeps · 1 ms + offset``) and the
+        heading offset only changes at reset, so the clip is evaluated once per episode; cycle
+        re-syncs only shift xy, applied at lookup.
+        """
+        start = len(self._table_poses)
+        indices = np.arange(start, start + steps)
+        times = (indices * laikago.SUBSTEPS_PER_ACTION) * laikago.SIM_TIME_STEP_S + self._time_offset
+        poses, velocities = self.reference.pose_and_velocity(np.maximum(times, 0.0))
+        poses[:, 0:2] += self._table_origin_xy - self.reference.origin_xy
+        warm = times < 0.0
+        if np.any(warm):
+            poses[warm] = self._warmup_pose
+            velocities[warm] = 0.0
+        self._table_poses = np.concatenate([self._table_poses, poses])
+        self._table_velocities = np.concatenate([self._table_velocities, velocities])
+
+    def _reference_rows(self, step: int) -> tuple[np.ndarray, np.ndarray]:
+        """Reference poses at control step ``step`` and each target-frame step ahead ``(5, 19)``,
+        and the matching velocities ``(5, 18)``, with the current xy re-sync applied."""
+        rows = step + self._target_steps
+        if rows[-1] >= len(self._table_poses):
+            self._extend_reference_table(max(EPISODE_TABLE_STEPS, rows[-1] + 1 - len(self._table_poses)))
+        poses = self._table_poses[rows]
+        warm = rows * laikago.SUBSTEPS_PER_ACTION * laikago.SIM_TIME_STEP_S + self._time_offset < 0.0
+        shift = self.reference.origin_xy - self._table_origin_xy
+        if not np.any(warm):
+            poses[:, 0:2] += shift
+        else:
+            poses[~warm, 0:2] += shift
+        return poses, self._table_velocities[rows]
+
     def _reference_at(self, times: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Reference poses and velocities; before the clip starts (warm-up) the standing pose."""
+        """Reference poses and velocities at any times; before the clip starts, the standing pose."""
         poses, velocities = self.reference.pose_and_velocity(np.maximum(times, 0.0))
         warm = times < 0.0
         if np.any(warm):
@@ -524,18 +640,34 @@ class QuadrupedLocomotionEnv(gym.Env):
         return np.array([link[0] for link in links])
 
     def _observation(self, frames: np.ndarray) -> np.ndarray:
-        observation = np.empty(OBSERVATION_SIZE)
+        """Sensor histories, then the reference 1, 2, 10 and 30 steps ahead in the robot's
+        heading frame (heading from the delayed IMU), relative to the reference root now."""
+        observation = self._observation_buffer
         observation[IMU] = self._sensor_imu.ravel()
         observation[LAST_ACTION] = self._sensor_action.ravel()
         observation[MOTOR_ANGLES] = self._sensor_motors.ravel()
-        delayed = rotations.normalize(self._delayed(self._history_orientation))
-        heading = laikago.body_heading(delayed)
-        turn = rotations.about_z(-heading)
-        now = frames[0]
+        heading = laikago.heading_of(*self._delayed_orientation())
+        c, s = math.cos(heading), math.sin(heading)
         ahead = frames[1:]
-        targets = np.empty((len(TARGET_FRAME_STEPS), 19))
-        targets[:, ROOT_POS] = rotations.rotate(turn, ahead[:, ROOT_POS] - now[ROOT_POS])
-        targets[:, ROOT_ROT] = rotations.standardize(rotations.multiply(turn, ahead[:, ROOT_ROT]))
+        targets = self._target_buffer
+        dx = ahead[:, 0] - frames[0, 0]
+        dy = ahead[:, 1] - frames[0, 1]
+        targets[:, 0] = c * dx + s * dy
+        targets[:, 1] = c * dy - s * dx
+        targets[:, 2] = ahead[:, 2] - frames[0, 2]
+        # about_z(-heading) ⊗ q as a linear map of q, then w >= 0
+        half_c, half_s = math.cos(-0.5 * heading), math.sin(-0.5 * heading)
+        turn = np.array(
+            [
+                [half_c, -half_s, 0.0, 0.0],
+                [half_s, half_c, 0.0, 0.0],
+                [0.0, 0.0, half_c, half_s],
+                [0.0, 0.0, -half_s, half_c],
+            ]
+        )
+        turned = ahead[:, ROOT_ROT] @ turn.T
+        turned *= np.where(turned[:, 3:4] < 0.0, -1.0, 1.0)
+        targets[:, ROOT_ROT] = turned
         targets[:, JOINTS] = ahead[:, JOINTS]
         observation[TARGET_FRAMES] = targets.ravel()
         return observation.astype(np.float32)

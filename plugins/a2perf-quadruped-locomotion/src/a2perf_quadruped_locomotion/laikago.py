@@ -6,6 +6,8 @@ use URDF angles: ``urdf = (sdk + offset) * direction``.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from a2perf_quadruped_locomotion import rotations
@@ -74,3 +76,14 @@ def body_heading(urdf_orientation: np.ndarray) -> np.ndarray | float:
 
 
 STANDING_POSE_URDF = sdk_to_urdf(STANDING_POSE_SDK)
+
+#: the robot's forward axis expressed in the URDF body frame
+_FORWARD_IN_URDF_BODY = tuple(float(v) for v in rotations.rotate(INIT_ORIENTATION_INVERSE, np.array([1.0, 0.0, 0.0])))
+
+
+def heading_of(x: float, y: float, z: float, w: float) -> float:
+    """:func:`body_heading` of one URDF orientation, in plain floats (called every control step)."""
+    ux, uy, uz = _FORWARD_IN_URDF_BODY
+    fx = (1.0 - 2.0 * (y * y + z * z)) * ux + 2.0 * (x * y - z * w) * uy + 2.0 * (x * z + y * w) * uz
+    fy = 2.0 * (x * y + z * w) * ux + (1.0 - 2.0 * (x * x + z * z)) * uy + 2.0 * (y * z - x * w) * uz
+    return math.atan2(fy, fx)

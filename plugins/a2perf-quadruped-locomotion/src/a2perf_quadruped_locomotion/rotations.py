@@ -6,6 +6,9 @@ accepts a single quaternion ``(4,)`` or a stack ``(..., 4)``.
 
 from __future__ import annotations
 
+import math
+from collections.abc import Sequence
+
 import numpy as np
 
 IDENTITY = np.array([0.0, 0.0, 0.0, 1.0])
@@ -107,12 +110,12 @@ def slerp(q0: np.ndarray, q1: np.ndarray, fraction: np.ndarray | float) -> np.nd
     return normalize(w0 * q0 + w1 * q1)
 
 
-def roll_pitch(q: np.ndarray) -> tuple[float, float]:
+def roll_pitch(q: Sequence[float]) -> tuple[float, float]:
     """Roll and pitch of PyBullet's Euler convention (``R = Rz(yaw)·Ry(pitch)·Rx(roll)``)."""
-    x, y, z, w = q
-    roll = np.arctan2(2.0 * (w * x + y * z), 1.0 - 2.0 * (x * x + y * y))
-    pitch = np.arcsin(np.clip(2.0 * (w * y - z * x), -1.0, 1.0))
-    return float(roll), float(pitch)
+    x, y, z, w = (float(v) for v in q)
+    roll = math.atan2(2.0 * (w * x + y * z), 1.0 - 2.0 * (x * x + y * y))
+    pitch = math.asin(max(-1.0, min(1.0, 2.0 * (w * y - z * x))))
+    return roll, pitch
 
 
 def from_euler(roll: float, pitch: float, yaw: float) -> np.ndarray:
