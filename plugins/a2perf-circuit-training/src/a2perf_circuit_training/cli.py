@@ -66,3 +66,28 @@ def cost_command(netlist_path: str, plc_path: str | None, as_json: bool, **overr
         f"proxy cost        {report.proxy_cost:.9f}  "
         f"(= {w.wirelength:g} wl + {w.density:g} density + {w.congestion:g} congestion)"
     )
+
+
+@circuit_group.command(name="render")
+@click.option("--netlist", "netlist_path", required=True, type=click.Path(dir_okay=False), help="netlist.pb.txt")
+@click.option("--plc", "plc_path", type=click.Path(dir_okay=False), help="placement (.plc); default: netlist x/y")
+@click.option("--out", "out_path", required=True, type=click.Path(dir_okay=False), help="PNG file to write")
+@click.option("--congestion/--no-congestion", default=True, help="overlay the congestion heat map")
+@click.option("--size", type=int, default=512, show_default=True, help="pixels on the longer side")
+def render_command(netlist_path: str, plc_path: str | None, out_path: str, congestion: bool, size: int) -> None:
+    """Draw a placement (hard macros, soft macros and cells, ports, grid) as a PNG."""
+    import numpy as np
+    from a2perf_circuit_training.cost import evaluate
+    from a2perf_circuit_training.netlist import read_netlist
+    from a2perf_circuit_training.plc import read_plc
+    from a2perf_circuit_training.render import render_placement
+    from PIL import Image
+
+    netlist = read_netlist(netlist_path)
+    plc = read_plc(plc_path) if plc_path else None
+    cost, report = evaluate(netlist, plc, use_plc_routing=True)
+    heat = np.maximum(*cost.congestion_grids()) if congestion else None
+    placed = np.ones(netlist.num_nodes, dtype=bool)
+    image = render_placement(netlist, cost.parameters, cost.x, cost.y, placed, congestion=heat, size=size)
+    Image.fromarray(image).save(out_path, optimize=True)
+    click.echo(f"wrote {out_path} (proxy cost {report.proxy_cost:.6f})")
