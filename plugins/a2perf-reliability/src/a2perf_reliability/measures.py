@@ -50,8 +50,9 @@ def _normalised(values: np.ndarray, baseline: CurveBaseline) -> np.ndarray:
 def _windowed(
     t: np.ndarray, y: np.ndarray, window: float | None, eval_points: Sequence[float] | None, statistic
 ) -> tuple[np.ndarray, np.ndarray]:
-    if window is None:
-        return t[-1:], np.array([statistic(y)])
+    if window is None:  # everything from the start of the run up to each eval point
+        points = t[-1:] if eval_points is None else as_values(eval_points, "eval_points")
+        return points, np.array([statistic(window_values(t, y, e, e - t[0] + 1)) for e in points])
     if not window > 0:
         raise ReliabilityInputError(f"window must be positive, got {window}")
     points = valid_eval_points([t], window) if eval_points is None else as_values(eval_points, "eval_points")
@@ -69,8 +70,9 @@ def dispersion_across_time(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Dispersion across Time (DT): IQR of the differenced curve in a trailing window at each eval point.
 
-    Returns ``(eval_points, values)``; lower is better. ``window=None`` uses the whole run (one
-    value at the last point). Default eval points: every differenced timepoint a full window fits.
+    Returns ``(eval_points, values)``; lower is better. ``window=None`` uses everything from the start
+    of the run up to each eval point (default: one value at the last point). Default eval points:
+    every differenced timepoint a full window fits.
     """
     t, y = as_curve(curve)
     y = _normalised(y, baseline)
