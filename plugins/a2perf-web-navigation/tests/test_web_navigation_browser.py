@@ -18,7 +18,17 @@ THREE_PAGES = WebsiteDesign.from_dict(
     {"action": ["username", "next_login_page", "header", "state", "cc", "submit"], "action_page": [0, 0, 1, 1, 2, 2]}
 )
 LEVELS = {level: generate_designs(level, 4, np.random.default_rng(level)) for level in (1, 2, 3)}
-DESIGNS = [ALL_ACTIVE, ALL_PASSIVE, THREE_PAGES, *(d for level in (1, 2, 3) for d in LEVELS[level])]
+#: one two-page design per passive primitive: city and the primitive on page 0, zipcode on page 1
+EACH_PASSIVE = {
+    name: WebsiteDesign.from_dict({"action": ["city", name, "zipcode"], "action_page": [0, 0, 1]}) for name in PASSIVE
+}
+DESIGNS = [
+    ALL_ACTIVE,
+    ALL_PASSIVE,
+    THREE_PAGES,
+    *(d for level in (1, 2, 3) for d in LEVELS[level]),
+    *EACH_PASSIVE.values(),
+]
 TYPED = {"text": "input_text", "password": "input_password", "number": "input_number", "select": "select"}
 
 
@@ -113,6 +123,42 @@ def test_every_distractor_link_ends_the_episode_with_minus_one(env):
         env.reset(options={"website": 1})
         _, reward, terminated, truncated, info = env.step(e)
         assert (reward, terminated, truncated, info["raw_reward"]) == (-1.0, True, False, -1.0)
+
+
+PASSIVE_BEHAVIOUR = {
+    **dict.fromkeys(
+        ["navbar", "carousel", "deck", "dealmedia", "footer1", "forgotusername", "forgotpassowrd", "cart"], "exit"
+    ),
+    **dict.fromkeys(["header", "header_login", "header_select_items", "inpgroup1", "submit"], "nothing"),
+    **dict.fromkeys(["next_login_page", "next_login", "next_checkout"], "next"),
+}
+
+
+@pytest.mark.parametrize("name", PASSIVE)
+def test_every_passive_primitive_renders_and_responds(env, name):
+    """Each element the primitive adds is clicked once in a fresh episode: distractor links end the
+    episode with -1, a designed next button on page 0 moves to page 1, the rest do nothing."""
+    obs, _ = env.reset(options={"website": DESIGNS.index(EACH_PASSIVE[name])})
+    n = int(obs["dom_elements_mask"].sum())
+    kinds = [a for a, _, _ in described(env)]
+    # the page: site root, page, city's group, label, input, the primitive's elements, a created
+    # next button unless the primitive is one
+    own = [e for e in range(5, n) if not (kinds[e] == "next" and PASSIVE_BEHAVIOUR[name] != "next")]
+    assert own, name
+    behaviour = PASSIVE_BEHAVIOUR[name]
+    for e in own:
+        env.reset(options={"website": DESIGNS.index(EACH_PASSIVE[name])})
+        _, reward, terminated, truncated, info = env.step(e)
+        kind = kinds[e]
+        if kind == "exit":
+            assert behaviour == "exit"
+            assert (reward, terminated, info["raw_reward"]) == (-1.0, True, -1.0)
+        elif kind == "next":
+            assert behaviour == "next" and not terminated
+            assert {f for _, f, _ in described(env) if f} == {"postal_code"}
+        else:
+            assert not terminated and reward == pytest.approx(-0.55 if kind != "type" else -0.05)
+    assert (behaviour == "exit") == any(kinds[e] == "exit" for e in own)
 
 
 def test_static_elements_cost_the_cyclic_penalty_and_search_box_earns_nothing(env):
