@@ -29,6 +29,7 @@ def test_power_interval_defaults_per_phase() -> None:
     assert metric.power_interval("train") == 5.0
     assert metric.power_interval("inference") == 1.0
     assert metric.power_interval("generalization") == 1.0
+    assert EnergyMetric(measure_power_secs={"generalization": 3}).power_interval("generalization-Ant-v0") == 3.0
     assert EnergyMetric(measure_power_secs=2).power_interval("train") == 2.0
     assert EnergyMetric(measure_power_secs={"train": 10}).power_interval("inference") == 1.0
 

@@ -88,9 +88,13 @@ class EnergyMetric(Metric):
         self._trackers: dict[str, tuple[Any, dict[str, Any]]] = {}
 
     def power_interval(self, phase: str) -> float:
-        if isinstance(self.measure_power_secs, Mapping):
-            return float(self.measure_power_secs.get(phase, OTHER_PHASES_MEASURE_POWER_SECS))
-        return float(self.measure_power_secs)
+        """Seconds between power samples; ``generalization-<task>`` phase labels use ``generalization``."""
+        if not isinstance(self.measure_power_secs, Mapping):
+            return float(self.measure_power_secs)
+        for key in (phase, phase.partition("-")[0]):
+            if key in self.measure_power_secs:
+                return float(self.measure_power_secs[key])
+        return OTHER_PHASES_MEASURE_POWER_SECS
 
     def start(self, phase: PhaseContext) -> None:
         if phase.pid is None and self.tracking_mode == "process":
