@@ -42,7 +42,6 @@ def tests(session: nox.Session) -> None:
     """The whole suite, slow end-to-end tests included, with every plugin installed."""
     ensure_browser(session)
     install_core_and(session, PLUGINS)
-    session.install("-e", "docs/examples/a2perf-example-domain")
     session.run("pytest", "--runslow", "-p", "no:cacheprovider", *session.posargs)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import types
 
 import pytest
@@ -156,3 +157,42 @@ class TestEntryPointSwitches:
         assert "ExampleCorridor-v0" in plugins.registry.tasks
         assert plugins.registry.tasks["ExampleCorridor-v0"].plugin.distribution == "a2perf-example-domain"
         assert "folder" in plugins.registry.loaders
+
+
+
+def test_uninstalling_a_plugin_removes_its_tasks(tmp_path):
+    """pip install, then pip uninstall, the example domain in a private site directory."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    example = Path(__file__).resolve().parent.parent / "docs" / "examples" / "a2perf-example-domain"
+    site = tmp_path / "site"
+    env = {**os.environ, "PYTHONPATH": str(site), "A2PERF_LOAD_PLUGINS": "a2perf-example-domain"}
+
+    def task_ids() -> list[str]:
+        listed = subprocess.run([sys.executable, "-m", "a2perf_core", "tasks", "--json"],
+                                capture_output=True, text=True, env=env, check=True)
+        return [row["id"] for row in json.loads(listed.stdout)]
+
+    pip = [sys.executable, "-m", "pip", "-q"]
+    subprocess.run([*pip, "install", "--no-deps", "--target", str(site), str(example)], check=True)
+    assert task_ids() == ["ExampleCorridor-v0"]
+    subprocess.run([*pip, "uninstall", "-y", "a2perf-example-domain"], check=True, env=env)
+    assert task_ids() == []
+
+
+def test_example_domain_passes_its_own_tests(example_domain_site):
+    """A third-party domain is tested the way ours are: its own suite, with only it installed."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    tests = Path(__file__).resolve().parent.parent / "docs" / "examples" / "a2perf-example-domain" / "tests"
+    env = {**os.environ, "PYTHONPATH": str(example_domain_site), "A2PERF_LOAD_PLUGINS": "a2perf-example-domain"}
+    result = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(tests)],
+                            capture_output=True, text=True, env=env, cwd=tests.parent)
+    assert result.returncode == 0, result.stdout[-2000:]
+    assert "2 passed" in result.stdout
