@@ -284,13 +284,3 @@ def test_check_env_passes(a2perf_plugins):
         check_env(env.unwrapped, skip_render_check=True)
     finally:
         env.close()
-
-
-def test_missing_browser_is_one_clear_error(monkeypatch):
-    from a2perf_web_navigation.browser import find_browser
-
-    from a2perf_core.errors import A2PerfError
-
-    monkeypatch.setenv("A2PERF_CHROME", "/nonexistent/chromium")
-    with pytest.raises(A2PerfError, match="apt-get install chromium chromium-driver.*A2PERF_CHROMEDRIVER"):
-        find_browser()

@@ -194,3 +194,22 @@ def test_gin_files_exist_and_set_only_known_run_settings():
         for binding in bindings:
             scope, _, name = binding.partition(".")
             assert scope == "RunSettings" and name in GIN_DEFAULTS, binding
+
+
+def test_missing_browser_is_one_clear_error(monkeypatch):
+    from a2perf_web_navigation.browser import find_browser
+
+    from a2perf_core.errors import A2PerfError
+
+    monkeypatch.setenv("A2PERF_CHROME", "/nonexistent/chromium")
+    with pytest.raises(A2PerfError, match="apt-get install chromium chromium-driver.*A2PERF_CHROMEDRIVER"):
+        find_browser()
+    with pytest.raises(A2PerfError, match="not found: Chromium"):
+        from a2perf_web_navigation.env import WebNavigationEnv
+
+        WebNavigationEnv(difficulty=1, num_websites=1)
+    monkeypatch.delenv("A2PERF_CHROME")
+    monkeypatch.setenv("PATH", "/nonexistent")
+    monkeypatch.delenv("A2PERF_CHROMEDRIVER", raising=False)
+    with pytest.raises(A2PerfError, match="Chromium .*; chromedriver"):
+        find_browser()
