@@ -108,3 +108,19 @@ def test_cost_command_json_and_errors(circuit_data, tmp_path):
     )  # fmt: skip
     assert result.returncode != 0
     assert f"{bad}:3:" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_render_command_writes_a_png(circuit_data, tmp_path):
+    from a2perf_circuit_training.cli import circuit_group
+    from PIL import Image
+
+    design = circuit_data / "toy_macro_stdcell"
+    out = tmp_path / "toy.png"
+    result = CliRunner().invoke(
+        circuit_group,
+        ["render", "--netlist", str(design / "netlist.pb.txt"), "--plc", str(design / "initial.plc"),
+         "--out", str(out), "--size", "200"],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    with Image.open(out) as image:
+        assert image.size == (200, 100)  # the 200 x 100 canvas keeps its aspect ratio

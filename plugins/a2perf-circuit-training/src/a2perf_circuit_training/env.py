@@ -301,6 +301,12 @@ class CircuitPlacementEnv(gym.Env):
             return self._observation(), self.infeasible_reward, True, False, self._info(infeasible=True)
         return self._observation(), 0.0, False, False, self._info()
 
+    def _sizes(self, nodes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Width and height as placed: swapped for orientations turned by 90 degrees (E, FE, W, FW)."""
+        w, h = self.netlist.width[nodes], self.netlist.height[nodes]
+        turned = self.orientation[nodes] >= 4
+        return np.where(turned, h, w), np.where(turned, w, h)
+
     def _set_mask(self, mask: np.ndarray) -> None:
         self._mask = mask
         self._legal[:] = mask
@@ -309,7 +315,8 @@ class CircuitPlacementEnv(gym.Env):
         """Legal actions for ``node`` given the macros placed so far, as a flat 128*128 int8 array."""
         p = self.parameters
         tol = self.overlap_threshold
-        half_w, half_h = self.netlist.width[node] / 2, self.netlist.height[node] / 2
+        half_w, half_h = self._sizes(np.array([node]))
+        half_w, half_h = half_w[0] / 2, half_h[0] / 2
         cx, cy = self._cell_x, self._cell_y
         col_ok = (cx - half_w >= -tol) & (cx + half_w <= p.width + tol)
         row_ok = (cy - half_h >= -tol) & (cy + half_h <= p.height + tol)
@@ -317,8 +324,9 @@ class CircuitPlacementEnv(gym.Env):
         obstacles = np.asarray(self._obstacles, dtype=np.int64)
         if len(obstacles):
             gap = self.macro_spacing - tol
-            reach_x = half_w + self.netlist.width[obstacles] / 2 + gap
-            reach_y = half_h + self.netlist.height[obstacles] / 2 + gap
+            widths, heights = self._sizes(obstacles)
+            reach_x = half_w + widths / 2 + gap
+            reach_y = half_h + heights / 2 + gap
             near_x = np.abs(cx[None, :] - self.x[obstacles][:, None]) < reach_x[:, None]
             near_y = np.abs(cy[None, :] - self.y[obstacles][:, None]) < reach_y[:, None]
             legal &= ~np.any(near_y[:, :, None] & near_x[:, None, :], axis=0)
