@@ -34,6 +34,18 @@ def test_power_interval_defaults_per_phase() -> None:
     assert EnergyMetric(measure_power_secs={"train": 10}).power_interval("inference") == 1.0
 
 
+def test_run_options_override_gin_settings() -> None:
+    # what a2perf-compat puts in metric_options["energy"] from A2Perf's track_emissions_decorator.*
+    metric = EnergyMetric(force_ram_power=5.0)
+    resolved = metric.with_options({"measure_power_secs": 5, "country_iso_code": "FRA", "region": "x",
+                                    "project_name": "a2perf_web_navigation_train"})
+    assert resolved.power_interval("inference") == 5.0
+    assert (resolved.country_iso_code, resolved.region, resolved.force_ram_power) == ("FRA", "x", 5.0)
+    assert metric.with_options({}) is metric
+    with pytest.raises(A2PerfError, match="3-letter"):
+        metric.with_options({"country_iso_code": "France"})
+
+
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [

@@ -120,6 +120,15 @@ def test_analyze_cross_checks_ru_maxrss(tmp_path: Path) -> None:
     assert values["memory.spike_missed_ru_maxrss", "inference"].value is True
 
 
+def test_run_options_override_gin_settings() -> None:
+    metric = MemoryMetric(measure_uss_pss=True)
+    resolved = metric.with_options({"interval_s": 0.5, "unrelated": 1})
+    assert (resolved.interval_s, resolved.measure_uss_pss) == (0.5, True)
+    assert metric.with_options({"unrelated": 1}) is metric
+    with pytest.raises(A2PerfError, match="positive"):
+        metric.with_options({"interval_s": -1})
+
+
 def test_missing_pid_is_a_user_facing_error(tmp_path: Path) -> None:
     with pytest.raises(A2PerfError, match="process id"):
         MemoryMetric().start(PhaseContext("train", tmp_path, "Test-v0", 0, pid=None))

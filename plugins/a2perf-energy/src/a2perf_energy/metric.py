@@ -75,6 +75,12 @@ class EnergyMetric(Metric):
         for name, value in (("force_cpu_power", force_cpu_power), ("force_ram_power", force_ram_power)):
             if value is not None and value <= 0:
                 raise EnergyMetricError(f"energy {name} must be a positive number of watts, got {value!r}")
+        self._settings = {
+            "measure_power_secs": measure_power_secs, "tracking_mode": tracking_mode,
+            "country_iso_code": country_iso_code, "region": region, "force_cpu_power": force_cpu_power,
+            "force_ram_power": force_ram_power, "pue": pue, "log_level": log_level,
+            "track_participant_cpu": track_participant_cpu, "gpu_ids": gpu_ids,
+        }
         self.measure_power_secs = measure_power_secs
         self.tracking_mode = tracking_mode
         self.country_iso_code = country_iso_code.upper()
@@ -85,7 +91,12 @@ class EnergyMetric(Metric):
         self.log_level = log_level
         self.track_participant_cpu = track_participant_cpu
         self.gpu_ids = list(gpu_ids) if gpu_ids is not None else None
-        self._trackers: dict[str, tuple[Any, dict[str, Any]]] = {}
+        self._trackers: dict[str, tuple[Any, dict[str, Any], EnergyMetric]] = {}
+
+    def with_options(self, options: Mapping[str, Any]) -> EnergyMetric:
+        """These settings overridden by a run's ``metric_options["energy"]`` (e.g. from A2Perf gin files)."""
+        known = {k: v for k, v in options.items() if k in self._settings}
+        return EnergyMetric(**{**self._settings, **known}) if known else self
 
     def power_interval(self, phase: str) -> float:
         """Seconds between power samples; ``generalization-<task>`` phase labels use ``generalization``."""
@@ -97,7 +108,8 @@ class EnergyMetric(Metric):
         return OTHER_PHASES_MEASURE_POWER_SECS
 
     def start(self, phase: PhaseContext) -> None:
-        if phase.pid is None and self.tracking_mode == "process":
+        cfg = self.with_options(phase.options)
+        if phase.pid is None and cfg.tracking_mode == "process":
             raise EnergyMetricError(
                 f"the energy metric in 'process' mode needs the participant's process id in phase {phase.phase!r}"
             )
@@ -105,17 +117,17 @@ class EnergyMetric(Metric):
 
         with captured_codecarbon_warnings() as warnings:
             tracker = OfflineEmissionsTracker(
-                country_iso_code=self.country_iso_code,
-                region=self.region,
-                measure_power_secs=self.power_interval(phase.phase),
-                tracking_mode=self.tracking_mode,
-                force_cpu_power=self.force_cpu_power,
-                force_ram_power=self.force_ram_power,
-                pue=self.pue,
-                gpu_ids=self.gpu_ids,
+                country_iso_code=cfg.country_iso_code,
+                region=cfg.region,
+                measure_power_secs=cfg.power_interval(phase.phase),
+                tracking_mode=cfg.tracking_mode,
+                force_cpu_power=cfg.force_cpu_power,
+                force_ram_power=cfg.force_ram_power,
+                pue=cfg.pue,
+                gpu_ids=cfg.gpu_ids,
                 output_dir=str(phase.run_dir),
                 output_file=phase.path(CSV_NAME).name,
-                project_name=f"a2perf {phase.task_id} seed {phase.seed} {phase.phase}",
+                project_name=str(phase.options.get("project_name") or f"a2perf {phase.task_id} {phase.phase}"),
                 allow_multiple_runs=True,
                 log_level="warning",  # collected, not printed: they say which power model applies
             )
@@ -124,7 +136,7 @@ class EnergyMetric(Metric):
                 ensure_ready()
             cpu_tree = "harness process tree (codecarbon's default)"
             cpu = _cpu_hardware(tracker)
-            if (self.track_participant_cpu and self.tracking_mode == "process" and phase.pid is not None
+            if (cfg.track_participant_cpu and cfg.tracking_mode == "process" and phase.pid is not None
                     and cpu is not None and getattr(cpu, "_mode", None) == "cpu_load"
                     and hasattr(cpu, "_get_process_cpu_times")):
                 from a2perf_energy.cputime import ParticipantCpuClock
@@ -132,20 +144,20 @@ class EnergyMetric(Metric):
                 cpu._get_process_cpu_times = ParticipantCpuClock(phase.pid).as_codecarbon_times
                 cpu_tree = "participant process tree, ended processes included"
             tracker.start()
-        logging.getLogger("codecarbon").setLevel(self.log_level.upper())
-        method = self._method(tracker, cpu, cpu_tree, warnings)
-        method["measure_power_secs"] = self.power_interval(phase.phase)
+        logging.getLogger("codecarbon").setLevel(cfg.log_level.upper())
+        method = cfg._method(tracker, cpu, cpu_tree, warnings)
+        method["measure_power_secs"] = cfg.power_interval(phase.phase)
         method["csv"] = phase.path(CSV_NAME).name
-        self._trackers[phase.phase] = (tracker, method)
+        self._trackers[phase.phase] = (tracker, method, cfg)
 
     def stop(self, phase: PhaseContext) -> list[MetricValue]:
         entry = self._trackers.pop(phase.phase, None)
         if entry is None:
             return []
-        tracker, method = entry
+        tracker, method, cfg = entry
         with captured_codecarbon_warnings() as warnings:
             tracker.stop()
-        logging.getLogger("codecarbon").setLevel(self.log_level.upper())
+        logging.getLogger("codecarbon").setLevel(cfg.log_level.upper())
         method = {**method, "codecarbon_warnings": [*method["codecarbon_warnings"], *warnings]}
         data = getattr(tracker, "final_emissions_data", None)
         if data is None:

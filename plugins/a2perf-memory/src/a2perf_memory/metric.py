@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import csv
 import os
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import gin
 
@@ -41,6 +43,9 @@ class MemoryMetric(Metric):
                  spike_slack_mib: float = 2.0, use_cgroup: bool = True) -> None:
         if interval_s <= 0:
             raise MemoryMetricError(f"memory sampling interval must be positive, got {interval_s!r} s")
+        self._settings = {"interval_s": interval_s, "measure_uss_pss": measure_uss_pss,
+                          "spike_tolerance": spike_tolerance, "spike_slack_mib": spike_slack_mib,
+                          "use_cgroup": use_cgroup}
         self.interval_s = float(interval_s)
         self.measure_uss_pss = measure_uss_pss
         self.spike_tolerance = float(spike_tolerance)
@@ -48,17 +53,25 @@ class MemoryMetric(Metric):
         self.use_cgroup = use_cgroup
         self._samplers: dict[str, TreeMemorySampler] = {}
         self._cgroup_files: dict[str, Path | None] = {}
+        self._configs: dict[str, MemoryMetric] = {}
+
+    def with_options(self, options: Mapping[str, Any]) -> MemoryMetric:
+        """These settings overridden by a run's ``metric_options["memory"]``."""
+        known = {k: v for k, v in options.items() if k in self._settings}
+        return MemoryMetric(**{**self._settings, **known}) if known else self
 
     def start(self, phase: PhaseContext) -> None:
         if phase.pid is None:
             raise MemoryMetricError(f"the memory metric needs the participant's process id in phase {phase.phase!r}")
+        cfg = self.with_options(phase.options)
         reader = ProcessTreeReader()
-        sampler = TreeMemorySampler(phase.pid, self.interval_s, self.measure_uss_pss, reader)
+        sampler = TreeMemorySampler(phase.pid, cfg.interval_s, cfg.measure_uss_pss, reader)
         self._cgroup_files[phase.phase] = (
-            own_cgroup_peak_file(phase.pid, reader.tree_pids(phase.pid)) if self.use_cgroup else None
+            own_cgroup_peak_file(phase.pid, reader.tree_pids(phase.pid)) if cfg.use_cgroup else None
         )
         sampler.start()
         self._samplers[phase.phase] = sampler
+        self._configs[phase.phase] = cfg
 
     def stop(self, phase: PhaseContext) -> list[MetricValue]:
         sampler = self._samplers.pop(phase.phase, None)
@@ -68,7 +81,8 @@ class MemoryMetric(Metric):
         write_timeline(phase.path(TIMELINE), record)
         cgroup_file = self._cgroup_files.pop(phase.phase, None)
         cgroup_peak = read_cgroup_peak(cgroup_file) if cgroup_file is not None else None
-        return self._phase_values(phase.phase, record, sampler.reader.method, cgroup_peak)
+        cfg = self._configs.pop(phase.phase, self)
+        return cfg._phase_values(phase.phase, record, sampler.reader.method, cgroup_peak)
 
     def _phase_values(self, phase: str, record: TreeMemoryRecord, method: str,
                       cgroup_peak: int | None) -> list[MetricValue]:
