@@ -130,3 +130,16 @@ def test_ariane133_random_episode(circuit_data):
     reward, info, steps = run_random_episode(env)
     assert steps == 133 or info["infeasible"]
     check_env(env, skip_render_check=True)
+
+
+def test_gin_binds_weights_and_infeasible_reward():
+    import gin
+
+    try:
+        gin.parse_config(["ProxyWeights.congestion = 0.0", "CircuitPlacementEnv.infeasible_reward = -4.0"])
+        env = CircuitPlacementEnv(synthetic=SYNTHETIC)
+        assert env.infeasible_reward == -4.0
+        reward, info, _ = run_random_episode(env)
+        assert reward == pytest.approx(-(info["wirelength"] + info["density"]))
+    finally:
+        gin.clear_config()

@@ -123,3 +123,20 @@ def test_plc_blockage_and_bad_line():
     assert plc.blockages[0].x1 == 10 and plc.locations == {3: (1.5, 2.5, 0, True)}
     with pytest.raises(NetlistFormatError, match=r"x\.plc:3: bad placement line"):
         parse_plc("# c\n0 1 2 - 0\n1 one 2 - 0\n", source="x.plc")
+
+
+def test_written_netlist_parses_back_to_the_same_design():
+    from a2perf_circuit_training.cost import CostParameters, PlacementCost
+    from a2perf_circuit_training.netlist import format_netlist
+    from a2perf_circuit_training.synthetic import synthetic_netlist
+
+    original = synthetic_netlist(num_macros=5, num_stdcells=7, num_ports=4, seed=3)
+    original.orientation[0] = ORIENTATION_CODE["FS"]
+    original.weight[original.net_pins[0]] = 3.0
+    again = parse_netlist(format_netlist(original))
+    assert again.names == original.names and again.canvas == original.canvas and again.grid == original.grid
+    for field in ("kind", "x", "y", "width", "height", "x_offset", "y_offset", "orientation", "weight", "parent",
+                  "net_ptr", "net_pins"):  # fmt: skip
+        assert np.array_equal(getattr(again, field), getattr(original, field)), field
+    params = CostParameters(width=original.canvas[0], height=original.canvas[1], columns=6, rows=6)
+    assert PlacementCost(again, params).report() == PlacementCost(original, params).report()

@@ -91,3 +91,21 @@ def render_command(netlist_path: str, plc_path: str | None, out_path: str, conge
     image = render_placement(netlist, cost.parameters, cost.x, cost.y, placed, congestion=heat, size=size)
     Image.fromarray(image).save(out_path, optimize=True)
     click.echo(f"wrote {out_path} (proxy cost {report.proxy_cost:.6f})")
+
+
+@circuit_group.command(name="synth")
+@click.option("--macros", "num_macros", type=int, default=12, show_default=True, help="hard macros")
+@click.option("--stdcells", "num_stdcells", type=int, default=48, show_default=True, help="standard cells")
+@click.option("--ports", "num_ports", type=int, default=16, show_default=True, help="ports")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--out", "out_path", required=True, type=click.Path(dir_okay=False), help="netlist.pb.txt to write")
+def synth_command(num_macros: int, num_stdcells: int, num_ports: int, seed: int, out_path: str) -> None:
+    """Write the synthetic netlist that CircuitTraining-Synthetic-v0 uses for these arguments."""
+    from pathlib import Path
+
+    from a2perf_circuit_training.netlist import format_netlist
+    from a2perf_circuit_training.synthetic import synthetic_netlist
+
+    netlist = synthetic_netlist(num_macros, num_stdcells, num_ports, seed)
+    Path(out_path).write_text(format_netlist(netlist))
+    click.echo(f"wrote {out_path}: {netlist.summary()}")

@@ -453,3 +453,46 @@ def pin_positions(netlist: Netlist, x: np.ndarray, y: np.ndarray, orientation: n
         px[pins] = x[parents] + matrix[:, 0] * dx + matrix[:, 1] * dy
         py[pins] = y[parents] + matrix[:, 2] * dx + matrix[:, 3] * dy
     return px, py
+
+
+def format_netlist(netlist: Netlist) -> str:
+    """Protobuf text for ``netlist`` (the inverse of :func:`parse_netlist`), e.g. to save a
+    synthetic design for other tools."""
+    kind_names = {MACRO: "MACRO", MACRO_PIN: "MACRO_PIN", PORT: "PORT", STDCELL: "STDCELL"}
+    lines: list[str] = []
+    if netlist.canvas is not None:
+        lines.append(f"# FP bbox: {{0.0 0.0}} {{{netlist.canvas[0]!r} {netlist.canvas[1]!r}}}")
+    if netlist.grid is not None:
+        lines.append(f"# Columns : {netlist.grid[0]}  Rows : {netlist.grid[1]}")
+
+    def attr(key: str, value: object) -> None:
+        shown = f'placeholder: "{value}"' if isinstance(value, str) else f"f: {float(value)!r}"  # type: ignore[arg-type]
+        lines.extend(["  attr {", f'    key: "{key}"', "    value {", f"      {shown}", "    }", "  }"])
+
+    sinks_of = {
+        int(netlist.net_pins[start]): netlist.net_pins[start + 1 : end]
+        for start, end in zip(netlist.net_ptr[:-1], netlist.net_ptr[1:], strict=True)
+    }
+    for i, name in enumerate(netlist.names):
+        lines.extend(["node {", f'  name: "{name}"'])
+        lines.extend(f'  input: "{netlist.names[j]}"' for j in sinks_of.get(i, ()))
+        kind = int(netlist.kind[i])
+        attr("type", kind_names[kind])
+        if kind == MACRO_PIN:
+            attr("macro_name", netlist.names[netlist.parent[i]])
+            attr("x_offset", netlist.x_offset[i])
+            attr("y_offset", netlist.y_offset[i])
+        else:
+            attr("x", netlist.x[i])
+            attr("y", netlist.y[i])
+        if kind in (MACRO, STDCELL):
+            attr("width", netlist.width[i])
+            attr("height", netlist.height[i])
+        if kind == MACRO and not netlist.is_soft[i]:
+            attr("orientation", ORIENTATIONS[netlist.orientation[i]])
+        if kind == PORT and i in netlist.side:
+            attr("side", netlist.side[i])
+        if netlist.weight[i] != 1.0:
+            attr("weight", netlist.weight[i])
+        lines.append("}")
+    return "\n".join(lines) + "\n"
