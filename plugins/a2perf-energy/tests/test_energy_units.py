@@ -99,3 +99,16 @@ def test_entry_point_module_is_light() -> None:
             "heavy = {'codecarbon', 'psutil', 'gin', 'a2perf_energy.metric'} & set(sys.modules); "
             "assert not heavy, heavy")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_settings_are_gin_configurable() -> None:
+    import gin
+
+    try:
+        gin.parse_config("a2perf_energy.EnergyMetric.force_cpu_power = 40\n"
+                         "a2perf_energy.EnergyMetric.measure_power_secs = {'train': 10, 'inference': 2}")
+        metric = EnergyMetric()
+        assert metric.force_cpu_power == 40
+        assert (metric.power_interval("train"), metric.power_interval("inference")) == (10.0, 2.0)
+    finally:
+        gin.clear_config()

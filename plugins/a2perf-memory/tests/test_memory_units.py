@@ -150,3 +150,14 @@ def test_entry_point_module_is_light() -> None:
             "heavy = {'psutil', 'gin', 'a2perf_memory.metric', 'a2perf_memory.sampler'} & set(sys.modules); "
             "assert not heavy, heavy")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_settings_are_gin_configurable() -> None:
+    import gin
+
+    try:
+        gin.parse_config("a2perf_memory.MemoryMetric.interval_s = 0.25\na2perf_memory.MemoryMetric.use_cgroup = False")
+        metric = MemoryMetric()
+        assert (metric.interval_s, metric.use_cgroup) == (0.25, False)
+    finally:
+        gin.clear_config()
