@@ -71,34 +71,12 @@ def measure_speed(env_kwargs: dict, resets: int, steps: int, seed: int = 0) -> d
         env.close()
 
 
-def success_rate(level: int, episodes: int, seed: int = 0, num_websites: int = 100) -> tuple[float, float]:
-    """(success rate, mean return) of the masked random agent over ``episodes`` episodes."""
-    from a2perf_web_navigation.env import WebNavigationEnv
-    from a2perf_web_navigation.policies import random_masked_action
-
-    env = WebNavigationEnv(difficulty=level, num_websites=num_websites, seed=seed)
-    rng = np.random.default_rng(seed)
-    successes, returns = 0, []
-    try:
-        for _ in range(episodes):
-            obs, _ = env.reset()
-            total, done = 0.0, False
-            while not done:
-                obs, reward, terminated, truncated, info = env.step(random_masked_action(obs, rng))
-                total += reward
-                done = terminated or truncated
-            successes += bool(info["success"])
-            returns.append(total)
-    finally:
-        env.close()
-    return successes / episodes, float(np.mean(returns))
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="fewer samples, one level, no success rates")
     parser.add_argument("--success-episodes", type=int, default=200, help="episodes per level (0: skip)")
     args = parser.parse_args()
+    from a2perf_web_navigation.policies import random_agent_success
 
     resets, steps = (20, 60) if args.quick else (100, 400)
     levels = (3,) if args.quick else (1, 3)
@@ -128,7 +106,7 @@ def main() -> None:
         print(f"\n## Masked random agent, {episodes} episodes per level")
         print(f"{'level':>5} {'success rate':>13} {'mean return':>12}")
         for level in (1, 2, 3):
-            rate, mean_return = success_rate(level, episodes)
+            rate, mean_return = random_agent_success(level, episodes)
             print(f"{level:>5} {rate:>13.3f} {mean_return:>12.3f}")
 
 

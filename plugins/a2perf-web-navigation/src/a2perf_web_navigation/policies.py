@@ -31,3 +31,26 @@ def random_masked_action(observation: dict[str, np.ndarray], rng: np.random.Gene
     """A uniform draw over the actions the observation's ``action_mask`` allows."""
     allowed = np.flatnonzero(observation["action_mask"])
     return int(rng.choice(allowed))
+
+
+def random_agent_success(level: int, episodes: int, seed: int = 0, num_websites: int = 100) -> tuple[float, float]:
+    """(success rate, mean return) of :func:`random_masked_action` on ``episodes`` episodes of
+    ``num_websites`` generated level-``level`` websites: the empirical difficulty of a level."""
+    from a2perf_web_navigation.env import WebNavigationEnv
+
+    env = WebNavigationEnv(difficulty=level, num_websites=num_websites, seed=seed)
+    rng = np.random.default_rng(seed)
+    successes, returns = 0, []
+    try:
+        for _ in range(episodes):
+            observation, _ = env.reset()
+            total, done = 0.0, False
+            while not done:
+                observation, reward, terminated, truncated, info = env.step(random_masked_action(observation, rng))
+                total += reward
+                done = terminated or truncated
+            successes += bool(info["success"])
+            returns.append(total)
+    finally:
+        env.close()
+    return successes / episodes, float(np.mean(returns))
