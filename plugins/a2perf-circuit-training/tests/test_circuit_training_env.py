@@ -143,3 +143,11 @@ def test_gin_binds_weights_and_infeasible_reward():
         assert reward == pytest.approx(-(info["wirelength"] + info["density"]))
     finally:
         gin.clear_config()
+
+
+def test_unknown_keyword_is_a_clear_error():
+    from a2perf_circuit_training.errors import CircuitTrainingError
+
+    with pytest.raises(CircuitTrainingError, match=r"unknown cost parameter\(s\) \['smoothng'\]"):
+        CircuitPlacementEnv(synthetic=SYNTHETIC, smoothng=3)
+    assert CircuitPlacementEnv(synthetic=SYNTHETIC, smoothing=2, columns=8, rows=6).parameters.rows == 6

@@ -88,6 +88,10 @@ class CostParameters:
         ``overrides`` (entries that are ``None`` are ignored). The plc's routing, smoothing and
         overlap lines are used only with ``use_plc_routing`` (the environment ignores them, as
         Google's does; the ``cost`` command reads them)."""
+        known = {field.name for field in attrs.fields(cls)}
+        unknown = sorted(set(overrides) - known)
+        if unknown:
+            raise CircuitTrainingError(f"unknown cost parameter(s) {unknown}; known: {sorted(known)}")
         width, height = netlist.canvas or netlist.default_canvas()
         columns, rows = netlist.grid or (10, 10)
         values: dict[str, object] = {"width": width, "height": height, "columns": columns, "rows": rows}
