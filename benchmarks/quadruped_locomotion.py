@@ -154,8 +154,8 @@ def main() -> None:
     standing.close()
     default.close()
 
-    def per_step_ms(name: str, kind: str) -> float:
-        return statistics.median(getattr(c, kind) for c in samples[name]) / steps * 1e3
+    def per_step_ms(name: str, kind: str, pick=statistics.median) -> float:
+        return pick(getattr(c, kind) for c in samples[name]) / steps * 1e3
 
     def ratio(name: str, kind: str) -> float:
         ratios = [getattr(e, kind) / getattr(b, kind) for e, b in zip(samples[name], samples["bare"], strict=True)]
@@ -174,8 +174,13 @@ def main() -> None:
         cpu_ratio, wall_ratio = ratio(name, "cpu"), ratio(name, "wall")
         print(f"{label:<50} {cpu:>11.3f} {1e3 / cpu:>8.1f} {cpu_ratio:>7.3f} {wall:>12.3f} {wall_ratio:>7.3f}")
     env_ratio = ratio("env", "cpu")
+    best_ratio = per_step_ms("env", "cpu", min) / per_step_ms("bare", "cpu", min)
     verdict = "meets" if env_ratio <= TARGET_RATIO else "MISSES"
     print(f"episodes ended during the standing-start rounds: {resets}")
+    print(
+        f"best round (min CPU time): bare {per_step_ms('bare', 'cpu', min):.3f} ms, "
+        f"env {per_step_ms('env', 'cpu', min):.3f} ms, ratio {best_ratio:.3f}"
+    )
     print(f"env/bare (CPU time, median of per-round ratios): {env_ratio:.3f}, {verdict} the {TARGET_RATIO}x target")
 
 

@@ -18,20 +18,23 @@ class ButterworthActionFilter:
     ):
         self.b = np.asarray(b, dtype=float)
         self.a = np.asarray(a, dtype=float)
-        self.inputs = np.zeros((2, size))
-        self.outputs = np.zeros((2, size))
+        # state rows: x, x₋₁, x₋₂, y₋₁, y₋₂; one product per call gives y
+        self._coefficients = np.array([self.b[0], self.b[1], self.b[2], -self.a[1], -self.a[2]])
+        self._state = np.zeros((5, size))
+        self.inputs = self._state[1:3]
+        self.outputs = self._state[3:5]
 
     def init_history(self, value: np.ndarray) -> None:
         """Start from rest at ``value`` (both histories filled), so the first output is ``value``
         when the input is ``value``."""
-        self.inputs[:] = value
-        self.outputs[:] = value
+        self._state[1:] = value
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
-        b, a = self.b, self.a
-        y = b[0] * x + b[1] * self.inputs[0] + b[2] * self.inputs[1] - a[1] * self.outputs[0] - a[2] * self.outputs[1]
-        self.inputs[1] = self.inputs[0]
-        self.inputs[0] = x
-        self.outputs[1] = self.outputs[0]
-        self.outputs[0] = y
+        state = self._state
+        state[0] = x
+        y = self._coefficients @ state
+        state[2] = state[1]
+        state[1] = state[0]
+        state[4] = state[3]
+        state[3] = y
         return y

@@ -48,6 +48,10 @@ OBSERVATION_SIZE = 160
 EPISODE_TABLE_STEPS = 640
 _INIT_INVERSE = tuple(float(v) for v in laikago.INIT_ORIENTATION_INVERSE)
 _OFFSET_MINUS_PI = laikago.MOTOR_OFFSET - np.pi
+_MAX_CHANGE = np.full(laikago.NUM_MOTORS, laikago.MAX_MOTOR_ANGLE_CHANGE_PER_SUBSTEP)
+_TWO_PI = np.full(laikago.NUM_MOTORS, 2.0 * np.pi)
+_ACTION_LOW = np.full(laikago.NUM_MOTORS, -ACTION_LIMIT)
+_ACTION_HIGH = np.full(laikago.NUM_MOTORS, ACTION_LIMIT)
 
 
 def imu_quaternion(orientation: Sequence[float]) -> list[float]:
@@ -314,6 +318,7 @@ class QuadrupedLocomotionEnv(gym.Env):
         )
         self._previous_phase = float(self.clip.phase(start_time)) if start_time >= 0.0 else None
         self._table_origin_xy = self.reference.origin_xy.copy()
+        self._first_clip_step = 0
         self._table_poses = np.empty((0, 19))
         self._table_velocities = np.empty((0, 18))
         self._extend_reference_table(EPISODE_TABLE_STEPS)
@@ -333,15 +338,16 @@ class QuadrupedLocomotionEnv(gym.Env):
         self._needs_reset = False
         _, orientation = p.getBasePositionAndOrientation(self._robot, physicsClientId=self._client)
         _, angular_velocity = p.getBaseVelocity(self._robot, physicsClientId=self._client)
-        self._sensor_imu[:] = self._imu_reading(orientation, angular_velocity)
-        observation = self._observation(poses)
+        delayed_orientation = self._delayed_orientation()
+        self._sensor_imu[:] = self._imu_reading(orientation, angular_velocity, delayed_orientation)
+        observation = self._observation(poses, delayed_orientation)
         return observation, {"motion_time": start_time}
 
     def step(self, action: np.ndarray) -> tuple[np.ndarray, float, bool, bool, dict]:
         if self._needs_reset:
             raise QuadrupedConfigError("call reset() before step()")
-        action = np.clip(np.asarray(action, dtype=float).reshape(laikago.NUM_MOTORS), -ACTION_LIMIT, ACTION_LIMIT)
-        target = laikago.STANDING_POSE_SDK + action
+        action = np.asarray(action, dtype=float).reshape(laikago.NUM_MOTORS)
+        target = laikago.STANDING_POSE_SDK + np.minimum(np.maximum(action, _ACTION_LOW), _ACTION_HIGH)
         self._last_action = target
         filtered = self._filter(target)
         if self._previous_target is None:
@@ -390,12 +396,13 @@ class QuadrupedLocomotionEnv(gym.Env):
         terminated = self._fell(reference_pose[ROOT_POS], reference_rotation, position, orientation)
 
         self._sensor_imu[1:] = self._sensor_imu[:-1]
-        self._sensor_imu[0] = self._imu_reading(orientation, angular_velocity)
+        delayed_orientation = self._delayed_orientation()
+        self._sensor_imu[0] = self._imu_reading(orientation, angular_velocity, delayed_orientation)
         self._sensor_action[1:] = self._sensor_action[:-1]
         self._sensor_action[0] = self._last_action
         self._sensor_motors[1:] = self._sensor_motors[:-1]
         self._sensor_motors[0] = self._observed_motor_angles()
-        observation = self._observation(frames)
+        observation = self._observation(frames, delayed_orientation)
         info = {"motion_time": time, "reward_terms": terms}
         return observation, reward, terminated, False, info
 
@@ -509,12 +516,13 @@ class QuadrupedLocomotionEnv(gym.Env):
         direction = laikago.MOTOR_DIRECTION
         kp_urdf = self._kp * direction  # τ_urdf = dir·kp·(target_sdk − q_sdk) − kd·q̇_urdf
         kd = self._kd
-        max_change = laikago.MAX_MOTOR_ANGLE_CHANGE_PER_SUBSTEP
-        two_pi = 2.0 * math.pi
+        # array operands throughout: NumPy 2 pays a scalar conversion for every Python float
+        max_change, two_pi = _MAX_CHANGE, _TWO_PI
         shifted_targets = targets + math.pi
         torque_control = p.TORQUE_CONTROL
         set_torques, step_simulation, read_joints = p.setJointMotorControlArray, p.stepSimulation, p.getJointStates
         get_base = p.getBasePositionAndOrientation
+        maximum, minimum, remainder, multiply = np.maximum, np.minimum, np.remainder, np.multiply
         history, orientations = self._history_q, self._history_orientation
         steps, blend = self._latency_steps, self._latency_blend
         no_latency = steps == 0 and blend == 0.0
@@ -532,8 +540,8 @@ class QuadrupedLocomotionEnv(gym.Env):
                 delayed = (1.0 - blend) * history[(head - steps) % LATENCY_BUFFER] + blend * history[
                     (head - steps - 1) % LATENCY_BUFFER
                 ]
-            observed = delayed % two_pi  # wrapped observed angle, +π
-            target = np.minimum(np.maximum(shifted_targets[i], observed - max_change), observed + max_change)
+            observed = remainder(delayed, two_pi)  # wrapped observed angle, +π
+            target = minimum(maximum(shifted_targets[i], observed - max_change), observed + max_change)
             torque = kp_urdf * (target - current) - kd * qd_urdf
             set_torques(robot, joints, torque_control, forces=torque, physicsClientId=client)
             step_simulation(physicsClientId=client)
@@ -542,7 +550,7 @@ class QuadrupedLocomotionEnv(gym.Env):
             qd_urdf = np.array([state[1] for state in states])
             head = (head + 1) % LATENCY_BUFFER
             current = history[head]
-            np.multiply(q_urdf, direction, out=current)
+            multiply(q_urdf, direction, out=current)
             current -= _OFFSET_MINUS_PI
             if count < LATENCY_BUFFER:
                 count += 1
@@ -552,9 +560,11 @@ class QuadrupedLocomotionEnv(gym.Env):
         self._q_urdf, self._qd_urdf = q_urdf, qd_urdf
         self._substeps += laikago.SUBSTEPS_PER_ACTION
 
-    def _imu_reading(self, orientation: Sequence[float], angular_velocity: Sequence[float]) -> list[float]:
+    def _imu_reading(
+        self, orientation: Sequence[float], angular_velocity: Sequence[float], delayed_orientation: Sequence[float]
+    ) -> list[float]:
         """[roll, pitch, ω_x, ω_y]: delayed roll and pitch, body-frame angular rate (now)."""
-        roll, pitch = rotations.roll_pitch(imu_quaternion(self._delayed_orientation()))
+        roll, pitch = rotations.roll_pitch(imu_quaternion(delayed_orientation))
         matrix = p.getMatrixFromQuaternion(imu_quaternion(orientation))
         wx, wy, wz = angular_velocity
         # body rate = Rᵀ ω, R row-major
@@ -602,22 +612,25 @@ class QuadrupedLocomotionEnv(gym.Env):
         if np.any(warm):
             poses[warm] = self._warmup_pose
             velocities[warm] = 0.0
+            self._first_clip_step = max(self._first_clip_step, start + int(np.count_nonzero(warm)))
         self._table_poses = np.concatenate([self._table_poses, poses])
         self._table_velocities = np.concatenate([self._table_velocities, velocities])
 
     def _reference_rows(self, step: int) -> tuple[np.ndarray, np.ndarray]:
         """Reference poses at control step ``step`` and each target-frame step ahead ``(5, 19)``,
         and the matching velocities ``(5, 18)``, with the current xy re-sync applied."""
-        rows = step + self._target_steps
-        if rows[-1] >= len(self._table_poses):
-            self._extend_reference_table(max(EPISODE_TABLE_STEPS, rows[-1] + 1 - len(self._table_poses)))
+        rows = self._target_steps + step
+        if step + TARGET_FRAME_STEPS[-1] >= len(self._table_poses):
+            self._extend_reference_table(
+                max(EPISODE_TABLE_STEPS, step + TARGET_FRAME_STEPS[-1] + 1 - len(self._table_poses))
+            )
         poses = self._table_poses[rows]
-        warm = rows * laikago.SUBSTEPS_PER_ACTION * laikago.SIM_TIME_STEP_S + self._time_offset < 0.0
         shift = self.reference.origin_xy - self._table_origin_xy
-        if not np.any(warm):
+        if step >= self._first_clip_step:
             poses[:, 0:2] += shift
         else:
-            poses[~warm, 0:2] += shift
+            clip_rows = rows >= self._first_clip_step
+            poses[clip_rows, 0:2] += shift
         return poses, self._table_velocities[rows]
 
     def _reference_at(self, times: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -639,34 +652,26 @@ class QuadrupedLocomotionEnv(gym.Env):
         links = p.getLinkStates(robot, laikago.END_EFFECTOR_LINKS, computeForwardKinematics=1, physicsClientId=client)
         return np.array([link[0] for link in links])
 
-    def _observation(self, frames: np.ndarray) -> np.ndarray:
+    def _observation(self, frames: np.ndarray, delayed_orientation: Sequence[float]) -> np.ndarray:
         """Sensor histories, then the reference 1, 2, 10 and 30 steps ahead in the robot's
         heading frame (heading from the delayed IMU), relative to the reference root now."""
         observation = self._observation_buffer
         observation[IMU] = self._sensor_imu.ravel()
         observation[LAST_ACTION] = self._sensor_action.ravel()
         observation[MOTOR_ANGLES] = self._sensor_motors.ravel()
-        heading = laikago.heading_of(*self._delayed_orientation())
+        heading = laikago.heading_of(*delayed_orientation)
         c, s = math.cos(heading), math.sin(heading)
         ahead = frames[1:]
         targets = self._target_buffer
-        dx = ahead[:, 0] - frames[0, 0]
-        dy = ahead[:, 1] - frames[0, 1]
-        targets[:, 0] = c * dx + s * dy
-        targets[:, 1] = c * dy - s * dx
+        targets[:, 0:2] = (ahead[:, 0:2] - frames[0, 0:2]) @ np.array([[c, -s], [s, c]])
         targets[:, 2] = ahead[:, 2] - frames[0, 2]
-        # about_z(-heading) ⊗ q as a linear map of q, then w >= 0
-        half_c, half_s = math.cos(-0.5 * heading), math.sin(-0.5 * heading)
-        turn = np.array(
-            [
-                [half_c, -half_s, 0.0, 0.0],
-                [half_s, half_c, 0.0, 0.0],
-                [0.0, 0.0, half_c, half_s],
-                [0.0, 0.0, -half_s, half_c],
-            ]
-        )
-        turned = ahead[:, ROOT_ROT] @ turn.T
-        turned *= np.where(turned[:, 3:4] < 0.0, -1.0, 1.0)
+        # about_z(-heading) ⊗ q is a linear map of q; then w >= 0
+        hc, hs = math.cos(0.5 * heading), math.sin(0.5 * heading)
+        turn = np.array([[hc, -hs, 0.0, 0.0], [hs, hc, 0.0, 0.0], [0.0, 0.0, hc, hs], [0.0, 0.0, -hs, hc]])
+        turned = ahead[:, ROOT_ROT] @ turn
+        negative = turned[:, 3] < 0.0
+        if negative.any():
+            turned[negative] *= -1.0
         targets[:, ROOT_ROT] = turned
         targets[:, JOINTS] = ahead[:, JOINTS]
         observation[TARGET_FRAMES] = targets.ravel()

@@ -1,0 +1,42 @@
+"""Baseline policies: reference for what a learned policy has to beat."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from a2perf_quadruped_locomotion import laikago
+from a2perf_quadruped_locomotion.action_filter import ButterworthActionFilter
+from a2perf_quadruped_locomotion.env import ACTION_LIMIT, MOTOR_ANGLES, TARGET_FRAMES
+
+#: the joints of the first observed target frame (the reference one control step ahead)
+NEXT_REFERENCE_JOINTS = slice(TARGET_FRAMES.start + 7, TARGET_FRAMES.start + 19)
+
+
+class ReferenceTrackingPolicy:
+    """Open loop: command the reference's joint angles one step ahead through the PD controller.
+
+    The env low-pass filters actions; this policy keeps a copy of that filter and inverts it, so
+    the filtered target the motors chase is exactly the reference pose (as far as the ±2π action
+    range allows). It uses no feedback on the body: it shows how far replaying the clip gets.
+    Call :meth:`reset` with each episode's first observation.
+    """
+
+    def __init__(self) -> None:
+        self._filter = ButterworthActionFilter()
+
+    def reset(self, observation: np.ndarray) -> None:
+        self._filter.init_history(np.asarray(observation[MOTOR_ANGLES][: laikago.NUM_MOTORS], dtype=float))
+
+    def __call__(self, observation: np.ndarray) -> np.ndarray:
+        wanted = laikago.urdf_to_sdk(np.asarray(observation[NEXT_REFERENCE_JOINTS], dtype=float))
+        f = self._filter
+        b, a = f.b, f.a
+        command = (wanted - b[1] * f.inputs[0] - b[2] * f.inputs[1] + a[1] * f.outputs[0] + a[2] * f.outputs[1]) / b[0]
+        action = np.clip(command - laikago.STANDING_POSE_SDK, -ACTION_LIMIT, ACTION_LIMIT)
+        f(laikago.STANDING_POSE_SDK + action)
+        return action.astype(np.float32)
+
+
+def zero_policy(observation: np.ndarray) -> np.ndarray:
+    """Hold the standing pose."""
+    return np.zeros(laikago.NUM_MOTORS, dtype=np.float32)
