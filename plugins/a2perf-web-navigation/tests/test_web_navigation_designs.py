@@ -213,3 +213,22 @@ def test_missing_browser_is_one_clear_error(monkeypatch):
     monkeypatch.delenv("A2PERF_CHROMEDRIVER", raising=False)
     with pytest.raises(A2PerfError, match="Chromium .*; chromedriver"):
         find_browser()
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({}, "give difficulty=1, 2 or 3"),
+        ({"difficulty": 4}, "difficulty must be one of"),
+        ({"designs": "a2perf"}, "designs must be 'generated'"),
+        ({"designs": "a2perf-original"}, "needs difficulty"),
+        ({"designs": []}, "empty list"),
+        ({"difficulty": 1, "num_websites": 0}, "at least 1"),
+        ({"difficulty": 1, "render_mode": "human"}, "render_mode"),
+    ],
+)
+def test_env_options_are_checked_before_any_browser_starts(kwargs, message):
+    from a2perf_web_navigation.env import WebNavigationEnv
+
+    with pytest.raises(DesignError, match=message):
+        WebNavigationEnv(**kwargs)

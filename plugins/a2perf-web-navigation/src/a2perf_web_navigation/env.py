@@ -84,9 +84,6 @@ class WebNavigationEnv(gym.Env):
             raise DesignError(f"render_mode must be None or 'rgb_array', got {render_mode!r}")
         if num_websites < 1:
             raise DesignError("num_websites must be at least 1")
-        from a2perf_web_navigation.browser import find_browser
-
-        find_browser()  # a missing browser is reported at make(), not at the first reset
         self.render_mode = render_mode
         self.E, self.F = int(number_of_dom_elements), int(number_of_fields)
         self.L, self.P = int(dom_attribute_sequence_length), int(profile_length)
@@ -99,6 +96,9 @@ class WebNavigationEnv(gym.Env):
         too_long = [i for i, d in enumerate(self.websites) if len(d.fields) + 1 > self.F]
         if too_long:
             raise DesignError(f"designs {too_long} have more fields than number_of_fields={self.F}")
+        from a2perf_web_navigation.browser import find_browser
+
+        find_browser()  # a missing browser is reported at make(), not at the first reset
         self._np_random, _ = seeding.np_random(seed)
         self._html = [d.html() for d in self.websites]
         self._sent: set[int] = set()
