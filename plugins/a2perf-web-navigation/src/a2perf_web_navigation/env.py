@@ -184,9 +184,7 @@ class WebNavigationEnv(gym.Env):
         browser = self._ensure_browser()
         index = self.website_index
         html = None if index in self._sent else self._html[index]
-        state = browser.run(
-            "return window.__wn.build(arguments[0], arguments[1], arguments[2]);", index, html, self._profile
-        )
+        state = json.loads(browser.run(_BUILD, index, html, self._profile))
         self._sent.add(index)
         self._steps = 0
         self._done = False
