@@ -231,6 +231,7 @@ class PlacementCost:
         self._smooth_rows = _window_matrix(p.rows, int(math.floor(p.smoothing))).T
         kind = netlist.kind
         self._area_nodes = np.flatnonzero((kind == MACRO) | (kind == STDCELL))
+        self._area_is_hard = (kind[self._area_nodes] == MACRO) & ~netlist.is_soft[self._area_nodes]
         self._hard_macros = netlist.hard_macros
         self._net_weight = netlist.net_weight.astype(np.float64)
         self._net_count = float(self._net_weight.sum())
@@ -249,13 +250,15 @@ class PlacementCost:
         self._pins_by_parent = pins[order]
         self._pin_ptr = np.searchsorted(netlist.parent[pins][order], np.arange(netlist.num_nodes + 1))
         self._buckets = net_buckets(netlist)
+        self._all_pins = np.flatnonzero(netlist.parent >= 0)
+        self._all_pin_parents = netlist.parent[self._all_pins]
         self.recompute()
 
     # --- full evaluation ---------------------------------------------------------------------
 
     def recompute(self) -> None:
         """Recompute every cached quantity from the current positions."""
-        self.px, self.py = pin_positions(self.netlist, self.x, self.y, self.orientation)
+        self.px, self.py = self._pin_positions()
         p = self.parameters
         cell = self._node_cells()
         self._hpwl = np.empty(self.netlist.num_nets)
@@ -264,6 +267,12 @@ class PlacementCost:
         for nets, pins in self._buckets:
             # pins is (width x nets): reductions run over the short outer axis, inner loops stay long
             px, py = self.px[pins], self.py[pins]
+            if len(pins) == 2:  # two-pin nets, half of a typical design: no sorting needed
+                self._hpwl[nets] = np.abs(px[0] - px[1]) + np.abs(py[0] - py[1])
+                source, sink = cell[pins]
+                apart = source != sink
+                star.append((source[apart], sink[apart], nets[apart]))
+                continue
             self._hpwl[nets] = px.max(axis=0) - px.min(axis=0) + py.max(axis=0) - py.min(axis=0)
             unsorted = cell[pins]
             source = unsorted[0]
@@ -289,8 +298,28 @@ class PlacementCost:
             rows3, cols3 = np.divmod(cells3, p.columns)
             self._three_cell_segments(rows3, cols3, self._net_weight[nets3], h_segments, v_segments)
         self._route_h, self._route_v = self._accumulate(h_segments, v_segments)
-        self._density_area = self._overlap_area(self._area_nodes)
-        self._macro_h, self._macro_v = self._macro_blockage(self._hard_macros)
+        rect_cells = self._rect_cells(self._area_nodes)
+        owner, row, col, ox, oy = rect_cells[:5]
+        self._density_area = np.bincount(row * p.columns + col, ox * oy, minlength=p.rows * p.columns).reshape(
+            p.rows, p.columns
+        )
+        self._macro_h, self._macro_v = self._blockage_from(rect_cells, self._area_is_hard[owner])
+
+    def _pin_positions(self) -> tuple[np.ndarray, np.ndarray]:
+        """Like :func:`~a2perf_circuit_training.netlist.pin_positions`, with the oriented pin offsets
+        cached until an orientation changes (macros move far more often than they flip)."""
+        key = self.orientation.tobytes()
+        if key != getattr(self, "_offsets_key", None):
+            pins = self._all_pins
+            px, py = pin_positions(self.netlist, np.zeros_like(self.x), np.zeros_like(self.y), self.orientation)
+            self._pin_dx, self._pin_dy = px[pins], py[pins]
+            self._offsets_key = key
+        pins, parents = self._all_pins, self._all_pin_parents
+        px = self.x.copy()
+        py = self.y.copy()
+        px[pins] = self.x[parents] + self._pin_dx
+        py[pins] = self.y[parents] + self._pin_dy
+        return px, py
 
     def _slots(self, nets: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Pin slots of ``nets``: (slot indices, position of the net in ``nets`` per slot, net starts)."""
@@ -478,7 +507,17 @@ class PlacementCost:
         C, R = p.columns, p.rows
         if len(macros) == 0:
             return np.zeros((R, C)), np.zeros((R, C))
-        owner, row, col, ox, oy, row_lo, row_hi, col_lo, col_hi, xl, xh, yl, yh = self._rect_cells(macros)
+        return self._blockage_from(self._rect_cells(macros))
+
+    def _blockage_from(
+        self, rect_cells: tuple[np.ndarray, ...], entries: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`_macro_blockage` from :meth:`_rect_cells` output, optionally only some entries."""
+        p = self.parameters
+        C, R = p.columns, p.rows
+        owner, row, col, ox, oy, row_lo, row_hi, col_lo, col_hi, xl, xh, yl, yh = rect_cells
+        if entries is not None:
+            owner, row, col, ox, oy = owner[entries], row[entries], col[entries], ox[entries], oy[entries]
         tol = 1e-5
 
         def cover(low: np.ndarray, high: np.ndarray, index: np.ndarray, size: float) -> np.ndarray:
