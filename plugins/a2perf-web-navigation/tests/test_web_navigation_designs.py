@@ -232,3 +232,17 @@ def test_env_options_are_checked_before_any_browser_starts(kwargs, message):
 
     with pytest.raises(DesignError, match=message):
         WebNavigationEnv(**kwargs)
+
+
+def test_token_table_pads_and_grows():
+    from a2perf_web_navigation.vocabulary import TokenTable
+
+    table = TokenTable(3)
+    texts = ["", "Mountain View city zip", *(f"w{i}" for i in range(600))]
+    ids = table.encode_many(texts)
+    ids_map = token_ids()
+    assert ids.shape == (602, 3)
+    assert ids[0].tolist() == [0, 0, 0]
+    assert ids[1].tolist() == [ids_map["mountain"], ids_map["view"], ids_map["city"]]
+    assert ids[2].tolist() == [1, 0, 0]  # unknown word: OOV then padding
+    assert (table.encode_many(texts) == ids).all()
