@@ -339,3 +339,15 @@ def test_precomputed_reference_matches_direct_evaluation_across_cycle_resyncs():
             assert resyncs >= 1
     finally:
         env.close()
+
+
+def test_reset_can_start_at_a_chosen_motion_time(pace_env):
+    observation, info = pace_env.reset(seed=2, options={"motion_time": 0.0})
+    assert info["motion_time"] == 0.0
+    client, robot = pace_env.physics_client, pace_env._robot
+    joints = np.array([s[0] for s in p.getJointStates(robot, laikago.MOTOR_JOINTS, physicsClientId=client)])
+    np.testing.assert_allclose(joints, pace_env.clip.frames[0, 7:], atol=1e-9)
+    position, _ = p.getBasePositionAndOrientation(robot, physicsClientId=client)
+    np.testing.assert_allclose(position, [0.0, 0.0, pace_env.clip.frames[0, 2]], atol=1e-9)
+    with pytest.raises(QuadrupedConfigError, match="motion_time"):
+        pace_env.reset(options={"motion_time": -1.0})

@@ -285,6 +285,8 @@ class QuadrupedLocomotionEnv(gym.Env):
     # --- gymnasium API -----------------------------------------------------------------------
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[np.ndarray, dict]:
+        """Start an episode: 90% from the reference state at a random time, else standing with a
+        short warm-up. ``options={"motion_time": t}`` starts from the reference state at ``t``."""
         if self._client < 0:
             raise QuadrupedConfigError("this environment was closed; make a new one")
         if seed is None and self._initial_seed is not None:
@@ -304,6 +306,11 @@ class QuadrupedLocomotionEnv(gym.Env):
             self._time_offset = float(rng.uniform(0.0, self.clip.duration))
         else:
             self._time_offset = -float(rng.uniform(0.0, MAX_WARMUP_S))
+        if options and "motion_time" in options:
+            start = options["motion_time"]
+            if not isinstance(start, (int, float)) or not start >= 0.0:
+                raise QuadrupedConfigError(f"options['motion_time'] must be a time >= 0 in seconds, not {start!r}")
+            self._time_offset = float(start)
         self._substeps = 0
         self._steps = 0
         start_time = self._time_offset
