@@ -29,6 +29,7 @@ TRAIN_OK = """
 from a2perf_core import participant
 
 def train():
+    participant.log_scalar("learning_rate", 0.5, step=0)
     env = participant.make_env()
     env.reset(seed=participant.seed())
     done = False
@@ -72,6 +73,8 @@ def test_inference_returns_come_from_the_participants_policy(with_example_domain
     assert info["inference"]["timed_calls"] == len(latencies)
     assert info["inference"]["harness_overhead_ns_per_call"] > 0
     assert (latencies > 0).all()
+    scalars = (out / "train_scalars.csv").read_text().splitlines()
+    assert scalars[0] == "name,value,step,wall_time_s" and scalars[1].startswith("learning_rate,0.5,0,")
     train_log = (out / "train_log.csv").read_text().splitlines()
     assert train_log[0] == "global_step,episode_return,episode_length,wall_time_s"
     assert train_log[1].split(",")[:3] == ["5", "0.5", "5"]
@@ -245,3 +248,16 @@ def test_unknown_task_is_a_clear_error(with_example_domain, tmp_path):
     result = CliRunner().invoke(main, ["run", "--task", "ExampleCoridor-v0", "--out", str(tmp_path / "r")])
     assert result.exit_code == 2
     assert "Did you mean: ExampleCorridor-v0" in result.output
+
+
+def test_an_importable_package_is_a_submission(with_example_domain, tmp_path, monkeypatch):
+    package = write_submission(tmp_path / "site" / "corridor_agent")
+    monkeypatch.syspath_prepend(str(tmp_path / "site"))
+    monkeypatch.setenv("PYTHONPATH", f"{tmp_path / 'site'}:{os.environ['PYTHONPATH']}")
+    out = tmp_path / "run"
+    result = run_cli("corridor_agent", "--task", "ExampleCorridor-v0", "--phase", "inference", "--out", str(out))
+    assert result.exit_code == 0, result.output
+    run = json.loads((out / "run.json").read_text())
+    assert run["submission"]["loader"] == "module"
+    assert phases(out)["inference"]["episodes"] == 3
+    assert package.is_dir()
