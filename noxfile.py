@@ -42,7 +42,7 @@ def tests(session: nox.Session) -> None:
     """The whole suite, slow end-to-end tests included, with every plugin installed."""
     ensure_browser(session)
     install_core_and(session, PLUGINS)
-    session.run("pytest", "--runslow", "-p", "no:cacheprovider", *session.posargs)
+    session.run("pytest", "--runslow", "-p", "no:cacheprovider", "--durations=15", *session.posargs)
 
 
 @nox.session
