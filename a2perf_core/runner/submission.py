@@ -95,6 +95,16 @@ def requirement_problems(text: str, filename: str = "requirements.txt") -> tuple
     return requirements, problems
 
 
+def _read_requirements(root: Path, problems: list[str]) -> list[str]:
+    """The requirements of ``root/requirements.txt`` (if any); its problems are appended."""
+    path = root / "requirements.txt"
+    if not path.is_file():
+        return []
+    requirements, found = requirement_problems(path.read_text())
+    problems += found
+    return requirements
+
+
 class FolderLoader:
     """An A2Perf submission folder."""
 
@@ -109,10 +119,7 @@ class FolderLoader:
         for required in ("__init__.py", "requirements.txt", "train.py", "inference.py"):
             if not (root / required).is_file():
                 problems.append(f"missing file {required}")
-        requirements: list[str] = []
-        if (root / "requirements.txt").is_file():
-            requirements, found = requirement_problems((root / "requirements.txt").read_text())
-            problems += found
+        requirements = _read_requirements(root, problems)
         for module, wanted in REQUIRED_FUNCTIONS.items():
             path = root / f"{module}.py"
             if path.is_file():
@@ -158,10 +165,7 @@ class ModuleLoader:
                 problems.append(f"missing module {reference}.{module}")
                 continue
             problems += _function_problems(path.read_text(), f"{reference}.{module}", wanted)
-        requirements: list[str] = []
-        if (root / "requirements.txt").is_file():
-            requirements, found = requirement_problems((root / "requirements.txt").read_text())
-            problems += found
+        requirements = _read_requirements(root, problems)
         if problems:
             raise SubmissionError(reference, problems)
         return Submission(
