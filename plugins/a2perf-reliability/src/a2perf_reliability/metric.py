@@ -18,7 +18,6 @@ import numpy as np
 
 from a2perf_core.metrics import Direction, Metric, MetricValue, RunRecords
 from a2perf_reliability import measures
-from a2perf_reliability.compare import iqm_with_ci
 from a2perf_reliability.curves import timeframe_medians
 from a2perf_reliability.errors import ReliabilityInputError
 from a2perf_reliability.presets import Geometry, ReliabilitySettings, geometry, preset_settings
@@ -247,6 +246,8 @@ class ReliabilityMetric(Metric):
                 pass
 
         def pooled_returns() -> tuple[float, dict[str, Any]]:
+            from a2perf_reliability.compare import iqm_with_ci  # scipy.stats: only once seeds are summarised
+
             if not returns:
                 raise ReliabilityInputError("no run has inference episodes")
             iqm, low, high = iqm_with_ci(returns, n_resamples=self.n_resamples, seed=self.seed)
