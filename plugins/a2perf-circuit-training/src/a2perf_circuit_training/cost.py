@@ -154,16 +154,20 @@ def _window_matrix(count: int, radius: int) -> np.ndarray:
 
 
 def _sort_three(key: np.ndarray, cols: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, ...]:
-    """Columns and rows of three cells per net, ordered by ``key`` (n x 3 each); three
-    compare-exchanges on whole columns instead of a per-row argsort."""
-    k = [key[:, i].copy() for i in range(3)]
-    c = [cols[:, i].copy() for i in range(3)]
-    r = [rows[:, i].copy() for i in range(3)]
-    for i, j in ((0, 1), (1, 2), (0, 1)):
-        swap = k[i] > k[j]
-        for values in (k, c, r):
-            values[i], values[j] = np.where(swap, values[j], values[i]), np.where(swap, values[i], values[j])
-    return c[0], c[1], c[2], r[0], r[1], r[2]
+    """Columns and rows of three distinct cells per net, ordered by ``key`` (n x 3 each): each
+    cell's rank comes from three whole-column comparisons, then values are scattered by rank."""
+    k0, k1, k2 = key[:, 0], key[:, 1], key[:, 2]
+    first_after_second = k0 > k1
+    rank0 = first_after_second.astype(np.int64) + (k0 > k2)
+    rank1 = (~first_after_second).astype(np.int64) + (k1 > k2)
+    rank2 = 3 - rank0 - rank1
+    index = np.arange(len(key))
+    out_c = np.empty((3, len(key)), dtype=cols.dtype)
+    out_r = np.empty((3, len(key)), dtype=rows.dtype)
+    for i, rank in enumerate((rank0, rank1, rank2)):
+        out_c[rank, index] = cols[:, i]
+        out_r[rank, index] = rows[:, i]
+    return out_c[0], out_c[1], out_c[2], out_r[0], out_r[1], out_r[2]
 
 
 def sort_rows(matrix: np.ndarray) -> np.ndarray:
@@ -442,11 +446,10 @@ class PlacementCost:
         h_segments = [*h_segments, empty]
         v_segments = [*v_segments, empty]
         fixed, low, high, w = (np.concatenate(parts) for parts in zip(*h_segments, strict=True))
-        h_diff = np.bincount(fixed * (C + 1) + low, w, minlength=R * (C + 1))
-        h_diff -= np.bincount(fixed * (C + 1) + high, w, minlength=R * (C + 1))
+        starts = fixed * (C + 1)
+        h_diff = np.bincount(np.concatenate([starts + low, starts + high]), np.concatenate([w, -w]), R * (C + 1))
         fixed, low, high, w = (np.concatenate(parts) for parts in zip(*v_segments, strict=True))
-        v_diff = np.bincount(low * C + fixed, w, minlength=(R + 1) * C)
-        v_diff -= np.bincount(high * C + fixed, w, minlength=(R + 1) * C)
+        v_diff = np.bincount(np.concatenate([low * C + fixed, high * C + fixed]), np.concatenate([w, -w]), (R + 1) * C)
         route_h = np.cumsum(h_diff.reshape(R, C + 1), axis=1)[:, :C]
         route_v = np.cumsum(v_diff.reshape(R + 1, C), axis=0)[:R, :]
         return route_h, route_v
