@@ -28,5 +28,11 @@ def __getattr__(name: str) -> object:
 
 if "gymnasium" in sys.modules:
     from a2perf_core.envs import register_envs as _register_envs
+    from a2perf_core.errors import PluginError as _PluginError
 
-    _register_envs()
+    try:
+        _register_envs()
+    except _PluginError as _exc:  # a broken plugin must not break every import of the core
+        import warnings
+
+        warnings.warn(f"a2perf tasks were not registered with Gymnasium: {_exc}", stacklevel=2)

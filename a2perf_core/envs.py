@@ -13,6 +13,7 @@ domain's heavy modules are imported only at ``gym.make``. Registration with Gymn
 from __future__ import annotations
 
 import difflib
+import json
 import os
 from typing import TYPE_CHECKING, Any
 
@@ -31,6 +32,8 @@ KNOWN_DOMAINS = {
 
 #: set in a child process by the runner: episodes of every env made here are appended to this CSV
 TRAIN_LOG_ENV = "A2PERF_TRAIN_LOG"
+#: set in a child process by the runner: JSON of the phase's env kwargs, defaults for every env made
+ENV_KWARGS_ENV = "A2PERF_ENV_KWARGS"
 
 
 def tasks() -> dict[str, Task]:
@@ -93,7 +96,8 @@ def make_task_env(task_id: str, **kwargs: Any) -> gym.Env:
 
         asset_path(asset)  # fail early, saying how to get the data
     factory = load_object(task.entry_point)
-    env = factory(**{**task.kwargs, **kwargs})
+    run_defaults = json.loads(os.environ.get(ENV_KWARGS_ENV) or "{}")
+    env = factory(**{**task.kwargs, **run_defaults, **kwargs})
     if task.max_episode_steps is not None:
         env = TimeLimit(env, task.max_episode_steps)
     log_path = os.environ.get(TRAIN_LOG_ENV)

@@ -73,6 +73,9 @@ class PhaseContext:
     pid: int | None = None
     #: the metric's own settings (from gin), and the resolved run options
     options: Mapping[str, Any] = attrs.field(factory=dict)
+    #: ``time.time()`` when the participant was released: set after every ``start`` returned, so a
+    #: sampler started early can leave out what it saw while other metrics were starting
+    released_at: float | None = None
 
     def path(self, name: str) -> Path:
         """A file in the run directory for this phase, e.g. ``path("memory.csv")`` -> ``memory_train.csv``."""

@@ -261,3 +261,16 @@ def test_an_importable_package_is_a_submission(with_example_domain, tmp_path, mo
     assert run["submission"]["loader"] == "module"
     assert phases(out)["inference"]["episodes"] == 3
     assert package.is_dir()
+
+
+def test_train_env_kwargs_apply_to_training_only(with_example_domain, tmp_path):
+    submission = write_submission(tmp_path / "sub")
+    out = tmp_path / "run"
+    result = run_cli(str(submission), "--task", "ExampleCorridor-v0", "--out", str(out),
+                     "--gin-param", "RunSettings.train_env_kwargs = {'length': 2}",
+                     "--gin-param", "RunSettings.num_inference_episodes = 1")
+    assert result.exit_code == 0, result.output
+    assert (out / "train_log.csv").read_text().splitlines()[1].split(",")[2] == "2"
+    assert (out / "inference_episodes.csv").read_text().splitlines()[1].split(",")[2] == "5"
+    info = phases(out)
+    assert info["train"]["ru_maxrss_kib"] > 10_000  # a Python process with Gymnasium loaded

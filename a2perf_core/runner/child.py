@@ -42,7 +42,19 @@ def child_main(job: dict[str, Any], go: Any) -> None:
         _write_json(run_dir / f".{job['label']}_result.json", {"error": f"{type(exc).__name__}: {exc}"})
         sys.stderr.flush()
         sys.exit(1)
+    finally:
+        _write_json(run_dir / f".{job['label']}_rusage.json", own_rusage())
     _write_json(run_dir / f".{job['label']}_result.json", result)
+
+
+def own_rusage() -> dict[str, int]:
+    """The kernel's memory high-water marks of this process and its reaped children, in KiB."""
+    import resource
+
+    return {
+        "ru_maxrss_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+        "ru_maxrss_children_kib": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss,
+    }
 
 
 def _write_json(path: Path, data: Any) -> None:
@@ -237,12 +249,14 @@ def run_generalization(job: dict[str, Any]) -> dict[str, Any]:
 PHASE_FUNCTIONS = {"train": run_train, "inference": run_inference, "generalization": run_generalization}
 
 
-def job_environ(run_dir: Path, phase: str, task_id: str, seed: int, num_train_steps: int | None) -> dict[str, str]:
+def job_environ(run_dir: Path, phase: str, task_id: str, seed: int, num_train_steps: int | None,
+                env_kwargs: dict[str, Any]) -> dict[str, str]:
     """Environment of a phase's process; only training episodes go to the training log."""
-    from a2perf_core.envs import TRAIN_LOG_ENV
+    from a2perf_core.envs import ENV_KWARGS_ENV, TRAIN_LOG_ENV
     from a2perf_core.metrics import TRAIN_LOG
 
-    environ = {RUN_DIR_ENV: str(run_dir), TASK_ENV: task_id, SEED_ENV: str(seed), "PYTHONUNBUFFERED": "1"}
+    environ = {RUN_DIR_ENV: str(run_dir), TASK_ENV: task_id, SEED_ENV: str(seed), "PYTHONUNBUFFERED": "1",
+               ENV_KWARGS_ENV: json.dumps(env_kwargs)}
     if num_train_steps is not None:
         environ[TRAIN_STEPS_ENV] = str(num_train_steps)
     if phase == "train":

@@ -7,6 +7,7 @@ so a failure never loses what was measured before it.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
@@ -141,6 +142,7 @@ class Run:
 
     def _job(self, phase: str, label: str, task_id: str) -> dict[str, Any]:
         s, sub = self.settings, self.submission
+        env_kwargs = {**s.env_kwargs, **(s.train_env_kwargs if phase == "train" else {})}
         return {
             "phase": phase,
             "label": label,
@@ -152,9 +154,9 @@ class Run:
             "sys_path": list(sub.sys_path),
             "train_module": sub.train_module,
             "inference_module": sub.inference_module,
-            "environ": job_environ(self.run_dir, phase, task_id, s.seed, s.num_train_steps),
+            "environ": job_environ(self.run_dir, phase, task_id, s.seed, s.num_train_steps, env_kwargs),
             "participant_args": dict(s.participant_args),
-            "env_kwargs": dict(s.env_kwargs),
+            "env_kwargs": env_kwargs,
             "num_inference_episodes": s.num_inference_episodes,
             "num_inference_steps": s.num_inference_steps,
             "num_warmup_calls": s.num_warmup_calls,
@@ -194,6 +196,7 @@ class Run:
                 "wall_time_s": sum(p["wall_time_s"] for p in parts),
                 "exitcodes": {p["label"]: p["exitcode"] for p in parts},
                 "peak_tree_rss_mib": max(p["peak_tree_rss_mib"] for p in parts),
+                "ru_maxrss_kib": max((p["ru_maxrss_kib"] for p in parts if p["ru_maxrss_kib"]), default=None),
             }
         )
         if phase == "generalization":
@@ -224,6 +227,8 @@ class Run:
             self._guard(name, "start", lambda m=metric, c=ctx: m.start(c))
         s = self.settings
         tick = (lambda elapsed: self.progress(label, elapsed, self.run_dir)) if self.progress else None
+        for ctx in contexts.values():
+            ctx.released_at = time.time()
         try:
             outcome = child.release_and_wait(s.timeout_s, s.max_memory_mib, tick)
         finally:
@@ -231,6 +236,7 @@ class Run:
                 values = self._guard(name, "stop", lambda m=metric, c=contexts[name]: m.stop(c)) or []
                 self.values.extend(v.to_json() for v in values)
         result = read_json(self.run_dir / f".{label}_result.json") or {}
+        rusage = read_json(self.run_dir / f".{label}_rusage.json") or {}
         reason = outcome.reason
         if "error" in result:
             reason = f"{result.pop('error')} (traceback in {label}_error.txt)"
@@ -241,6 +247,7 @@ class Run:
             "exitcode": outcome.exitcode,
             "wall_time_s": outcome.wall_time_s,
             "peak_tree_rss_mib": outcome.peak_tree_rss_mib,
+            "ru_maxrss_kib": max(rusage.values()) if rusage else None,
             "result": result,
         }
 

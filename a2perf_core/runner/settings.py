@@ -22,6 +22,7 @@ GIN_DEFAULTS: dict[str, Any] = {
     "max_memory_mib": None,
     "participant_args": {},
     "env_kwargs": {},
+    "train_env_kwargs": {},
     "generalization_tasks": None,
 }
 
@@ -43,6 +44,8 @@ class RunSettings:
     max_memory_mib: float | None = None
     participant_args: dict[str, Any] = attrs.Factory(dict)
     env_kwargs: dict[str, Any] = attrs.Factory(dict)
+    #: added to env_kwargs in the train phase only (e.g. domain randomisation on)
+    train_env_kwargs: dict[str, Any] = attrs.Factory(dict)
     generalization_tasks: tuple[str, ...] | None = None
     #: per-metric options, e.g. {"energy": {"measure_power_secs": 5}}
     metric_options: dict[str, dict[str, Any]] = attrs.Factory(dict)
@@ -92,6 +95,7 @@ def apply_gin(settings: RunSettings, files: list[str], params: list[str]) -> Non
     import gin
 
     _register_configurable()
+    _import_metric_configurables()
     try:
         gin.parse_config_files_and_bindings(
             [str(resolve_gin_path(f)) for f in files], params, skip_unknown=True, finalize_config=False
@@ -109,6 +113,18 @@ def apply_gin(settings: RunSettings, files: list[str], params: list[str]) -> Non
 
 
 _REGISTERED = False
+
+
+def _import_metric_configurables() -> None:
+    """Import each metric's module so gin knows its configurables (parsing skips unknown names)."""
+    from a2perf_core.plugins import registered
+    from a2perf_core.specs import load_object
+
+    for reg in registered("metrics").values():
+        try:
+            load_object(reg.spec.factory)
+        except Exception:  # a broken metric is reported when the run creates it
+            pass
 
 
 def _register_configurable() -> None:

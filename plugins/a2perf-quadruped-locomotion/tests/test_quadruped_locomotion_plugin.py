@@ -50,15 +50,13 @@ def test_gin_files_set_small_run_defaults(a2perf_plugins):
 
     gin.clear_config()
     settings = RunSettings(task_id=task.id, submission="x")
-    apply_gin(settings, [task.gin_files["inference"]], [])
+    # the runner parses the gin files of every phase together: only training turns randomisation on
+    apply_gin(settings, [task.gin_files[p] for p in ("train", "inference", "generalization")], [])
     assert settings.num_inference_episodes == 2
-    assert settings.env_kwargs == {"mode": "test"}
-    gin.clear_config()
-    apply_gin(settings, [task.gin_files["generalization"]], [])
     assert settings.generalization_tasks == TASK_IDS
-    gin.clear_config()
-    apply_gin(settings, [task.gin_files["train"]], [])
-    assert settings.env_kwargs == {"mode": "train"}
+    assert settings.env_kwargs == {}
+    assert settings.train_env_kwargs == {"mode": "train"}
+    assert task.kwargs.get("mode", "test") == "test"
     gin.clear_config()
 
 
