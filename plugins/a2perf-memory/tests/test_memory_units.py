@@ -107,6 +107,14 @@ def test_mean_ignores_polls_after_the_tree_ended() -> None:
     assert values["memory.peak"].details["samples"] == 3
 
 
+def test_mean_leaves_out_polls_before_the_participant_was_released() -> None:
+    rec = record(5, 5, 30, 50)  # polls at 0.0, 0.1, 0.2 and 0.3 s; released at 0.15 s
+    rec.released_s = 0.15
+    values = {v.name: v for v in MemoryMetric()._phase_values("train", rec, "poll", None)}
+    assert values["memory.mean_rss"].value == 40.0
+    assert values["memory.peak_rss_polled"].value == 50.0
+
+
 def test_analyze_cross_checks_ru_maxrss(tmp_path: Path) -> None:
     write_timeline(tmp_path / "memory_train.csv", record(10, 50, 30))
     write_timeline(tmp_path / "memory_inference.csv", record(10, 50, 30))

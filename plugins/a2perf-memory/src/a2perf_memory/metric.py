@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import os
+import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -52,6 +53,7 @@ class MemoryMetric(Metric):
         self.spike_slack_mib = float(spike_slack_mib)
         self.use_cgroup = use_cgroup
         self._samplers: dict[str, TreeMemorySampler] = {}
+        self._started_at: dict[str, float] = {}
         self._cgroup_files: dict[str, Path | None] = {}
         self._configs: dict[str, MemoryMetric] = {}
 
@@ -70,6 +72,7 @@ class MemoryMetric(Metric):
             own_cgroup_peak_file(phase.pid, reader.tree_pids(phase.pid)) if cfg.use_cgroup else None
         )
         sampler.start()
+        self._started_at[phase.phase] = time.time()
         self._samplers[phase.phase] = sampler
         self._configs[phase.phase] = cfg
 
@@ -78,6 +81,9 @@ class MemoryMetric(Metric):
         if sampler is None:
             return []
         record = sampler.stop()
+        started_at = self._started_at.pop(phase.phase, None)
+        if phase.released_at is not None and started_at is not None:
+            record.released_s = max(0.0, phase.released_at - started_at)
         write_timeline(phase.path(TIMELINE), record)
         cgroup_file = self._cgroup_files.pop(phase.phase, None)
         cgroup_peak = read_cgroup_peak(cgroup_file) if cgroup_file is not None else None

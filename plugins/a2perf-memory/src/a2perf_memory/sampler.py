@@ -32,8 +32,14 @@ class TreeMemoryRecord:
     sampler_cpu_s: float = 0.0
     wall_s: float = 0.0
 
+    #: samples taken before this time (s since the sampler started) are left out of the mean:
+    #: the participant was still held back while other metrics started
+    released_s: float = 0.0
+
     def live_samples(self) -> list[TreeSample]:
-        return [s for s in self.samples if s.processes > 0]
+        live = [s for s in self.samples if s.processes > 0]
+        after = [s for s in live if s.time_s >= self.released_s]
+        return after or live
 
     @property
     def peak_rss(self) -> int:
