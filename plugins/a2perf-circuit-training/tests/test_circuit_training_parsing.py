@@ -140,3 +140,21 @@ def test_written_netlist_parses_back_to_the_same_design():
         assert np.array_equal(getattr(again, field), getattr(original, field)), field
     params = CostParameters(width=original.canvas[0], height=original.canvas[1], columns=6, rows=6)
     assert PlacementCost(again, params).report() == PlacementCost(original, params).report()
+
+
+def test_corrupted_netlists_fail_only_with_format_errors(circuit_data):
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    text = (circuit_data / "toy_macro_stdcell" / "netlist.pb.txt").read_text()
+
+    @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+    @given(start=st.integers(0, len(text)), length=st.integers(0, 40), insert=st.text(max_size=8))
+    def check(start: int, length: int, insert: str) -> None:
+        corrupted = text[:start] + insert + text[start + length :]
+        try:
+            parse_netlist(corrupted, source="fuzz")
+        except NetlistFormatError as error:
+            assert error.line is None or 1 <= error.line <= corrupted.count("\n") + 1
+
+    check()
