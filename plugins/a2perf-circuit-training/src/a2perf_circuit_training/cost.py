@@ -18,6 +18,7 @@ import math
 import attrs
 import gin
 import numpy as np
+
 from a2perf_circuit_training.errors import CircuitTrainingError
 from a2perf_circuit_training.netlist import MACRO, MACRO_PIN, STDCELL, Netlist, pin_positions
 from a2perf_circuit_training.plc import Blockage, Placement, apply_placement
@@ -407,34 +408,41 @@ class PlacementCost:
         h_segments: list[tuple[np.ndarray, ...]],
         v_segments: list[tuple[np.ndarray, ...]],
     ) -> None:
-        """Routes of nets with exactly three distinct cells (staircase, corner, flat or T)."""
-        R, C = self.parameters.rows, self.parameters.columns
-        c1, c2, c3, r1, r2, r3 = _sort_three(cols3 * R + rows3, cols3, rows3)
+        """Routes of nets with exactly three distinct cells (staircase, corner, flat or T).
+
+        ``rows3`` and ``cols3`` list each net's cells in ascending cell id, that is by (row, col),
+        the order the T route uses. Every net contributes to four fixed segment slots whose
+        coordinates depend on its route type; slots a type does not use get weight 0.
+        """
+        R = self.parameters.rows
+        tr1, tr2, tr3 = rows3.T
+        tc1, tc2, tc3 = cols3.T
+        c1, c2, c3, r1, r2, r3 = _sort_three(cols3 * R + rows3, cols3, rows3)  # by (col, row)
         staircase = (c1 < c2) & (c2 < c3) & (np.minimum(r1, r3) < r2) & (r2 < np.maximum(r1, r3))
         corner = ~staircase & (c2 == c3) & (c1 < c2) & (r1 < np.minimum(r2, r3))
         flat = ~staircase & ~corner & (r2 == r3)
         tee = ~staircase & ~corner & ~flat
-        m = staircase
-        h_segments.append((r1[m], c1[m], c2[m], w3[m]))
-        h_segments.append((r2[m], c2[m], c3[m], w3[m]))
-        v_segments.append((c2[m], np.minimum(r1, r2)[m], np.maximum(r1, r2)[m], w3[m]))
-        v_segments.append((c3[m], np.minimum(r2, r3)[m], np.maximum(r2, r3)[m], w3[m]))
-        m = corner
-        h_segments.append((r1[m], c1[m], c2[m], w3[m]))
-        v_segments.append((c2[m], r1[m], np.maximum(r2, r3)[m], w3[m]))
-        m = flat
-        h_segments.append((r1[m], c1[m], c2[m], w3[m]))
-        h_segments.append((r2[m], c2[m], c3[m], w3[m]))
-        v_segments.append((c2[m], np.minimum(r1, r2)[m], np.maximum(r1, r2)[m], w3[m]))
-        if tee.any():
-            rows_t, cols_t = rows3[tee], cols3[tee]
-            tc1, tc2, tc3, tr1, tr2, tr3 = _sort_three(rows_t * C + cols_t, cols_t, rows_t)
-            wt = w3[tee]
-            low_col = np.minimum(np.minimum(tc1, tc2), tc3)
-            high_col = np.maximum(np.maximum(tc1, tc2), tc3)
-            h_segments.append((tr2, low_col, high_col, wt))
-            v_segments.append((tc1, np.minimum(tr1, tr2), np.maximum(tr1, tr2), wt))
-            v_segments.append((tc3, np.minimum(tr2, tr3), np.maximum(tr2, tr3), wt))
+        zero = np.zeros_like(w3)
+        low_r12, high_r12 = np.minimum(r1, r2), np.maximum(r1, r2)
+        h_segments.append((
+            np.where(tee, tr2, r1),
+            np.where(tee, np.minimum(np.minimum(tc1, tc2), tc3), c1),
+            np.where(tee, np.maximum(np.maximum(tc1, tc2), tc3), c2),
+            w3,
+        ))  # fmt: skip
+        h_segments.append((r2, c2, c3, np.where(staircase | flat, w3, zero)))
+        v_segments.append((
+            np.where(tee, tc1, c2),
+            np.where(tee, np.minimum(tr1, tr2), np.where(corner, r1, low_r12)),
+            np.where(tee, np.maximum(tr1, tr2), np.where(corner, np.maximum(r2, r3), high_r12)),
+            w3,
+        ))  # fmt: skip
+        v_segments.append((
+            np.where(tee, tc3, c3),
+            np.where(tee, np.minimum(tr2, tr3), np.minimum(r2, r3)),
+            np.where(tee, np.maximum(tr2, tr3), np.maximum(r2, r3)),
+            np.where(staircase | tee, w3, zero),
+        ))  # fmt: skip
 
     def _accumulate(
         self, h_segments: list[tuple[np.ndarray, ...]], v_segments: list[tuple[np.ndarray, ...]]
