@@ -86,6 +86,7 @@ def test_nets_are_driver_then_fanout_and_metadata_is_not_indexed():
         (node("p", "MACRO_PIN", macro_name="nope"), 1, "not a macro"),
         (node("a", "PORT") + "garbage\n", 10, "expected 'node {'"),
         (node("a", "PORT") + 'node {\n  name: "b"\n', 11, "end of file"),
+        ("# comment\n# FP bbox: {0.0 0.0} {2x0.0 100.0}\n" + node("a", "PORT"), 2, "bad canvas"),
     ],
 )  # fmt: skip
 def test_malformed_netlist_reports_line(text, line, fragment):
@@ -148,7 +149,7 @@ def test_corrupted_netlists_fail_only_with_format_errors(circuit_data):
 
     text = (circuit_data / "toy_macro_stdcell" / "netlist.pb.txt").read_text()
 
-    @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+    @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
     @given(start=st.integers(0, len(text)), length=st.integers(0, 40), insert=st.text(max_size=8))
     def check(start: int, length: int, insert: str) -> None:
         corrupted = text[:start] + insert + text[start + length :]

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import attrs
 import numpy as np
+
 from a2perf_circuit_training.errors import NetlistFormatError
 
 MACRO, MACRO_PIN, PORT, STDCELL = 0, 1, 2, 3
@@ -159,9 +160,10 @@ def _line_of(text: str, offset: int) -> int:
     return text.count("\n", 0, offset) + 1
 
 
-def _parse_header(text: str) -> tuple[int, tuple[float, float] | None, tuple[int, int] | None]:
+def _parse_header(text: str, source: str) -> tuple[int, tuple[float, float] | None, tuple[int, int] | None]:
     """Skip leading comment lines; read canvas size and grid from them."""
     position = 0
+    number = 0
     canvas: tuple[float, float] | None = None
     grid: tuple[int, int] | None = None
     length = len(text)
@@ -169,22 +171,28 @@ def _parse_header(text: str) -> tuple[int, tuple[float, float] | None, tuple[int
         end = text.find("\n", position)
         end = length if end < 0 else end + 1
         line = text[position:end].strip()
+        number += 1
         if line and not line.startswith("#"):
             break
-        if bbox := _HEADER_BBOX.search(line):
-            x0, y0, x1, y1 = (float(v) for v in bbox.groups())
-            canvas = (x1 - x0, y1 - y0)
-        elif size := _HEADER_SIZE.search(line):
-            canvas = (float(size.group(1)), float(size.group(2)))
-        if cells := _HEADER_GRID.search(line):
-            grid = (int(cells.group(1)), int(cells.group(2)))
+        try:
+            if bbox := _HEADER_BBOX.search(line):
+                x0, y0, x1, y1 = (float(v) for v in bbox.groups())
+                canvas = (x1 - x0, y1 - y0)
+            elif size := _HEADER_SIZE.search(line):
+                canvas = (float(size.group(1)), float(size.group(2)))
+            if cells := _HEADER_GRID.search(line):
+                grid = (int(cells.group(1)), int(cells.group(2)))
+        except ValueError:
+            raise NetlistFormatError(
+                f"bad canvas or grid in header line {line[:60]!r}", source=source, line=number
+            ) from None
         position = end
     return position, canvas, grid
 
 
 def parse_netlist(text: str, source: str = "<netlist>") -> Netlist:
     """Parse netlist text; a malformed file raises :class:`NetlistFormatError` with a line number."""
-    position, canvas, grid = _parse_header(text)
+    position, canvas, grid = _parse_header(text, source)
     blocks: list[tuple[int, str, str]] = []  # (offset, name, body)
     length = len(text)
     while True:
