@@ -222,10 +222,19 @@ def main(argv: list[str] | None = None) -> int:
         plc = read_plc(design / "legalized.plc")
         cost, report = evaluate(netlist, plc)
         build_s, _ = measure(lambda: evaluate(netlist, plc), repeats)
-        full_s, _ = measure(lambda: (cost.recompute(), cost.report()), repeats * 5)
-        oracle_s, oracle = measure(
-            lambda: oracle_cost(netlist, cost.parameters, cost.x, cost.y, cost.orientation), max(1, repeats // 2)
-        )
+        # interleaved rounds: each compares one oracle run with the best of 20 fast runs made
+        # right next to it, so both see the same machine load
+        ratios, fast_times, oracle_times = [], [], []
+        oracle: dict[str, float] = {}
+        for _ in range(max(3, repeats // 2)):
+            oracle_s, oracle = measure(
+                lambda: oracle_cost(netlist, cost.parameters, cost.x, cost.y, cost.orientation), 1
+            )
+            round_s, _ = measure(lambda: (cost.recompute(), cost.report()), 20)
+            ratios.append(oracle_s / round_s)
+            fast_times.append(round_s)
+            oracle_times.append(oracle_s)
+        full_s, oracle_s = min(fast_times), min(oracle_times)
         fast = report.as_dict()
         worst = max(abs(fast[key] - oracle[key]) / max(abs(oracle[key]), 1e-300) for key in oracle)
         rows.append(
@@ -233,9 +242,16 @@ def main(argv: list[str] | None = None) -> int:
         )
         rows.append(("full proxy cost incl. setup", f"{build_s * 1e3:.2f} ms", "index building + cost"))
         rows.append(("pure-Python oracle (same numbers)", f"{oracle_s * 1e3:.0f} ms", f"max rel diff {worst:.1e}"))
-        speedup = oracle_s / full_s
+        speedup = statistics.median(ratios)
         verdict = "ok" if speedup >= TARGET_COST_SPEEDUP else "BELOW TARGET"
-        rows.append(("speed-up vs oracle", f"{speedup:.0f}x", f"target >= {TARGET_COST_SPEEDUP:.0f}x: {verdict}"))
+        spread = f"rounds {min(ratios):.0f}-{max(ratios):.0f}x"
+        rows.append(
+            (
+                "speed-up vs oracle (median of rounds)",
+                f"{speedup:.0f}x",
+                f"{spread}; target >= {TARGET_COST_SPEEDUP:.0f}x: {verdict}",
+            )
+        )
 
         rng = np.random.default_rng(0)
         hard = netlist.hard_macros
