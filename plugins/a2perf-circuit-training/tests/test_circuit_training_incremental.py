@@ -57,3 +57,20 @@ def test_moving_a_macro_back_restores_the_cost_and_pins_are_refused():
     np.testing.assert_allclose(costs(cost), before, rtol=1e-12)
     with pytest.raises(CircuitTrainingError, match="macro pin"):
         cost.move_node(macro + 1, 0.0, 0.0)
+
+
+def test_distinct_cells_in_small_table_groups_give_the_same_cost(monkeypatch):
+    # the (net, cell) table that finds distinct cells is split into groups of nets when it would
+    # exceed DEDUPE_TABLE_LIMIT entries; the groups must not change any number
+    import a2perf_circuit_training.cost as cost_module
+
+    netlist = synthetic_netlist(num_macros=30, num_stdcells=60, num_ports=12, seed=3, pins_per_macro=6)
+    side = netlist.canvas[0]
+    params = CostParameters(width=side, height=side, columns=7, rows=5, smoothing=1)
+    whole = PlacementCost(netlist, params)
+    monkeypatch.setattr(cost_module, "DEDUPE_TABLE_LIMIT", 3 * 7 * 5)
+    grouped = PlacementCost(netlist, params)
+    assert len(grouped._groups) > 3
+    np.testing.assert_array_equal(grouped.congestion_grids()[0], whole.congestion_grids()[0])
+    np.testing.assert_array_equal(grouped.congestion_grids()[1], whole.congestion_grids()[1])
+    assert grouped.report() == whole.report()

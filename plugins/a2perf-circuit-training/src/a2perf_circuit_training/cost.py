@@ -30,6 +30,9 @@ DEFAULT_MACRO_ROUTING_ALLOCATION = 51.79
 DEFAULT_SMOOTHING = 5
 DEFAULT_OVERLAP_THRESHOLD = 4e-3
 DEFAULT_MACRO_SPACING = 0.1
+#: most entries of the (net, grid cell) table that finds the distinct cells of nets; larger
+#: designs are processed in groups of nets that fit
+DEDUPE_TABLE_LIMIT = 1 << 23
 
 
 @gin.configurable
@@ -154,38 +157,6 @@ def _window_matrix(count: int, radius: int) -> np.ndarray:
     return inside / inside.sum(axis=1, keepdims=True)
 
 
-def _sort_three(key: np.ndarray, cols: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, ...]:
-    """Columns and rows of three distinct cells per net, ordered by ``key`` (n x 3 each): each
-    cell's rank comes from three whole-column comparisons, then values are scattered by rank."""
-    k0, k1, k2 = key[:, 0], key[:, 1], key[:, 2]
-    first_after_second = k0 > k1
-    rank0 = first_after_second.astype(np.int64) + (k0 > k2)
-    rank1 = (~first_after_second).astype(np.int64) + (k1 > k2)
-    rank2 = 3 - rank0 - rank1
-    index = np.arange(len(key))
-    out_c = np.empty((3, len(key)), dtype=cols.dtype)
-    out_r = np.empty((3, len(key)), dtype=rows.dtype)
-    for i, rank in enumerate((rank0, rank1, rank2)):
-        out_c[rank, index] = cols[:, i]
-        out_r[rank, index] = rows[:, i]
-    return out_c[0], out_c[1], out_c[2], out_r[0], out_r[1], out_r[2]
-
-
-def sort_rows(matrix: np.ndarray) -> np.ndarray:
-    """Sort each column of a (width x n) matrix; small widths by odd-even transposition on rows
-    (long vector operations), larger ones by ``np.sort``."""
-    width = matrix.shape[0]
-    if width > 9:
-        return np.sort(matrix, axis=0)
-    rows = [row.copy() for row in matrix]
-    for round_index in range(width):
-        for i in range(round_index % 2, width - 1, 2):
-            low = np.minimum(rows[i], rows[i + 1])
-            np.maximum(rows[i], rows[i + 1], out=rows[i + 1])
-            rows[i] = low
-    return np.stack(rows)
-
-
 def net_buckets(netlist: Netlist) -> list[tuple[np.ndarray, np.ndarray]]:
     """Nets grouped by padded size: (net ids, width x nets pin matrix) with the driver in row 0.
 
@@ -254,61 +225,172 @@ class PlacementCost:
         order = np.argsort(netlist.parent[pins], kind="stable")
         self._pins_by_parent = pins[order]
         self._pin_ptr = np.searchsorted(netlist.parent[pins][order], np.arange(netlist.num_nodes + 1))
-        self._buckets = net_buckets(netlist)
         self._all_pins = np.flatnonzero(netlist.parent >= 0)
         self._all_pin_parents = netlist.parent[self._all_pins]
+        self._build_layout()
         self.recompute()
 
     # --- full evaluation ---------------------------------------------------------------------
 
     def recompute(self) -> None:
         """Recompute every cached quantity from the current positions."""
-        self.px, self.py = self._pin_positions()
+        self._pins_stale = True  # node-indexed pin positions are rebuilt only if a move needs them
+        self._recompute_nets()
         p = self.parameters
-        cell = self._node_cells()
-        self._hpwl = np.empty(self.netlist.num_nets)
-        star: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []  # (source cell, sink cell, net)
-        three: list[tuple[np.ndarray, np.ndarray]] = []  # (3 distinct cells sorted by id, net)
-        for nets, pins in self._buckets:
-            # pins is (width x nets): reductions run over the short outer axis, inner loops stay long
-            px, py = self.px[pins], self.py[pins]
-            if len(pins) == 2:  # two-pin nets, half of a typical design: no sorting needed
-                self._hpwl[nets] = np.abs(px[0] - px[1]) + np.abs(py[0] - py[1])
-                source, sink = cell[pins]
-                apart = source != sink
-                star.append((source[apart], sink[apart], nets[apart]))
-                continue
-            self._hpwl[nets] = px.max(axis=0) - px.min(axis=0) + py.max(axis=0) - py.min(axis=0)
-            unsorted = cell[pins]
-            source = unsorted[0]
-            cells = sort_rows(unsorted)
-            distinct = np.ones(cells.shape, dtype=bool)
-            np.not_equal(cells[1:], cells[:-1], out=distinct[1:])
-            count = distinct.sum(axis=0)
-            is_star = (count == 2) | (count > 3)
-            sinks = distinct & is_star[None, :] & (cells != source[None, :])
-            _, column = np.nonzero(sinks)
-            star.append((source[column], cells[sinks], nets[column]))
-            is_three = count == 3
-            if is_three.any():
-                three_cells = cells[:, is_three].T[distinct[:, is_three].T].reshape(-1, 3)
-                three.append((three_cells, nets[is_three]))
-        h_segments: list[tuple[np.ndarray, ...]] = []
-        v_segments: list[tuple[np.ndarray, ...]] = []
-        if star:
-            source, sink, nets = (np.concatenate(parts) for parts in zip(*star, strict=True))
-            self._star_segments(source, sink, self._net_weight[nets], h_segments, v_segments)
-        if three:
-            cells3, nets3 = (np.concatenate(parts) for parts in zip(*three, strict=True))
-            rows3, cols3 = np.divmod(cells3, p.columns)
-            self._three_cell_segments(rows3, cols3, self._net_weight[nets3], h_segments, v_segments)
-        self._route_h, self._route_v = self._accumulate(h_segments, v_segments)
         rect_cells = self._rect_cells(self._area_nodes)
         owner, row, col, ox, oy = rect_cells[:5]
         self._density_area = np.bincount(row * p.columns + col, ox * oy, minlength=p.rows * p.columns).reshape(
             p.rows, p.columns
         )
         self._macro_h, self._macro_v = self._blockage_from(rect_cells, self._area_is_hard[owner])
+
+    def _build_layout(self) -> None:
+        """Netlist-only index arrays of the full evaluation, built once.
+
+        Every net is one column of a (width x nets) matrix of its bucket (:func:`net_buckets`,
+        driver in row 0, padded by repeating the driver); buckets are split into pieces of at most
+        ``max_nets`` nets and all pieces are flattened, row-major, into one "entry" array. A piece
+        is then a contiguous block whose reshape gives per-net reductions along axis 0, while
+        per-entry work (positions, cells, distinct cells) runs as single long operations.
+        """
+        netlist, p = self.netlist, self.parameters
+        cells = p.columns * p.rows
+        max_nets = max(1, DEDUPE_TABLE_LIMIT // cells)
+        pieces: list[tuple[int, int, int, int]] = []  # (first entry, width, nets, first net)
+        groups: list[tuple[int, int]] = []  # entry ranges whose nets fit one dedupe table
+        node_parts, net_parts, row_parts, src_parts, local_parts, order_parts = [], [], [], [], [], []
+        entry = net = 0
+        group_entry = group_net = 0
+        for nets, pins in net_buckets(netlist):
+            width = len(pins)
+            for lo in range(0, len(nets), max_nets):
+                part = pins[:, lo : lo + max_nets]
+                n = part.shape[1]
+                if net + n - group_net > max_nets:
+                    groups.append((group_entry, entry))
+                    group_entry, group_net = entry, net
+                pieces.append((entry, width, n, net))
+                node_parts.append(part.ravel())
+                column = np.tile(np.arange(n), width)
+                net_parts.append(net + column)
+                row_parts.append(np.repeat(np.arange(width), n))
+                src_parts.append(entry + column)
+                local_parts.append((net - group_net + column) * cells)
+                order_parts.append(nets[lo : lo + max_nets])
+                entry += width * n
+                net += n
+        groups.append((group_entry, entry))
+
+        def joined(parts: list[np.ndarray], dtype: type) -> np.ndarray:
+            return np.concatenate([*parts, np.zeros(0, dtype=dtype)]).astype(dtype)
+
+        node = joined(node_parts, np.int64)
+        self._pieces = pieces
+        self._groups = groups
+        self._net_order = joined(order_parts, np.int64)  # bucket position -> net id
+        self._entry_node = node
+        owner = node.copy()
+        pinned = netlist.parent[owner] >= 0
+        owner[pinned] = netlist.parent[owner[pinned]]
+        self._entry_owner = owner
+        self._entry_net = joined(net_parts, np.int64)
+        row_dtype = np.uint8 if max((w for _, w, _, _ in pieces), default=1) <= 255 else np.int32
+        self._entry_row = joined(row_parts, row_dtype)
+        self._entry_src = joined(src_parts, np.int64)
+        self._entry_key = joined(local_parts, np.int64)
+        self._entry_weight = self._net_weight[self._net_order][self._entry_net]
+        self._dedupe_table = np.zeros(min(max(net, 1), max_nets) * cells, dtype=row_dtype)
+        self._net_scratch = np.zeros(max(net, 1), dtype=np.int64)
+        self._hpwl_bucket = np.empty(net)
+
+    def _entry_offsets(self) -> np.ndarray:
+        """(2 x entries) oriented pin offsets of the entries, cached until an orientation changes."""
+        key = self.orientation.tobytes()
+        if key != getattr(self, "_entry_offsets_key", None):
+            zeros = np.zeros_like(self.x)
+            dx, dy = pin_positions(self.netlist, zeros, zeros, self.orientation)
+            self._entry_dxy = np.stack([dx[self._entry_node], dy[self._entry_node]])
+            self._entry_offsets_key = key
+        return self._entry_dxy
+
+    def _recompute_nets(self) -> None:
+        """Half-perimeters and routing demand of every net, from the entry layout."""
+        p = self.parameters
+        C, R = p.columns, p.rows
+        xy = np.empty((2, len(self._entry_owner)))
+        np.take(self.x, self._entry_owner, out=xy[0])
+        np.take(self.y, self._entry_owner, out=xy[1])
+        xy += self._entry_offsets()
+        hpwl = self._hpwl_bucket
+        for first, width, n, net in self._pieces:
+            block = xy[:, first : first + width * n].reshape(2, width, n)
+            if width == 2:
+                span = np.abs(block[:, 0] - block[:, 1])
+            else:
+                span = block.max(axis=1)
+                span -= block.min(axis=1)
+            np.add(span[0], span[1], out=hpwl[net : net + n])
+        self._hpwl = np.empty(self.netlist.num_nets)
+        self._hpwl[self._net_order] = hpwl
+        # grid cells of the entries: clipping before truncation equals clamping after it
+        scaled = xy
+        scaled[0] *= 1.0 / self._cell_w
+        scaled[1] *= 1.0 / self._cell_h
+        np.clip(scaled[0], 0.0, C - 1, out=scaled[0])
+        np.clip(scaled[1], 0.0, R - 1, out=scaled[1])
+        col_row = scaled.astype(np.int64)
+        col, row = col_row[0], col_row[1]
+        cell = row * C
+        cell += col
+        # distinct cells per net: each (net, cell) key keeps the one entry whose row won the table
+        keep = np.empty(len(cell), dtype=bool)
+        table, rows_of = self._dedupe_table, self._entry_row
+        for lo, hi in self._groups:
+            key = self._entry_key[lo:hi] + cell[lo:hi]
+            table[key] = rows_of[lo:hi]
+            np.equal(table[key], rows_of[lo:hi], out=keep[lo:hi])
+        src = self._entry_src
+        keep &= cell != cell[src]
+        sinks = np.flatnonzero(keep)  # distinct cells other than the driver's
+        sink_net = self._entry_net[sinks]
+        sink_count = np.bincount(sink_net, minlength=len(hpwl))
+        is_three = sink_count[sink_net] == 2
+        star = sinks[~is_three]
+        three = sinks[is_three]
+        h_segments: list[tuple[np.ndarray, ...]] = []
+        v_segments: list[tuple[np.ndarray, ...]] = []
+        if len(star):
+            star_src = src[star]
+            src_r, src_c, sink_r, sink_c = row[star_src], col[star_src], row[star], col[star]
+            w = self._entry_weight[star]
+            h_segments.append((src_r, np.minimum(src_c, sink_c), np.maximum(src_c, sink_c), w))
+            v_segments.append((sink_c, np.minimum(src_r, sink_r), np.maximum(src_r, sink_r), w))
+        if len(three):
+            # two sinks per net: one wins a scatter by net, the other is found by losing it
+            scratch = self._net_scratch
+            scratch[self._entry_net[three]] = three
+            second = three[scratch[self._entry_net[three]] != three]
+            first = scratch[self._entry_net[second]]
+            self._three_cell_segments(
+                cell[src[second]], cell[first], cell[second], self._entry_weight[second], h_segments, v_segments
+            )
+        self._route_h, self._route_v = self._accumulate(h_segments, v_segments)
+
+    @property
+    def px(self) -> np.ndarray:
+        """x of every node, pins at their macro's centre plus the oriented offset."""
+        self._ensure_pins()
+        return self._px
+
+    @property
+    def py(self) -> np.ndarray:
+        self._ensure_pins()
+        return self._py
+
+    def _ensure_pins(self) -> None:
+        if self._pins_stale:
+            self._px, self._py = self._pin_positions()
+            self._pins_stale = False
 
     def _pin_positions(self) -> tuple[np.ndarray, np.ndarray]:
         """Like :func:`~a2perf_circuit_training.netlist.pin_positions`, with the oriented pin offsets
@@ -343,11 +425,8 @@ class PlacementCost:
         slots, _, starts = self._slots(nets)
         pins = self.netlist.net_pins[slots]
         px, py = self.px[pins], self.py[pins]
-        return (
-            np.maximum.reduceat(px, starts)
-            - np.minimum.reduceat(px, starts)
-            + np.maximum.reduceat(py, starts)
-            - np.minimum.reduceat(py, starts)
+        return (np.maximum.reduceat(px, starts) - np.minimum.reduceat(px, starts)) + (
+            np.maximum.reduceat(py, starts) - np.minimum.reduceat(py, starts)
         )
 
     def _routes(self, nets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -372,8 +451,8 @@ class PlacementCost:
         three = np.flatnonzero(cells_per_net == 3)
         if len(three):
             first = np.searchsorted(net, three)
-            rows3, cols3 = np.divmod(cell[first[:, None] + np.arange(3)[None, :]], C)
-            self._three_cell_segments(rows3, cols3, weight[three], h_segments, v_segments)
+            a, b, c = cell[first], cell[first + 1], cell[first + 2]
+            self._three_cell_segments(a, b, c, weight[three], h_segments, v_segments)
         return self._accumulate(h_segments, v_segments)
 
     def _node_cells(self, nodes: np.ndarray | None = None) -> np.ndarray:
@@ -402,45 +481,55 @@ class PlacementCost:
 
     def _three_cell_segments(
         self,
-        rows3: np.ndarray,
-        cols3: np.ndarray,
+        a: np.ndarray,
+        b: np.ndarray,
+        c: np.ndarray,
         w3: np.ndarray,
         h_segments: list[tuple[np.ndarray, ...]],
         v_segments: list[tuple[np.ndarray, ...]],
     ) -> None:
-        """Routes of nets with exactly three distinct cells (staircase, corner, flat or T).
+        """Routes of nets with exactly three distinct cells ``a``, ``b``, ``c`` (cell ids, any
+        order): staircase, corner, flat or T.
 
-        ``rows3`` and ``cols3`` list each net's cells in ascending cell id, that is by (row, col),
-        the order the T route uses. Every net contributes to four fixed segment slots whose
-        coordinates depend on its route type; slots a type does not use get weight 0.
+        The cells are ordered twice, by (col, row) for the first three types and by cell id, that
+        is by (row, col), for the T route, each as min / middle / max of three. Every net
+        contributes to four fixed segment slots whose coordinates depend on its route type; slots
+        a type does not use get weight 0.
         """
-        R = self.parameters.rows
-        tr1, tr2, tr3 = rows3.T
-        tc1, tc2, tc3 = cols3.T
-        c1, c2, c3, r1, r2, r3 = _sort_three(cols3 * R + rows3, cols3, rows3)  # by (col, row)
+        C, R = self.parameters.columns, self.parameters.rows
+
+        def ordered(k1: np.ndarray, k2: np.ndarray, k3: np.ndarray) -> tuple[np.ndarray, ...]:
+            low = np.minimum(np.minimum(k1, k2), k3)
+            high = np.maximum(np.maximum(k1, k2), k3)
+            return low, k1 + k2 + k3 - low - high, high
+
+        ra, ca = np.divmod(a, C)
+        rb, cb = np.divmod(b, C)
+        rc, cc = np.divmod(c, C)
+        (tr1, tc1), (_, _), (tr3, tc3) = by_id = [np.divmod(k, C) for k in ordered(a, b, c)]
+        tr2 = by_id[1][0]
+        c1, c2, c3 = (np.divmod(k, R) for k in ordered(ca * R + ra, cb * R + rb, cc * R + rc))  # by (col, row)
+        (c1, r1), (c2, r2), (c3, r3) = c1, c2, c3
+        tc_low = np.minimum(np.minimum(ca, cb), cc)
+        tc_high = np.maximum(np.maximum(ca, cb), cc)
         staircase = (c1 < c2) & (c2 < c3) & (np.minimum(r1, r3) < r2) & (r2 < np.maximum(r1, r3))
         corner = ~staircase & (c2 == c3) & (c1 < c2) & (r1 < np.minimum(r2, r3))
         flat = ~staircase & ~corner & (r2 == r3)
         tee = ~staircase & ~corner & ~flat
         zero = np.zeros_like(w3)
         low_r12, high_r12 = np.minimum(r1, r2), np.maximum(r1, r2)
-        h_segments.append((
-            np.where(tee, tr2, r1),
-            np.where(tee, np.minimum(np.minimum(tc1, tc2), tc3), c1),
-            np.where(tee, np.maximum(np.maximum(tc1, tc2), tc3), c2),
-            w3,
-        ))  # fmt: skip
+        h_segments.append((np.where(tee, tr2, r1), np.where(tee, tc_low, c1), np.where(tee, tc_high, c2), w3))
         h_segments.append((r2, c2, c3, np.where(staircase | flat, w3, zero)))
         v_segments.append((
             np.where(tee, tc1, c2),
-            np.where(tee, np.minimum(tr1, tr2), np.where(corner, r1, low_r12)),
-            np.where(tee, np.maximum(tr1, tr2), np.where(corner, np.maximum(r2, r3), high_r12)),
+            np.where(tee, tr1, np.where(corner, r1, low_r12)),
+            np.where(tee, tr2, np.where(corner, np.maximum(r2, r3), high_r12)),
             w3,
         ))  # fmt: skip
         v_segments.append((
             np.where(tee, tc3, c3),
-            np.where(tee, np.minimum(tr2, tr3), np.minimum(r2, r3)),
-            np.where(tee, np.maximum(tr2, tr3), np.maximum(r2, r3)),
+            np.where(tee, tr2, np.minimum(r2, r3)),
+            np.where(tee, tr3, np.maximum(r2, r3)),
             np.where(staircase | tee, w3, zero),
         ))  # fmt: skip
 
@@ -448,18 +537,27 @@ class PlacementCost:
         self, h_segments: list[tuple[np.ndarray, ...]], v_segments: list[tuple[np.ndarray, ...]]
     ) -> tuple[np.ndarray, np.ndarray]:
         """Grid demand from segments: an H segment (row, lo, hi, w) adds w to columns [lo, hi) of
-        its row, a V segment (column, lo, hi, w) to rows [lo, hi) of its column."""
+        its row, a V segment (column, lo, hi, w) to rows [lo, hi) of its column. Both difference
+        arrays (H by rows of C + 1, then V by R + 1 rows of C) come from one ``bincount``."""
         R, C = self.parameters.rows, self.parameters.columns
-        empty = (np.zeros(0, dtype=np.int64),) * 3 + (np.zeros(0),)
-        h_segments = [*h_segments, empty]
-        v_segments = [*v_segments, empty]
-        fixed, low, high, w = (np.concatenate(parts) for parts in zip(*h_segments, strict=True))
-        starts = fixed * (C + 1)
-        h_diff = np.bincount(np.concatenate([starts + low, starts + high]), np.concatenate([w, -w]), R * (C + 1))
-        fixed, low, high, w = (np.concatenate(parts) for parts in zip(*v_segments, strict=True))
-        v_diff = np.bincount(np.concatenate([low * C + fixed, high * C + fixed]), np.concatenate([w, -w]), (R + 1) * C)
-        route_h = np.cumsum(h_diff.reshape(R, C + 1), axis=1)[:, :C]
-        route_v = np.cumsum(v_diff.reshape(R + 1, C), axis=0)[:R, :]
+        h_size = R * (C + 1)
+        index_parts: list[np.ndarray] = []
+        weight_parts: list[np.ndarray] = []
+        for fixed, low, high, w in h_segments:
+            start = fixed * (C + 1)
+            index_parts += [start + low, start + high]
+            weight_parts += [w, -w]
+        for fixed, low, high, w in v_segments:
+            start = fixed + h_size
+            index_parts += [low * C + start, high * C + start]
+            weight_parts += [w, -w]
+        size = h_size + (R + 1) * C
+        if index_parts:
+            diff = np.bincount(np.concatenate(index_parts), np.concatenate(weight_parts), size)
+        else:
+            diff = np.zeros(size)
+        route_h = np.cumsum(diff[:h_size].reshape(R, C + 1), axis=1)[:, :C]
+        route_v = np.cumsum(diff[h_size:].reshape(R + 1, C), axis=0)[:R, :]
         return route_h, route_v
 
     def _rect_cells(self, nodes: np.ndarray) -> tuple[np.ndarray, ...]:
