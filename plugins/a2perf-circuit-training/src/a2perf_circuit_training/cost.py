@@ -353,28 +353,22 @@ class PlacementCost:
         keep &= cell != cell[src]
         sinks = np.flatnonzero(keep)  # distinct cells other than the driver's
         sink_net = self._entry_net[sinks]
-        sink_count = np.bincount(sink_net, minlength=len(hpwl))
-        is_three = sink_count[sink_net] == 2
+        is_three = np.bincount(sink_net, minlength=len(hpwl))[sink_net] == 2
         star = sinks[~is_three]
         three = sinks[is_three]
-        h_segments: list[tuple[np.ndarray, ...]] = []
-        v_segments: list[tuple[np.ndarray, ...]] = []
-        if len(star):
-            star_src = src[star]
-            src_r, src_c, sink_r, sink_c = row[star_src], col[star_src], row[star], col[star]
-            w = self._entry_weight[star]
-            h_segments.append((src_r, np.minimum(src_c, sink_c), np.maximum(src_c, sink_c), w))
-            v_segments.append((sink_c, np.minimum(src_r, sink_r), np.maximum(src_r, sink_r), w))
+        star_src = src[star]
+        pieces = [(row[star_src], col[star_src], row[star], col[star], self._entry_weight[star])]
         if len(three):
             # two sinks per net: one wins a scatter by net, the other is found by losing it
-            scratch = self._net_scratch
-            scratch[self._entry_net[three]] = three
-            second = three[scratch[self._entry_net[three]] != three]
+            scratch, three_net = self._net_scratch, self._entry_net[three]
+            scratch[three_net] = three
+            second = three[scratch[three_net] != three]
             first = scratch[self._entry_net[second]]
-            self._three_cell_segments(
-                cell[src[second]], cell[first], cell[second], self._entry_weight[second], h_segments, v_segments
+            ends = (src[second], first, second)
+            pieces.append(
+                self._three_cell_pieces([row[e] for e in ends], [col[e] for e in ends], self._entry_weight[second])
             )
-        self._route_h, self._route_v = self._accumulate(h_segments, v_segments)
+        self._route_h, self._route_v = self._route_demand(*(np.concatenate(part) for part in zip(*pieces, strict=True)))
 
     @property
     def px(self) -> np.ndarray:
@@ -444,16 +438,16 @@ class PlacementCost:
         unique = keys[np.concatenate(([True], keys[1:] != keys[:-1]))]
         net, cell = np.divmod(unique, C * R)
         cells_per_net = np.bincount(net, minlength=len(nets))
-        h_segments: list[tuple[np.ndarray, ...]] = []
-        v_segments: list[tuple[np.ndarray, ...]] = []
         star = ((cells_per_net[net] == 2) | (cells_per_net[net] > 3)) & (cell != source_cell[net])
-        self._star_segments(source_cell[net[star]], cell[star], weight[net[star]], h_segments, v_segments)
+        source_r, source_c = np.divmod(source_cell[net[star]], C)
+        sink_r, sink_c = np.divmod(cell[star], C)
+        pieces = [(source_r, source_c, sink_r, sink_c, weight[net[star]])]
         three = np.flatnonzero(cells_per_net == 3)
         if len(three):
             first = np.searchsorted(net, three)
-            a, b, c = cell[first], cell[first + 1], cell[first + 2]
-            self._three_cell_segments(a, b, c, weight[three], h_segments, v_segments)
-        return self._accumulate(h_segments, v_segments)
+            ends = [np.divmod(cell[first + i], C) for i in range(3)]
+            pieces.append(self._three_cell_pieces([e[0] for e in ends], [e[1] for e in ends], weight[three]))
+        return self._route_demand(*(np.concatenate(part) for part in zip(*pieces, strict=True)))
 
     def _node_cells(self, nodes: np.ndarray | None = None) -> np.ndarray:
         """Grid cell (row * columns + column) of the nodes' positions (all nodes by default), clamped."""
@@ -465,97 +459,64 @@ class PlacementCost:
         row = np.clip((py * (1.0 / self._cell_h)).astype(np.int64), 0, p.rows - 1)
         return row * p.columns + col
 
-    def _star_segments(
-        self,
-        source: np.ndarray,
-        sink: np.ndarray,
-        weight: np.ndarray,
-        h_segments: list[tuple[np.ndarray, ...]],
-        v_segments: list[tuple[np.ndarray, ...]],
-    ) -> None:
-        """Two-cell routes: H along the source row, V along the sink column."""
-        src_r, src_c = np.divmod(source, self.parameters.columns)
-        sink_r, sink_c = np.divmod(sink, self.parameters.columns)
-        h_segments.append((src_r, np.minimum(src_c, sink_c), np.maximum(src_c, sink_c), weight))
-        v_segments.append((sink_c, np.minimum(src_r, sink_r), np.maximum(src_r, sink_r), weight))
+    def _three_cell_pieces(
+        self, rows: list[np.ndarray], cols: list[np.ndarray], weight: np.ndarray
+    ) -> tuple[np.ndarray, ...]:
+        """Routes of nets with exactly three distinct cells (rows and columns of the three, in any
+        order) as three two-cell routes each: (source row, source col, sink row, sink col, weight).
 
-    def _three_cell_segments(
-        self,
-        a: np.ndarray,
-        b: np.ndarray,
-        c: np.ndarray,
-        w3: np.ndarray,
-        h_segments: list[tuple[np.ndarray, ...]],
-        v_segments: list[tuple[np.ndarray, ...]],
-    ) -> None:
-        """Routes of nets with exactly three distinct cells ``a``, ``b``, ``c`` (cell ids, any
-        order): staircase, corner, flat or T.
-
-        The cells are ordered twice, by (col, row) for the first three types and by cell id, that
-        is by (row, col), for the T route, each as min / middle / max of three. Every net
-        contributes to four fixed segment slots whose coordinates depend on its route type; slots
-        a type does not use get weight 0.
+        With the cells ordered by (col, row), the staircase, corner and flat routes are exactly the
+        chain 1 -> 2 -> 3 of two-cell routes (the corner's V segments [r1, r2) and [r2, r3) join on
+        their shared column), and the third route gets weight 0. The T route (H along the median
+        row over all columns, V from there to the first and last cell by (row, col)) is the three
+        two-cell routes from (median row, median column) to each cell: the median column's route
+        has no H, the median row's no V, and the other two H parts meet at the median column.
         """
-        C, R = self.parameters.columns, self.parameters.rows
+        R = self.parameters.rows
+        k1, k2, k3 = (c * R + r for r, c in zip(rows, cols, strict=True))
+        low = np.minimum(np.minimum(k1, k2), k3)
+        high = np.maximum(np.maximum(k1, k2), k3)
+        (c1, r1), (c2, r2), (c3, r3) = np.divmod(low, R), np.divmod(k1 + k2 + k3 - low - high, R), np.divmod(high, R)
+        c12 = c1 < c2
+        staircase = c12 & (c2 < c3) & ((r2 - r1) * (r3 - r2) > 0)
+        corner = c12 & (c2 == c3) & (r1 < r2)  # c2 == c3 puts r2 < r3
+        tee = ~(staircase | corner | (r2 == r3))
+        median_r = np.maximum(np.minimum(r1, r2), np.minimum(np.maximum(r1, r2), r3))
+        return (
+            np.concatenate([np.where(tee, median_r, r1), np.where(tee, median_r, r2), median_r]),
+            np.concatenate([np.where(tee, c2, c1), c2, c2]),
+            np.concatenate([r2, r3, r1]),
+            np.concatenate([c2, c3, c1]),
+            np.concatenate([weight, weight, weight * tee]),
+        )
 
-        def ordered(k1: np.ndarray, k2: np.ndarray, k3: np.ndarray) -> tuple[np.ndarray, ...]:
-            low = np.minimum(np.minimum(k1, k2), k3)
-            high = np.maximum(np.maximum(k1, k2), k3)
-            return low, k1 + k2 + k3 - low - high, high
-
-        ra, ca = np.divmod(a, C)
-        rb, cb = np.divmod(b, C)
-        rc, cc = np.divmod(c, C)
-        (tr1, tc1), (_, _), (tr3, tc3) = by_id = [np.divmod(k, C) for k in ordered(a, b, c)]
-        tr2 = by_id[1][0]
-        c1, c2, c3 = (np.divmod(k, R) for k in ordered(ca * R + ra, cb * R + rb, cc * R + rc))  # by (col, row)
-        (c1, r1), (c2, r2), (c3, r3) = c1, c2, c3
-        tc_low = np.minimum(np.minimum(ca, cb), cc)
-        tc_high = np.maximum(np.maximum(ca, cb), cc)
-        staircase = (c1 < c2) & (c2 < c3) & (np.minimum(r1, r3) < r2) & (r2 < np.maximum(r1, r3))
-        corner = ~staircase & (c2 == c3) & (c1 < c2) & (r1 < np.minimum(r2, r3))
-        flat = ~staircase & ~corner & (r2 == r3)
-        tee = ~staircase & ~corner & ~flat
-        zero = np.zeros_like(w3)
-        low_r12, high_r12 = np.minimum(r1, r2), np.maximum(r1, r2)
-        h_segments.append((np.where(tee, tr2, r1), np.where(tee, tc_low, c1), np.where(tee, tc_high, c2), w3))
-        h_segments.append((r2, c2, c3, np.where(staircase | flat, w3, zero)))
-        v_segments.append((
-            np.where(tee, tc1, c2),
-            np.where(tee, tr1, np.where(corner, r1, low_r12)),
-            np.where(tee, tr2, np.where(corner, np.maximum(r2, r3), high_r12)),
-            w3,
-        ))  # fmt: skip
-        v_segments.append((
-            np.where(tee, tc3, c3),
-            np.where(tee, tr2, np.minimum(r2, r3)),
-            np.where(tee, tr3, np.maximum(r2, r3)),
-            np.where(staircase | tee, w3, zero),
-        ))  # fmt: skip
-
-    def _accumulate(
-        self, h_segments: list[tuple[np.ndarray, ...]], v_segments: list[tuple[np.ndarray, ...]]
+    def _route_demand(
+        self, src_r: np.ndarray, src_c: np.ndarray, sink_r: np.ndarray, sink_c: np.ndarray, w: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray]:
-        """Grid demand from segments: an H segment (row, lo, hi, w) adds w to columns [lo, hi) of
-        its row, a V segment (column, lo, hi, w) to rows [lo, hi) of its column. Both difference
-        arrays (H by rows of C + 1, then V by R + 1 rows of C) come from one ``bincount``."""
+        """Grid demand (rows x columns, H and V) of two-cell routes: H along the source row over
+        columns [min, max) of the two, V along the sink column over rows [min, max). Both
+        difference arrays (H by rows of C + 1, then V by R + 1 rows of C) come from one ``bincount``."""
         R, C = self.parameters.rows, self.parameters.columns
-        h_size = R * (C + 1)
-        index_parts: list[np.ndarray] = []
-        weight_parts: list[np.ndarray] = []
-        for fixed, low, high, w in h_segments:
-            start = fixed * (C + 1)
-            index_parts += [start + low, start + high]
-            weight_parts += [w, -w]
-        for fixed, low, high, w in v_segments:
-            start = fixed + h_size
-            index_parts += [low * C + start, high * C + start]
-            weight_parts += [w, -w]
-        size = h_size + (R + 1) * C
-        if index_parts:
-            diff = np.bincount(np.concatenate(index_parts), np.concatenate(weight_parts), size)
-        else:
-            diff = np.zeros(size)
+        n, h_size = len(w), R * (C + 1)
+        index = np.empty(4 * n, dtype=np.int64)
+        h_low, h_high, v_low, v_high = index[:n], index[n : 2 * n], index[2 * n : 3 * n], index[3 * n :]
+        h_start = src_r * (C + 1)
+        np.minimum(src_c, sink_c, out=h_low)
+        h_low += h_start
+        np.maximum(src_c, sink_c, out=h_high)
+        h_high += h_start
+        v_start = sink_c + h_size
+        np.minimum(src_r, sink_r, out=v_low)
+        v_low *= C
+        v_low += v_start
+        np.maximum(src_r, sink_r, out=v_high)
+        v_high *= C
+        v_high += v_start
+        weights = np.empty(4 * n)
+        weights[:n] = w
+        np.negative(w, out=weights[n : 2 * n])
+        weights[2 * n :] = weights[: 2 * n]
+        diff = np.bincount(index, weights, h_size + (R + 1) * C)
         route_h = np.cumsum(diff[:h_size].reshape(R, C + 1), axis=1)[:, :C]
         route_v = np.cumsum(diff[h_size:].reshape(R + 1, C), axis=0)[:R, :]
         return route_h, route_v
