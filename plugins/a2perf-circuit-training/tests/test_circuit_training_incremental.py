@@ -74,3 +74,23 @@ def test_distinct_cells_in_small_table_groups_give_the_same_cost(monkeypatch):
     np.testing.assert_array_equal(grouped.congestion_grids()[0], whole.congestion_grids()[0])
     np.testing.assert_array_equal(grouped.congestion_grids()[1], whole.congestion_grids()[1])
     assert grouped.report() == whole.report()
+
+
+def test_route_demand_without_the_key_histogram_is_the_same(monkeypatch):
+    # small grids count routes per (row, column, column) key first; large grids add segment
+    # ends directly: both must give the same grids, for full and incremental evaluation
+    import a2perf_circuit_training.cost as cost_module
+
+    netlist = synthetic_netlist(num_macros=30, num_stdcells=60, num_ports=12, seed=5, pins_per_macro=6)
+    side = netlist.canvas[0]
+    params = CostParameters(width=side, height=side, columns=6, rows=9, smoothing=2)
+    costs_by_path = []
+    for limit in (cost_module.ROUTE_HISTOGRAM_LIMIT, 0):
+        monkeypatch.setattr(cost_module, "ROUTE_HISTOGRAM_LIMIT", limit)
+        cost = PlacementCost(netlist, params)
+        assert (cost._route_keys is None) == (limit == 0)
+        cost.move_node(int(netlist.hard_macros[0]), side * 0.3, side * 0.8, 5)
+        costs_by_path.append(cost)
+    for grid_a, grid_b in zip(costs_by_path[0].congestion_grids(), costs_by_path[1].congestion_grids(), strict=True):
+        np.testing.assert_allclose(grid_a, grid_b, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(costs(costs_by_path[0]), costs(costs_by_path[1]), rtol=1e-12)

@@ -33,6 +33,9 @@ DEFAULT_MACRO_SPACING = 0.1
 #: most entries of the (net, grid cell) table that finds the distinct cells of nets; larger
 #: designs are processed in groups of nets that fit
 DEDUPE_TABLE_LIMIT = 1 << 23
+#: largest rows x columns x max(rows, columns) for which routes are counted per (row, column,
+#: column) key before they are spread on the grid
+ROUTE_HISTOGRAM_LIMIT = 1 << 16
 
 
 @gin.configurable
@@ -266,7 +269,9 @@ class PlacementCost:
             for lo in range(0, len(nets), max_nets):
                 part = pins[:, lo : lo + max_nets]
                 n = part.shape[1]
-                if net + n - group_net > max_nets:
+                if width == 2:  # a two-pin net's sink is distinct exactly when its cell is not the driver's
+                    group_entry, group_net = entry + 2 * n, net + n
+                elif net + n - group_net > max_nets:
                     groups.append((group_entry, entry))
                     group_entry, group_net = entry, net
                 pieces.append((entry, width, n, net))
@@ -302,6 +307,12 @@ class PlacementCost:
         self._dedupe_table = np.zeros(min(max(net, 1), max_nets) * cells, dtype=row_dtype)
         self._net_scratch = np.zeros(max(net, 1), dtype=np.int64)
         self._hpwl_bucket = np.empty(net)
+        # work arrays of the full evaluation, reused (fresh large arrays cost page faults)
+        self._xy = np.empty((2, entry))
+        self._col_row = np.empty((2, entry), dtype=np.int64)
+        self._cell = np.empty(entry, dtype=np.int64)
+        self._keep = np.empty(entry, dtype=bool)
+        self._build_route_histogram()
 
     def _entry_offsets(self) -> np.ndarray:
         """(2 x entries) oriented pin offsets of the entries, cached until an orientation changes."""
@@ -317,7 +328,7 @@ class PlacementCost:
         """Half-perimeters and routing demand of every net, from the entry layout."""
         p = self.parameters
         C, R = p.columns, p.rows
-        xy = np.empty((2, len(self._entry_owner)))
+        xy = self._xy
         np.take(self.x, self._entry_owner, out=xy[0])
         np.take(self.y, self._entry_owner, out=xy[1])
         xy += self._entry_offsets()
@@ -338,19 +349,19 @@ class PlacementCost:
         scaled[1] *= 1.0 / self._cell_h
         np.clip(scaled[0], 0.0, C - 1, out=scaled[0])
         np.clip(scaled[1], 0.0, R - 1, out=scaled[1])
-        col_row = scaled.astype(np.int64)
+        col_row = self._col_row
+        np.copyto(col_row, scaled, casting="unsafe")  # truncation
         col, row = col_row[0], col_row[1]
-        cell = row * C
+        cell = np.multiply(row, C, out=self._cell)
         cell += col
         # distinct cells per net: each (net, cell) key keeps the one entry whose row won the table
-        keep = np.empty(len(cell), dtype=bool)
+        src = self._entry_src
+        keep = np.not_equal(cell, cell[src], out=self._keep)
         table, rows_of = self._dedupe_table, self._entry_row
         for lo, hi in self._groups:
             key = self._entry_key[lo:hi] + cell[lo:hi]
             table[key] = rows_of[lo:hi]
-            np.equal(table[key], rows_of[lo:hi], out=keep[lo:hi])
-        src = self._entry_src
-        keep &= cell != cell[src]
+            keep[lo:hi] &= table[key] == rows_of[lo:hi]
         sinks = np.flatnonzero(keep)  # distinct cells other than the driver's
         sink_net = self._entry_net[sinks]
         is_three = np.bincount(sink_net, minlength=len(hpwl))[sink_net] == 2
@@ -490,33 +501,80 @@ class PlacementCost:
             np.concatenate([weight, weight, weight * tee]),
         )
 
+    def _build_route_histogram(self) -> None:
+        """For grids of up to ``ROUTE_HISTOGRAM_LIMIT`` (row, column, column) triples: the
+        difference-array entries of every H key (source row, source column, sink column) and every
+        V key (source row, sink row, sink column), so that routes are first counted per key."""
+        R, C = self.parameters.rows, self.parameters.columns
+        self._route_keys = None
+        if R * C * max(R, C) > ROUTE_HISTOGRAM_LIMIT:
+            return
+        h_size = R * (C + 1)
+        src_r, src_c, sink_c = np.divmod(np.arange(R * C * C), C * C)[0], *np.divmod(np.arange(C * C), C)
+        src_c, sink_c = np.tile(src_c, R), np.tile(sink_c, R)
+        h_start = src_r * (C + 1)
+        h = (src_c != sink_c, h_start + np.minimum(src_c, sink_c), h_start + np.maximum(src_c, sink_c))
+        v_src_r, v_sink_r, v_c = np.divmod(np.arange(R * R * C), R * C)[0], *np.divmod(np.arange(R * C), C)
+        v_sink_r, v_c = np.tile(v_sink_r, R), np.tile(v_c, R)
+        v_start = v_c + h_size
+        v = (
+            v_src_r != v_sink_r,
+            np.minimum(v_src_r, v_sink_r) * C + v_start,
+            np.maximum(v_src_r, v_sink_r) * C + v_start,
+        )
+        used = np.concatenate([h[0], v[0]])  # zero-length segments are left out
+        self._route_keys = np.flatnonzero(used)
+        self._route_low = np.concatenate([h[1], v[1]])[used]
+        self._route_high = np.concatenate([h[2], v[2]])[used]
+
     def _route_demand(
         self, src_r: np.ndarray, src_c: np.ndarray, sink_r: np.ndarray, sink_c: np.ndarray, w: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray]:
         """Grid demand (rows x columns, H and V) of two-cell routes: H along the source row over
-        columns [min, max) of the two, V along the sink column over rows [min, max). Both
-        difference arrays (H by rows of C + 1, then V by R + 1 rows of C) come from one ``bincount``."""
+        columns [min, max) of the two, V along the sink column over rows [min, max).
+
+        Both difference arrays (H by rows of C + 1, then V by R + 1 rows of C) come from
+        ``bincount``; on small grids the routes are first counted per H and V key (one
+        ``bincount``), then each key's total is spread to its segment ends."""
         R, C = self.parameters.rows, self.parameters.columns
         n, h_size = len(w), R * (C + 1)
-        index = np.empty(4 * n, dtype=np.int64)
-        h_low, h_high, v_low, v_high = index[:n], index[n : 2 * n], index[2 * n : 3 * n], index[3 * n :]
-        h_start = src_r * (C + 1)
-        np.minimum(src_c, sink_c, out=h_low)
-        h_low += h_start
-        np.maximum(src_c, sink_c, out=h_high)
-        h_high += h_start
-        v_start = sink_c + h_size
-        np.minimum(src_r, sink_r, out=v_low)
-        v_low *= C
-        v_low += v_start
-        np.maximum(src_r, sink_r, out=v_high)
-        v_high *= C
-        v_high += v_start
-        weights = np.empty(4 * n)
-        weights[:n] = w
-        np.negative(w, out=weights[n : 2 * n])
-        weights[2 * n :] = weights[: 2 * n]
-        diff = np.bincount(index, weights, h_size + (R + 1) * C)
+        size = h_size + (R + 1) * C
+        if self._route_keys is not None:
+            key = np.empty(2 * n, dtype=np.int64)
+            h_key, v_key = key[:n], key[n:]
+            np.multiply(src_r, C, out=h_key)
+            h_key += src_c
+            h_key *= C
+            h_key += sink_c
+            np.multiply(src_r, R, out=v_key)
+            v_key += sink_r
+            v_key *= C
+            v_key += sink_c + R * C * C
+            weights = np.empty(2 * n)
+            weights[:n] = w
+            weights[n:] = w
+            totals = np.bincount(key, weights, R * C * C + R * R * C)[self._route_keys]
+            diff = np.bincount(self._route_low, totals, size) - np.bincount(self._route_high, totals, size)
+        else:
+            index = np.empty(4 * n, dtype=np.int64)
+            h_low, h_high, v_low, v_high = index[:n], index[n : 2 * n], index[2 * n : 3 * n], index[3 * n :]
+            h_start = src_r * (C + 1)
+            np.minimum(src_c, sink_c, out=h_low)
+            h_low += h_start
+            np.maximum(src_c, sink_c, out=h_high)
+            h_high += h_start
+            v_start = sink_c + h_size
+            np.minimum(src_r, sink_r, out=v_low)
+            v_low *= C
+            v_low += v_start
+            np.maximum(src_r, sink_r, out=v_high)
+            v_high *= C
+            v_high += v_start
+            weights = np.empty(4 * n)
+            weights[:n] = w
+            np.negative(w, out=weights[n : 2 * n])
+            weights[2 * n :] = weights[: 2 * n]
+            diff = np.bincount(index, weights, size)
         route_h = np.cumsum(diff[:h_size].reshape(R, C + 1), axis=1)[:, :C]
         route_v = np.cumsum(diff[h_size:].reshape(R + 1, C), axis=0)[:R, :]
         return route_h, route_v
