@@ -42,6 +42,7 @@ def tests(session: nox.Session) -> None:
     """The whole suite, slow end-to-end tests included, with every plugin installed."""
     ensure_browser(session)
     install_core_and(session, PLUGINS)
+    session.install("docs/examples/a2perf-example-domain")  # a third-party plugin, installed as a user would
     session.run("pytest", "--runslow", "-p", "no:cacheprovider", "--durations=15", *session.posargs)
 
 

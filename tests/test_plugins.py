@@ -160,29 +160,33 @@ class TestEntryPointSwitches:
 
 
 
-def test_uninstalling_a_plugin_removes_its_tasks(tmp_path):
-    """pip install, then pip uninstall, the example domain in a private site directory."""
+def test_uninstalling_a_plugin_removes_its_tasks():
+    """A real pip uninstall (and reinstall) of the example domain in this environment."""
     import os
     import subprocess
     import sys
     from pathlib import Path
 
     example = Path(__file__).resolve().parent.parent / "docs" / "examples" / "a2perf-example-domain"
-    site = tmp_path / "site"
-    env = {**os.environ, "PYTHONPATH": str(site), "A2PERF_LOAD_PLUGINS": "a2perf-example-domain"}
+    env = {**os.environ, "A2PERF_LOAD_PLUGINS": "a2perf-example-domain"}
+    pip = [sys.executable, "-m", "pip", "-q"]
 
     def task_ids() -> list[str]:
         listed = subprocess.run([sys.executable, "-m", "a2perf_core", "tasks", "--json"],
                                 capture_output=True, text=True, env=env, check=True)
         return [row["id"] for row in json.loads(listed.stdout)]
 
-    if task_ids():
-        pytest.skip("the example domain is installed in this environment already")
-    pip = [sys.executable, "-m", "pip", "-q"]
-    subprocess.run([*pip, "install", "--no-deps", "--target", str(site), str(example)], check=True)
-    assert task_ids() == ["ExampleCorridor-v0"]
-    subprocess.run([*pip, "uninstall", "-y", "a2perf-example-domain"], check=True, env=env)
-    assert task_ids() == []
+    installed_before = task_ids() == ["ExampleCorridor-v0"]
+    try:
+        if not installed_before:
+            subprocess.run([*pip, "install", "--no-deps", str(example)], check=True)
+            assert task_ids() == ["ExampleCorridor-v0"]
+        subprocess.run([*pip, "uninstall", "-y", "a2perf-example-domain"], check=True)
+        assert task_ids() == []
+    finally:
+        if installed_before:
+            subprocess.run([*pip, "install", "--no-deps", str(example)], check=True)
+    assert task_ids() == (["ExampleCorridor-v0"] if installed_before else [])
 
 
 def test_example_domain_passes_its_own_tests(example_domain_site):
