@@ -88,7 +88,7 @@ def test_route_demand_without_the_key_histogram_is_the_same(monkeypatch):
     for limit in (cost_module.ROUTE_HISTOGRAM_LIMIT, 0):
         monkeypatch.setattr(cost_module, "ROUTE_HISTOGRAM_LIMIT", limit)
         cost = PlacementCost(netlist, params)
-        assert (cost._route_keys is None) == (limit == 0)
+        assert cost._route_histogram == (limit != 0)
         cost.move_node(int(netlist.hard_macros[0]), side * 0.3, side * 0.8, 5)
         costs_by_path.append(cost)
     for grid_a, grid_b in zip(costs_by_path[0].congestion_grids(), costs_by_path[1].congestion_grids(), strict=True):

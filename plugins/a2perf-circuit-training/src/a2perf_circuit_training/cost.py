@@ -375,11 +375,9 @@ class PlacementCost:
             scratch[three_net] = three
             second = three[scratch[three_net] != three]
             first = scratch[self._entry_net[second]]
-            ends = (src[second], first, second)
-            pieces.append(
-                self._three_cell_pieces([row[e] for e in ends], [col[e] for e in ends], self._entry_weight[second])
-            )
-        self._route_h, self._route_v = self._route_demand(*(np.concatenate(part) for part in zip(*pieces, strict=True)))
+            ends = np.stack([src[second], first, second])
+            pieces.append(self._three_cell_pieces(row[ends], col[ends], self._entry_weight[second]))
+        self._route_h, self._route_v = self._route_demand(pieces)
 
     @property
     def px(self) -> np.ndarray:
@@ -456,9 +454,9 @@ class PlacementCost:
         three = np.flatnonzero(cells_per_net == 3)
         if len(three):
             first = np.searchsorted(net, three)
-            ends = [np.divmod(cell[first + i], C) for i in range(3)]
-            pieces.append(self._three_cell_pieces([e[0] for e in ends], [e[1] for e in ends], weight[three]))
-        return self._route_demand(*(np.concatenate(part) for part in zip(*pieces, strict=True)))
+            rows3, cols3 = np.divmod(cell[first + np.arange(3)[:, None]], C)
+            pieces.append(self._three_cell_pieces(rows3, cols3, weight[three]))
+        return self._route_demand(pieces)
 
     def _node_cells(self, nodes: np.ndarray | None = None) -> np.ndarray:
         """Grid cell (row * columns + column) of the nodes' positions (all nodes by default), clamped."""
@@ -470,11 +468,10 @@ class PlacementCost:
         row = np.clip((py * (1.0 / self._cell_h)).astype(np.int64), 0, p.rows - 1)
         return row * p.columns + col
 
-    def _three_cell_pieces(
-        self, rows: list[np.ndarray], cols: list[np.ndarray], weight: np.ndarray
-    ) -> tuple[np.ndarray, ...]:
-        """Routes of nets with exactly three distinct cells (rows and columns of the three, in any
-        order) as three two-cell routes each: (source row, source col, sink row, sink col, weight).
+    def _three_cell_pieces(self, rows: np.ndarray, cols: np.ndarray, weight: np.ndarray) -> tuple[np.ndarray, ...]:
+        """Routes of nets with exactly three distinct cells (``rows`` and ``cols`` are 3 x nets, the
+        cells in any order) as three two-cell routes each: (source row, source col, sink row, sink
+        col, weight), each 3 x nets.
 
         With the cells ordered by (col, row), the staircase, corner and flat routes are exactly the
         chain 1 -> 2 -> 3 of two-cell routes (the corner's V segments [r1, r2) and [r2, r3) join on
@@ -484,80 +481,76 @@ class PlacementCost:
         has no H, the median row's no V, and the other two H parts meet at the median column.
         """
         R = self.parameters.rows
-        k1, k2, k3 = (c * R + r for r, c in zip(rows, cols, strict=True))
-        low = np.minimum(np.minimum(k1, k2), k3)
-        high = np.maximum(np.maximum(k1, k2), k3)
-        (c1, r1), (c2, r2), (c3, r3) = np.divmod(low, R), np.divmod(k1 + k2 + k3 - low - high, R), np.divmod(high, R)
+        key = cols * R + rows
+        ordered = np.empty_like(key)
+        key.min(axis=0, out=ordered[0])
+        key.max(axis=0, out=ordered[2])
+        np.subtract(key.sum(axis=0), ordered[0] + ordered[2], out=ordered[1])
+        sorted_c, sorted_r = np.divmod(ordered, R)
+        (c1, c2, c3), (r1, r2, r3) = sorted_c, sorted_r
         c12 = c1 < c2
         staircase = c12 & (c2 < c3) & ((r2 - r1) * (r3 - r2) > 0)
         corner = c12 & (c2 == c3) & (r1 < r2)  # c2 == c3 puts r2 < r3
         tee = ~(staircase | corner | (r2 == r3))
         median_r = np.maximum(np.minimum(r1, r2), np.minimum(np.maximum(r1, r2), r3))
-        return (
-            np.concatenate([np.where(tee, median_r, r1), np.where(tee, median_r, r2), median_r]),
-            np.concatenate([np.where(tee, c2, c1), c2, c2]),
-            np.concatenate([r2, r3, r1]),
-            np.concatenate([c2, c3, c1]),
-            np.concatenate([weight, weight, weight * tee]),
-        )
+        src_r = np.empty_like(sorted_r)
+        src_r[:2] = np.where(tee, median_r, sorted_r[:2])
+        src_r[2] = median_r
+        src_c = np.empty_like(sorted_c)
+        src_c[1:] = c2
+        src_c[0] = np.where(tee, c2, c1)
+        sink = [1, 2, 0]
+        w = np.empty((3, len(weight)))
+        w[:2] = weight
+        np.multiply(weight, tee, out=w[2])
+        return src_r, src_c, sorted_r[sink], sorted_c[sink], w
 
     def _build_route_histogram(self) -> None:
-        """For grids of up to ``ROUTE_HISTOGRAM_LIMIT`` (row, column, column) triples: the
-        difference-array entries of every H key (source row, source column, sink column) and every
-        V key (source row, sink row, sink column), so that routes are first counted per key."""
+        """Grids of up to ``ROUTE_HISTOGRAM_LIMIT`` (row, column, column) triples count routes per
+        H key (source row, source col, sink col) and V key (source row, sink row, sink col) first;
+        ``sign[i, j]`` is +1 when i < j and -1 when i > j, the end a key's total is added to."""
         R, C = self.parameters.rows, self.parameters.columns
-        self._route_keys = None
-        if R * C * max(R, C) > ROUTE_HISTOGRAM_LIMIT:
-            return
-        h_size = R * (C + 1)
-        src_r, src_c, sink_c = np.divmod(np.arange(R * C * C), C * C)[0], *np.divmod(np.arange(C * C), C)
-        src_c, sink_c = np.tile(src_c, R), np.tile(sink_c, R)
-        h_start = src_r * (C + 1)
-        h = (src_c != sink_c, h_start + np.minimum(src_c, sink_c), h_start + np.maximum(src_c, sink_c))
-        v_src_r, v_sink_r, v_c = np.divmod(np.arange(R * R * C), R * C)[0], *np.divmod(np.arange(R * C), C)
-        v_sink_r, v_c = np.tile(v_sink_r, R), np.tile(v_c, R)
-        v_start = v_c + h_size
-        v = (
-            v_src_r != v_sink_r,
-            np.minimum(v_src_r, v_sink_r) * C + v_start,
-            np.maximum(v_src_r, v_sink_r) * C + v_start,
-        )
-        used = np.concatenate([h[0], v[0]])  # zero-length segments are left out
-        self._route_keys = np.flatnonzero(used)
-        self._route_low = np.concatenate([h[1], v[1]])[used]
-        self._route_high = np.concatenate([h[2], v[2]])[used]
+        self._route_histogram = R * C * max(R, C) <= ROUTE_HISTOGRAM_LIMIT
+        self._sign_c = np.sign(np.arange(C)[None, :] - np.arange(C)[:, None]).astype(np.float64)
+        self._sign_r = np.sign(np.arange(R)[None, :] - np.arange(R)[:, None]).astype(np.float64)[:, :, None]
 
-    def _route_demand(
-        self, src_r: np.ndarray, src_c: np.ndarray, sink_r: np.ndarray, sink_c: np.ndarray, w: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """Grid demand (rows x columns, H and V) of two-cell routes: H along the source row over
-        columns [min, max) of the two, V along the sink column over rows [min, max).
+    def _route_demand(self, parts: list[tuple[np.ndarray, ...]]) -> tuple[np.ndarray, np.ndarray]:
+        """Grid demand (rows x columns, H and V) of two-cell routes given as parts of (source row,
+        source col, sink row, sink col, weight) arrays: H along the source row over columns
+        [min, max) of the two, V along the sink column over rows [min, max).
 
         Both difference arrays (H by rows of C + 1, then V by R + 1 rows of C) come from
         ``bincount``; on small grids the routes are first counted per H and V key (one
         ``bincount``), then each key's total is spread to its segment ends."""
         R, C = self.parameters.rows, self.parameters.columns
-        n, h_size = len(w), R * (C + 1)
+        h_size = R * (C + 1)
         size = h_size + (R + 1) * C
-        if self._route_keys is not None:
-            key = np.empty(2 * n, dtype=np.int64)
-            h_key, v_key = key[:n], key[n:]
-            np.multiply(src_r, C, out=h_key)
-            h_key += src_c
-            h_key *= C
-            h_key += sink_c
-            np.multiply(src_r, R, out=v_key)
-            v_key += sink_r
-            v_key *= C
-            v_key += sink_c + R * C * C
-            weights = np.empty(2 * n)
-            weights[:n] = w
-            weights[n:] = w
-            totals = np.bincount(key, weights, R * C * C + R * R * C)[self._route_keys]
-            diff = np.bincount(self._route_low, totals, size) - np.bincount(self._route_high, totals, size)
-        else:
-            index = np.empty(4 * n, dtype=np.int64)
-            h_low, h_high, v_low, v_high = index[:n], index[n : 2 * n], index[2 * n : 3 * n], index[3 * n :]
+        total = sum(part[4].size for part in parts)
+        histogram = self._route_histogram
+        per_route = 2 if histogram else 4
+        index = np.empty(per_route * total, dtype=np.int64)
+        weights = np.empty(per_route * total)
+        start = 0
+        for src_r, src_c, sink_r, sink_c, w in parts:
+            n = w.size
+            src_r, src_c, sink_r, sink_c, w = (a.reshape(-1) for a in (src_r, src_c, sink_r, sink_c, w))
+            slots = [slice(start + k * total, start + k * total + n) for k in range(per_route)]
+            start += n
+            if histogram:  # H key (source row, source col, sink col), V key (source row, sink row, sink col)
+                h_key, v_key = index[slots[0]], index[slots[1]]
+                np.multiply(src_r, C, out=h_key)
+                h_key += src_c
+                h_key *= C
+                h_key += sink_c
+                np.multiply(src_r, R, out=v_key)
+                v_key += sink_r
+                v_key *= C
+                v_key += sink_c
+                v_key += R * C * C
+                weights[slots[0]] = w
+                weights[slots[1]] = w
+                continue
+            h_low, h_high, v_low, v_high = (index[slot] for slot in slots)
             h_start = src_r * (C + 1)
             np.minimum(src_c, sink_c, out=h_low)
             h_low += h_start
@@ -570,11 +563,18 @@ class PlacementCost:
             np.maximum(src_r, sink_r, out=v_high)
             v_high *= C
             v_high += v_start
-            weights = np.empty(4 * n)
-            weights[:n] = w
-            np.negative(w, out=weights[n : 2 * n])
-            weights[2 * n :] = weights[: 2 * n]
-            diff = np.bincount(index, weights, size)
+            weights[slots[0]] = w
+            np.negative(w, out=weights[slots[1]])
+            weights[slots[2]] = w
+            np.negative(w, out=weights[slots[3]])
+        if histogram:
+            # a key's segment gets +total at its lower end and -total at its upper end:
+            # signed totals summed over the other end give the difference arrays
+            totals = np.bincount(index, weights, R * C * C + R * R * C)
+            h = totals[: R * C * C].reshape(R, C, C) * self._sign_c  # [source row, source col, sink col]
+            v = totals[R * C * C :].reshape(R, R, C) * self._sign_r  # [source row, sink row, sink col]
+            return np.cumsum(h.sum(axis=2) - h.sum(axis=1), axis=1), np.cumsum(v.sum(axis=1) - v.sum(axis=0), axis=0)
+        diff = np.bincount(index, weights, size)
         route_h = np.cumsum(diff[:h_size].reshape(R, C + 1), axis=1)[:, :C]
         route_v = np.cumsum(diff[h_size:].reshape(R + 1, C), axis=0)[:R, :]
         return route_h, route_v
