@@ -144,7 +144,8 @@ class CostReport:
 
 def cell_index(value: np.ndarray, size: float, count: int) -> np.ndarray:
     """Grid index of each coordinate, clamped to the grid (the off-canvas rule)."""
-    return np.clip(np.floor(value / size), 0, count - 1).astype(np.int64)
+    # np.minimum(np.maximum(...)) is np.clip without its wrapper's overhead on short arrays
+    return np.minimum(np.maximum(np.floor(value / size), 0), count - 1).astype(np.int64)
 
 
 def top_k_mean(values: np.ndarray, k: int) -> float:
@@ -347,8 +348,8 @@ class PlacementCost:
         scaled = xy
         scaled[0] *= 1.0 / self._cell_w
         scaled[1] *= 1.0 / self._cell_h
-        np.clip(scaled[0], 0.0, C - 1, out=scaled[0])
-        np.clip(scaled[1], 0.0, R - 1, out=scaled[1])
+        np.minimum(np.maximum(scaled[0], 0.0, out=scaled[0]), C - 1, out=scaled[0])
+        np.minimum(np.maximum(scaled[1], 0.0, out=scaled[1]), R - 1, out=scaled[1])
         col_row = self._col_row
         np.copyto(col_row, scaled, casting="unsafe")  # truncation
         col, row = col_row[0], col_row[1]
@@ -587,7 +588,7 @@ class PlacementCost:
         A node reaches the cells from ``floor(low / size)`` to ``floor(high / size)`` on each axis.
         """
         p = self.parameters
-        half_w, half_h = self._half_sizes(nodes)
+        half_w, half_h = self._area_half_sizes() if nodes is self._area_nodes else self._half_sizes(nodes)
         x, y = self.x[nodes], self.y[nodes]
         xl, xh, yl, yh = x - half_w, x + half_w, y - half_h, y + half_h
         col_lo, col_hi = cell_index(xl, self._cell_w, p.columns), cell_index(xh, self._cell_w, p.columns)
@@ -602,12 +603,12 @@ class PlacementCost:
         row_step, col_step = np.divmod(offset, n_cols[owner])
         row = row_lo[owner] + row_step
         col = col_lo[owner] + col_step
-        ox = np.clip(
-            np.minimum(xh[owner], (col + 1) * self._cell_w) - np.maximum(xl[owner], col * self._cell_w), 0, None
-        )
-        oy = np.clip(
-            np.minimum(yh[owner], (row + 1) * self._cell_h) - np.maximum(yl[owner], row * self._cell_h), 0, None
-        )
+        ox = np.minimum(xh[owner], (col + 1) * self._cell_w)
+        ox -= np.maximum(xl[owner], col * self._cell_w)
+        np.maximum(ox, 0.0, out=ox)
+        oy = np.minimum(yh[owner], (row + 1) * self._cell_h)
+        oy -= np.maximum(yl[owner], row * self._cell_h)
+        np.maximum(oy, 0.0, out=oy)
         return owner, row, col, ox, oy, row_lo, row_hi, col_lo, col_hi, xl, xh, yl, yh
 
     def _overlap_area(self, nodes: np.ndarray) -> np.ndarray:
@@ -617,6 +618,14 @@ class PlacementCost:
             return np.zeros((p.rows, p.columns))
         _, row, col, ox, oy, *_ = self._rect_cells(nodes)
         return np.bincount(row * p.columns + col, ox * oy, minlength=p.rows * p.columns).reshape(p.rows, p.columns)
+
+    def _area_half_sizes(self) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`_half_sizes` of the macros and standard cells, cached until an orientation changes."""
+        key = self.orientation.tobytes()
+        if key != getattr(self, "_area_half_key", None):
+            self._area_half = self._half_sizes(self._area_nodes)
+            self._area_half_key = key
+        return self._area_half
 
     def _half_sizes(self, nodes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Half width and height, swapped for macros turned by 90 degrees (E, FE, W, FW)."""
@@ -672,11 +681,11 @@ class PlacementCost:
         """Σ over nets of driver weight x half-perimeter wirelength, in microns."""
         return float(np.sum(self._net_weight * self._hpwl))  # not BLAS: its threads stall on a busy machine
 
-    def wirelength_cost(self) -> float:
+    def wirelength_cost(self, wirelength: float | None = None) -> float:
         p = self.parameters
         if self._net_count == 0:
             return 0.0
-        return self.wirelength() / ((p.width + p.height) * self._net_count)
+        return (self.wirelength() if wirelength is None else wirelength) / ((p.width + p.height) * self._net_count)
 
     def density_grid(self) -> np.ndarray:
         return self._density_area / (self._cell_w * self._cell_h)
@@ -704,9 +713,10 @@ class PlacementCost:
 
     def report(self) -> CostReport:
         w = self.weights
-        wl, density, congestion = self.wirelength_cost(), self.density_cost(), self.congestion_cost()
+        wirelength = self.wirelength()
+        wl, density, congestion = self.wirelength_cost(wirelength), self.density_cost(), self.congestion_cost()
         return CostReport(
-            wirelength=self.wirelength(),
+            wirelength=wirelength,
             wirelength_cost=wl,
             density_cost=density,
             congestion_cost=congestion,
