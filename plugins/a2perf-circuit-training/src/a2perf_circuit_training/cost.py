@@ -36,6 +36,8 @@ DEDUPE_TABLE_LIMIT = 1 << 23
 #: largest rows x columns x max(rows, columns) for which routes are counted per (row, column,
 #: column) key before they are spread on the grid
 ROUTE_HISTOGRAM_LIMIT = 1 << 16
+#: nets of up to this many pins find their distinct cells by comparing pins pairwise
+COMPARE_WIDTH = 4
 
 
 @gin.configurable
@@ -161,6 +163,30 @@ def _window_matrix(count: int, radius: int) -> np.ndarray:
     return inside / inside.sum(axis=1, keepdims=True)
 
 
+def bucket_widths(sizes: np.ndarray, piece_cost: int = 2000) -> list[int]:
+    """Bucket widths (ascending, at least 2) for nets of ``sizes`` pins that minimise the padded
+    entry count plus ``piece_cost`` per bucket: each bucket costs a fixed number of numpy calls,
+    each entry a fixed number of element operations. Dynamic programming over distinct sizes."""
+    counts = np.bincount(np.maximum(sizes, 2), minlength=3)
+    distinct = np.flatnonzero(counts).tolist()
+    if not distinct:
+        return [2]
+    nets_before = np.concatenate([[0], np.cumsum(counts[distinct])]).tolist()
+    best = [0.0] + [math.inf] * len(distinct)
+    cut = [0] * (len(distinct) + 1)
+    for k in range(1, len(distinct) + 1):
+        for j in range(k):
+            cost = best[j] + distinct[k - 1] * (nets_before[k] - nets_before[j]) + piece_cost
+            if cost < best[k]:
+                best[k], cut[k] = cost, j
+    widths = []
+    k = len(distinct)
+    while k > 0:
+        widths.append(distinct[k - 1])
+        k = cut[k]
+    return widths[::-1]
+
+
 def net_buckets(netlist: Netlist) -> list[tuple[np.ndarray, np.ndarray]]:
     """Nets grouped by padded size: (net ids, width x nets pin matrix) with the driver in row 0.
 
@@ -168,9 +194,7 @@ def net_buckets(netlist: Netlist) -> list[tuple[np.ndarray, np.ndarray]]:
     cells, so per-net reductions become plain reductions along axis 0 of a few dense matrices.
     """
     sizes = np.diff(netlist.net_ptr)
-    widths = [2, 3, 4]
-    while widths[-1] < max(int(sizes.max(initial=2)), 4):
-        widths.append(widths[-1] * 3 // 2 if widths[-1] % 2 == 0 else widths[-1] * 2)
+    widths = bucket_widths(sizes)
     buckets = []
     lower = 0
     for width in widths:
@@ -270,8 +294,8 @@ class PlacementCost:
             for lo in range(0, len(nets), max_nets):
                 part = pins[:, lo : lo + max_nets]
                 n = part.shape[1]
-                if width == 2:  # a two-pin net's sink is distinct exactly when its cell is not the driver's
-                    group_entry, group_net = entry + 2 * n, net + n
+                if width <= COMPARE_WIDTH:  # distinct cells of small nets come from comparisons
+                    group_entry, group_net = entry + width * n, net + n
                 elif net + n - group_net > max_nets:
                     groups.append((group_entry, entry))
                     group_entry, group_net = entry, net
@@ -313,6 +337,7 @@ class PlacementCost:
         self._col_row = np.empty((2, entry), dtype=np.int64)
         self._cell = np.empty(entry, dtype=np.int64)
         self._keep = np.empty(entry, dtype=bool)
+        self._route_key = np.empty((2, entry), dtype=np.int64)
         self._build_route_histogram()
 
     def _entry_offsets(self) -> np.ndarray:
@@ -355,21 +380,42 @@ class PlacementCost:
         col, row = col_row[0], col_row[1]
         cell = np.multiply(row, C, out=self._cell)
         cell += col
-        # distinct cells per net: each (net, cell) key keeps the one entry whose row won the table
-        src = self._entry_src
-        keep = np.not_equal(cell, cell[src], out=self._keep)
+        # sinks: entries whose cell is not the driver's (row 0 of each piece) nor an earlier pin's;
+        # with the route-key histogram, each entry's H and V keys as a sink of its driver
+        keep, route_key = self._keep, self._route_key
+        histogram = self._route_histogram
+        for first, width, n, _ in self._pieces:
+            span = slice(first, first + width * n)
+            cells = cell[span].reshape(width, n)
+            distinct = keep[span].reshape(width, n)
+            np.not_equal(cells, cells[0], out=distinct)
+            if width <= COMPARE_WIDTH:
+                for i in range(2, width):
+                    for j in range(1, i):
+                        distinct[i] &= cells[i] != cells[j]
+            if histogram:  # H (source row, source col, sink col), V (source row, sink row, sink col)
+                np.add(col[span].reshape(width, n), cells[0] * C, out=route_key[0, span].reshape(width, n))
+                v_start = row[first : first + n] * (R * C)
+                v_start += R * C * C
+                np.add(cells, v_start, out=route_key[1, span].reshape(width, n))
         table, rows_of = self._dedupe_table, self._entry_row
-        for lo, hi in self._groups:
+        for lo, hi in self._groups:  # larger nets: each (net, cell) keeps the entry whose row won the table
             key = self._entry_key[lo:hi] + cell[lo:hi]
             table[key] = rows_of[lo:hi]
             keep[lo:hi] &= table[key] == rows_of[lo:hi]
-        sinks = np.flatnonzero(keep)  # distinct cells other than the driver's
+        sinks = np.flatnonzero(keep)
         sink_net = self._entry_net[sinks]
         is_three = np.bincount(sink_net, minlength=len(hpwl))[sink_net] == 2
         star = sinks[~is_three]
         three = sinks[is_three]
-        star_src = src[star]
-        pieces = [(row[star_src], col[star_src], row[star], col[star], self._entry_weight[star])]
+        src = self._entry_src
+        if histogram:
+            pieces = []
+            keyed = [(route_key[0, star], route_key[1, star], self._entry_weight[star])]
+        else:
+            star_src = src[star]
+            pieces = [(row[star_src], col[star_src], row[star], col[star], self._entry_weight[star])]
+            keyed = []
         if len(three):
             # two sinks per net: one wins a scatter by net, the other is found by losing it
             scratch, three_net = self._net_scratch, self._entry_net[three]
@@ -378,7 +424,7 @@ class PlacementCost:
             first = scratch[self._entry_net[second]]
             ends = np.stack([src[second], first, second])
             pieces.append(self._three_cell_pieces(row[ends], col[ends], self._entry_weight[second]))
-        self._route_h, self._route_v = self._route_demand(pieces)
+        self._route_h, self._route_v = self._route_demand(pieces, keyed)
 
     @property
     def px(self) -> np.ndarray:
@@ -515,23 +561,33 @@ class PlacementCost:
         self._sign_c = np.sign(np.arange(C)[None, :] - np.arange(C)[:, None]).astype(np.float64)
         self._sign_r = np.sign(np.arange(R)[None, :] - np.arange(R)[:, None]).astype(np.float64)[:, :, None]
 
-    def _route_demand(self, parts: list[tuple[np.ndarray, ...]]) -> tuple[np.ndarray, np.ndarray]:
+    def _route_demand(
+        self, parts: list[tuple[np.ndarray, ...]], keyed: list[tuple[np.ndarray, ...]] = ()
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Grid demand (rows x columns, H and V) of two-cell routes given as parts of (source row,
         source col, sink row, sink col, weight) arrays: H along the source row over columns
         [min, max) of the two, V along the sink column over rows [min, max).
 
         Both difference arrays (H by rows of C + 1, then V by R + 1 rows of C) come from
         ``bincount``; on small grids the routes are first counted per H and V key (one
-        ``bincount``), then each key's total is spread to its segment ends."""
+        ``bincount``), then each key's total is spread to its segment ends; ``keyed`` parts give
+        those (H key, V key, weight) directly (histogram grids only)."""
         R, C = self.parameters.rows, self.parameters.columns
         h_size = R * (C + 1)
         size = h_size + (R + 1) * C
-        total = sum(part[4].size for part in parts)
         histogram = self._route_histogram
+        total = sum(part[4].size for part in parts) + sum(part[2].size for part in keyed)
         per_route = 2 if histogram else 4
         index = np.empty(per_route * total, dtype=np.int64)
         weights = np.empty(per_route * total)
         start = 0
+        for h_key, v_key, w in keyed:
+            n = w.size
+            index[start : start + n] = h_key
+            index[total + start : total + start + n] = v_key
+            weights[start : start + n] = w
+            weights[total + start : total + start + n] = w
+            start += n
         for src_r, src_c, sink_r, sink_c, w in parts:
             n = w.size
             src_r, src_c, sink_r, sink_c, w = (a.reshape(-1) for a in (src_r, src_c, sink_r, sink_c, w))
