@@ -152,8 +152,8 @@ def cell_index(value: np.ndarray, size: float, count: int) -> np.ndarray:
 
 def top_k_mean(values: np.ndarray, k: int) -> float:
     if k >= values.size:
-        return float(values.mean())
-    return float(np.partition(values, values.size - k)[values.size - k :].mean())
+        return float(values.sum()) / values.size
+    return float(np.partition(values, values.size - k)[values.size - k :].sum()) / k
 
 
 def _window_matrix(count: int, radius: int) -> np.ndarray:
@@ -234,8 +234,11 @@ class PlacementCost:
         self._smooth_columns = _window_matrix(p.columns, int(math.floor(p.smoothing)))
         self._smooth_rows = _window_matrix(p.rows, int(math.floor(p.smoothing))).T
         kind = netlist.kind
-        self._area_nodes = np.flatnonzero((kind == MACRO) | (kind == STDCELL))
-        self._area_is_hard = (kind[self._area_nodes] == MACRO) & ~netlist.is_soft[self._area_nodes]
+        area_nodes = np.flatnonzero((kind == MACRO) | (kind == STDCELL))
+        area_is_hard = (kind[area_nodes] == MACRO) & ~netlist.is_soft[area_nodes]
+        # hard macros first: their (node, cell) pairs are then a prefix of all pairs
+        self._area_nodes = np.concatenate([area_nodes[area_is_hard], area_nodes[~area_is_hard]])
+        self._area_hard_count = int(area_is_hard.sum())
         self._hard_macros = netlist.hard_macros
         self._net_weight = netlist.net_weight.astype(np.float64)
         self._net_count = float(self._net_weight.sum())
@@ -270,7 +273,10 @@ class PlacementCost:
         self._density_area = np.bincount(row * p.columns + col, ox * oy, minlength=p.rows * p.columns).reshape(
             p.rows, p.columns
         )
-        self._macro_h, self._macro_v = self._blockage_from(rect_cells, self._area_is_hard[owner])
+        hard = self._area_hard_count
+        pairs = int(np.searchsorted(owner, hard))  # owner ascends
+        hard_cells = [a[:pairs] for a in rect_cells[:5]] + [a[:hard] for a in rect_cells[5:]]
+        self._macro_h, self._macro_v = self._blockage_from(tuple(hard_cells))
 
     def _build_layout(self) -> None:
         """Netlist-only index arrays of the full evaluation, built once.
@@ -411,7 +417,7 @@ class PlacementCost:
         src = self._entry_src
         if histogram:
             pieces = []
-            keyed = [(route_key[0, star], route_key[1, star], self._entry_weight[star])]
+            keyed = [(star, route_key, self._entry_weight)]
         else:
             star_src = src[star]
             pieces = [(row[star_src], col[star_src], row[star], col[star], self._entry_weight[star])]
@@ -570,23 +576,24 @@ class PlacementCost:
 
         Both difference arrays (H by rows of C + 1, then V by R + 1 rows of C) come from
         ``bincount``; on small grids the routes are first counted per H and V key (one
-        ``bincount``), then each key's total is spread to its segment ends; ``keyed`` parts give
-        those (H key, V key, weight) directly (histogram grids only)."""
+        ``bincount``), then each key's total is spread to its segment ends; ``keyed`` parts
+        (chosen, 2 x n keys, n weights) give those keys and weights of the ``chosen`` of n routes
+        directly (histogram grids only)."""
         R, C = self.parameters.rows, self.parameters.columns
         h_size = R * (C + 1)
         size = h_size + (R + 1) * C
         histogram = self._route_histogram
-        total = sum(part[4].size for part in parts) + sum(part[2].size for part in keyed)
+        total = sum(part[4].size for part in parts) + sum(part[0].size for part in keyed)
         per_route = 2 if histogram else 4
         index = np.empty(per_route * total, dtype=np.int64)
         weights = np.empty(per_route * total)
         start = 0
-        for h_key, v_key, w in keyed:
-            n = w.size
-            index[start : start + n] = h_key
-            index[total + start : total + start + n] = v_key
-            weights[start : start + n] = w
-            weights[total + start : total + start + n] = w
+        for chosen, keys, w in keyed:
+            n = chosen.size
+            np.take(keys[0], chosen, out=index[start : start + n])
+            np.take(keys[1], chosen, out=index[total + start : total + start + n])
+            np.take(w, chosen, out=weights[start : start + n])
+            weights[total + start : total + start + n] = weights[start : start + n]
             start += n
         for src_r, src_c, sink_r, sink_c, w in parts:
             n = w.size
@@ -702,15 +709,11 @@ class PlacementCost:
             return np.zeros((R, C)), np.zeros((R, C))
         return self._blockage_from(self._rect_cells(macros))
 
-    def _blockage_from(
-        self, rect_cells: tuple[np.ndarray, ...], entries: np.ndarray | None = None
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """:meth:`_macro_blockage` from :meth:`_rect_cells` output, optionally only some entries."""
+    def _blockage_from(self, rect_cells: tuple[np.ndarray, ...]) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`_macro_blockage` from :meth:`_rect_cells` output of hard macros."""
         p = self.parameters
         C, R = p.columns, p.rows
         owner, row, col, ox, oy, row_lo, row_hi, col_lo, col_hi, xl, xh, yl, yh = rect_cells
-        if entries is not None:
-            owner, row, col, ox, oy = owner[entries], row[entries], col[entries], ox[entries], oy[entries]
         tol = 1e-5
 
         def cover(low: np.ndarray, high: np.ndarray, index: np.ndarray, size: float) -> np.ndarray:
