@@ -344,6 +344,12 @@ class PlacementCost:
         self._cell = np.empty(entry, dtype=np.int64)
         self._keep = np.empty(entry, dtype=bool)
         self._route_key = np.empty((2, entry), dtype=np.int64)
+        self._table_key = np.empty(entry, dtype=np.int64)
+        # bincount input of the route keys: at most one route per entry (a three-cell net has
+        # three routes and at least three entries), two keys per route
+        self._route_index = np.empty(2 * entry, dtype=np.int64)
+        self._route_weights = np.empty(2 * entry)
+        self._hpwl = np.zeros(self.netlist.num_nets)
         self._build_route_histogram()
 
     def _entry_offsets(self) -> np.ndarray:
@@ -373,7 +379,6 @@ class PlacementCost:
                 span = block.max(axis=1)
                 span -= block.min(axis=1)
             np.add(span[0], span[1], out=hpwl[net : net + n])
-        self._hpwl = np.empty(self.netlist.num_nets)
         self._hpwl[self._net_order] = hpwl
         # grid cells of the entries: clipping before truncation equals clamping after it
         scaled = xy
@@ -406,7 +411,7 @@ class PlacementCost:
                 np.add(cells, v_start, out=route_key[1, span].reshape(width, n))
         table, rows_of = self._dedupe_table, self._entry_row
         for lo, hi in self._groups:  # larger nets: each (net, cell) keeps the entry whose row won the table
-            key = self._entry_key[lo:hi] + cell[lo:hi]
+            key = np.add(self._entry_key[lo:hi], cell[lo:hi], out=self._table_key[lo:hi])
             table[key] = rows_of[lo:hi]
             keep[lo:hi] &= table[key] == rows_of[lo:hi]
         sinks = np.flatnonzero(keep)
@@ -585,8 +590,10 @@ class PlacementCost:
         histogram = self._route_histogram
         total = sum(part[4].size for part in parts) + sum(part[0].size for part in keyed)
         per_route = 2 if histogram else 4
-        index = np.empty(per_route * total, dtype=np.int64)
-        weights = np.empty(per_route * total)
+        if keyed:  # the full evaluation (histogram grids): reused buffers
+            index, weights = self._route_index[: 2 * total], self._route_weights[: 2 * total]
+        else:
+            index, weights = np.empty(per_route * total, dtype=np.int64), np.empty(per_route * total)
         start = 0
         for chosen, keys, w in keyed:
             n = chosen.size
