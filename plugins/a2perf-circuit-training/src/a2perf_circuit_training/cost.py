@@ -231,6 +231,8 @@ class PlacementCost:
         p = parameters
         self._cell_w = p.cell_width
         self._cell_h = p.cell_height
+        self._cell_sizes = np.array([[self._cell_w], [self._cell_h]])
+        self._cell_counts = np.array([[p.columns], [p.rows]])
         self._smooth_columns = _window_matrix(p.columns, int(math.floor(p.smoothing)))
         self._smooth_rows = _window_matrix(p.rows, int(math.floor(p.smoothing))).T
         kind = netlist.kind
@@ -267,16 +269,59 @@ class PlacementCost:
         """Recompute every cached quantity from the current positions."""
         self._pins_stale = True  # node-indexed pin positions are rebuilt only if a move needs them
         self._recompute_nets()
+        self._recompute_area()
+
+    def _recompute_area(self) -> None:
+        """Density area and hard-macro blockage from every (node, grid cell) pair of the macros
+        and standard cells, the x and y axes stacked as rows of (2 x nodes) arrays."""
         p = self.parameters
-        rect_cells = self._rect_cells(self._area_nodes)
-        owner, row, col, ox, oy = rect_cells[:5]
-        self._density_area = np.bincount(row * p.columns + col, ox * oy, minlength=p.rows * p.columns).reshape(
-            p.rows, p.columns
-        )
-        hard = self._area_hard_count
-        pairs = int(np.searchsorted(owner, hard))  # owner ascends
-        hard_cells = [a[:pairs] for a in rect_cells[:5]] + [a[:hard] for a in rect_cells[5:]]
-        self._macro_h, self._macro_v = self._blockage_from(tuple(hard_cells))
+        C, R = p.columns, p.rows
+        nodes, hard = self._area_nodes, self._area_hard_count
+        center = np.empty((2, len(nodes)))
+        np.take(self.x, nodes, out=center[0])
+        np.take(self.y, nodes, out=center[1])
+        half = self._area_half_sizes()
+        low, high = center - half, center + half
+        sizes = self._cell_sizes  # (2 x 1): cell width, cell height
+        first = np.minimum(np.maximum(np.floor(low / sizes), 0), self._cell_counts - 1).astype(np.int64)
+        last = np.minimum(np.maximum(np.floor(high / sizes), 0), self._cell_counts - 1).astype(np.int64)
+        span = last - first + 1
+        per_node = span[0] * span[1]
+        owner = np.repeat(np.arange(len(nodes)), per_node)
+        start = np.cumsum(per_node) - per_node
+        offset = np.arange(len(owner)) - start[owner]
+        row_step, col_step = np.divmod(offset, span[0][owner])
+        col_row = np.stack([first[0][owner] + col_step, first[1][owner] + row_step])
+
+        def per_pair(values: np.ndarray) -> np.ndarray:  # (2 x nodes) -> (2 x pairs)
+            return np.stack([values[0][owner], values[1][owner]])
+
+        # overlap of each pair's rectangle with its cell along x (row 0) and y (row 1)
+        overlap = np.minimum(per_pair(high), (col_row + 1) * sizes)
+        overlap -= np.maximum(per_pair(low), col_row * sizes)
+        np.maximum(overlap, 0.0, out=overlap)
+        cell = col_row[1] * C
+        cell += col_row[0]
+        self._density_area = np.bincount(cell, overlap[0] * overlap[1], R * C).reshape(R, C)
+        pairs = int(start[hard]) if hard < len(nodes) else len(owner)  # hard macros come first
+        if pairs == 0:
+            self._macro_h, self._macro_v = np.zeros((R, C)), np.zeros((R, C))
+            return
+        # a multi-row (column) macro partly covering its first or last row (column) adds no V (H)
+        # in its last row (column)
+        low, high, first, last = low[:, :hard], high[:, :hard], first[:, :hard], last[:, :hard]
+        cover_first = np.minimum(high, (first + 1) * sizes) - np.maximum(low, first * sizes)
+        cover_last = np.minimum(high, (last + 1) * sizes) - np.maximum(low, last * sizes)
+        tol = 1e-5
+        partial = (last > first) & ((np.abs(cover_first - sizes) > tol) | (np.abs(cover_last - sizes) > tol))
+        owner, col_row, overlap, cell = owner[:pairs], col_row[:, :pairs], overlap[:, :pairs], cell[:pairs]
+        drop = per_pair(partial) & (col_row == per_pair(last))  # row 0: last column (H), row 1: last row (V)
+        overlap[0, drop[1]] = 0.0
+        overlap[1, drop[0]] = 0.0
+        overlap[0] *= p.v_macro_allocation
+        overlap[1] *= p.h_macro_allocation
+        self._macro_v = np.bincount(cell, overlap[0], R * C).reshape(R, C)
+        self._macro_h = np.bincount(cell, overlap[1], R * C).reshape(R, C)
 
     def _build_layout(self) -> None:
         """Netlist-only index arrays of the full evaluation, built once.
@@ -384,8 +429,9 @@ class PlacementCost:
         scaled = xy
         scaled[0] *= 1.0 / self._cell_w
         scaled[1] *= 1.0 / self._cell_h
-        np.minimum(np.maximum(scaled[0], 0.0, out=scaled[0]), C - 1, out=scaled[0])
-        np.minimum(np.maximum(scaled[1], 0.0, out=scaled[1]), R - 1, out=scaled[1])
+        if not (scaled.min() >= 0.0 and scaled[0].max() < C and scaled[1].max() < R):  # pins off the canvas
+            np.minimum(np.maximum(scaled[0], 0.0, out=scaled[0]), C - 1, out=scaled[0])
+            np.minimum(np.maximum(scaled[1], 0.0, out=scaled[1]), R - 1, out=scaled[1])
         col_row = self._col_row
         np.copyto(col_row, scaled, casting="unsafe")  # truncation
         col, row = col_row[0], col_row[1]
@@ -658,7 +704,7 @@ class PlacementCost:
         A node reaches the cells from ``floor(low / size)`` to ``floor(high / size)`` on each axis.
         """
         p = self.parameters
-        half_w, half_h = self._area_half_sizes() if nodes is self._area_nodes else self._half_sizes(nodes)
+        half_w, half_h = self._half_sizes(nodes)
         x, y = self.x[nodes], self.y[nodes]
         xl, xh, yl, yh = x - half_w, x + half_w, y - half_h, y + half_h
         col_lo, col_hi = cell_index(xl, self._cell_w, p.columns), cell_index(xh, self._cell_w, p.columns)
@@ -689,11 +735,12 @@ class PlacementCost:
         _, row, col, ox, oy, *_ = self._rect_cells(nodes)
         return np.bincount(row * p.columns + col, ox * oy, minlength=p.rows * p.columns).reshape(p.rows, p.columns)
 
-    def _area_half_sizes(self) -> tuple[np.ndarray, np.ndarray]:
-        """:meth:`_half_sizes` of the macros and standard cells, cached until an orientation changes."""
+    def _area_half_sizes(self) -> np.ndarray:
+        """:meth:`_half_sizes` of the macros and standard cells (2 x nodes), cached until an
+        orientation changes."""
         key = self.orientation.tobytes()
         if key != getattr(self, "_area_half_key", None):
-            self._area_half = self._half_sizes(self._area_nodes)
+            self._area_half = np.stack(self._half_sizes(self._area_nodes))
             self._area_half_key = key
         return self._area_half
 
