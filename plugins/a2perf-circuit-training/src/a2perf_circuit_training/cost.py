@@ -429,7 +429,7 @@ class PlacementCost:
         scaled = xy
         scaled[0] *= 1.0 / self._cell_w
         scaled[1] *= 1.0 / self._cell_h
-        if not (scaled.min() >= 0.0 and scaled[0].max() < C and scaled[1].max() < R):  # pins off the canvas
+        if scaled.size and not (scaled.min() >= 0.0 and scaled[0].max() < C and scaled[1].max() < R):  # off canvas
             np.minimum(np.maximum(scaled[0], 0.0, out=scaled[0]), C - 1, out=scaled[0])
             np.minimum(np.maximum(scaled[1], 0.0, out=scaled[1]), R - 1, out=scaled[1])
         col_row = self._col_row
