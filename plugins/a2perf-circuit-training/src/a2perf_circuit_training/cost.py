@@ -611,12 +611,26 @@ class PlacementCost:
 
     def _build_route_histogram(self) -> None:
         """Grids of up to ``ROUTE_HISTOGRAM_LIMIT`` (row, column, column) triples count routes per
-        H key (source row, source col, sink col) and V key (source row, sink row, sink col) first;
-        ``sign[i, j]`` is +1 when i < j and -1 when i > j, the end a key's total is added to."""
+        H key (source row, source col, sink col) and V key (source row, sink row, sink col) first,
+        then spread the totals with 0/1 segment matrices: ``seg_h[(sc, c), j]`` is 1 when column j
+        is in [min(sc, c), max(sc, c)), ``seg_v[i, (sr, r)]`` likewise for rows."""
         R, C = self.parameters.rows, self.parameters.columns
         self._route_histogram = R * C * max(R, C) <= ROUTE_HISTOGRAM_LIMIT
-        self._sign_c = np.sign(np.arange(C)[None, :] - np.arange(C)[:, None]).astype(np.float64)
-        self._sign_r = np.sign(np.arange(R)[None, :] - np.arange(R)[:, None]).astype(np.float64)[:, :, None]
+        if not self._route_histogram:
+            return
+
+        def segments(count: int) -> np.ndarray:  # (count * count) x count
+            a, b = np.divmod(np.arange(count * count), count)
+            j = np.arange(count)
+            low, high = np.minimum(a, b)[:, None], np.maximum(a, b)[:, None]
+            return ((low <= j) & (j < high)).astype(np.float64)
+
+        self._seg_h = segments(C)
+        self._seg_v = np.ascontiguousarray(segments(R).T)
+        # products of at most 2**18 multiply-adds stay on one OpenBLAS thread (its threads stall
+        # on a busy machine): H in chunks of source rows, V in chunks of grid rows
+        self._h_chunk = max(1, (1 << 18) // (C * C * C))
+        self._v_chunk = max(1, (1 << 18) // (R * R * C))
 
     def _route_demand(
         self, parts: list[tuple[np.ndarray, ...]], keyed: list[tuple[np.ndarray, ...]] = ()
@@ -625,9 +639,9 @@ class PlacementCost:
         source col, sink row, sink col, weight) arrays: H along the source row over columns
         [min, max) of the two, V along the sink column over rows [min, max).
 
-        Both difference arrays (H by rows of C + 1, then V by R + 1 rows of C) come from
-        ``bincount``; on small grids the routes are first counted per H and V key (one
-        ``bincount``), then each key's total is spread to its segment ends; ``keyed`` parts
+        On small grids the routes are counted per H and V key (one ``bincount``) and the totals
+        spread over their segments by two small matrix products; otherwise both difference arrays
+        (H by rows of C + 1, then V by R + 1 rows of C) come from one ``bincount``; ``keyed`` parts
         (chosen, 2 x n keys, n weights) give those keys and weights of the ``chosen`` of n routes
         directly (histogram grids only)."""
         R, C = self.parameters.rows, self.parameters.columns
@@ -688,9 +702,14 @@ class PlacementCost:
             # a key's segment gets +total at its lower end and -total at its upper end:
             # signed totals summed over the other end give the difference arrays
             totals = np.bincount(index, weights, R * C * C + R * R * C)
-            h = totals[: R * C * C].reshape(R, C, C) * self._sign_c  # [source row, source col, sink col]
-            v = totals[R * C * C :].reshape(R, R, C) * self._sign_r  # [source row, sink row, sink col]
-            return np.cumsum(h.sum(axis=2) - h.sum(axis=1), axis=1), np.cumsum(v.sum(axis=1) - v.sum(axis=0), axis=0)
+            h = totals[: R * C * C].reshape(R, C * C)  # [source row, (source col, sink col)]
+            v = totals[R * C * C :].reshape(R * R, C)  # [(source row, sink row), sink col]
+            route_h, route_v = np.empty((R, C)), np.empty((R, C))
+            for lo in range(0, R, self._h_chunk):
+                np.matmul(h[lo : lo + self._h_chunk], self._seg_h, out=route_h[lo : lo + self._h_chunk])
+            for lo in range(0, R, self._v_chunk):
+                np.matmul(self._seg_v[lo : lo + self._v_chunk], v, out=route_v[lo : lo + self._v_chunk])
+            return route_h, route_v
         diff = np.bincount(index, weights, size)
         route_h = np.cumsum(diff[:h_size].reshape(R, C + 1), axis=1)[:, :C]
         route_v = np.cumsum(diff[h_size:].reshape(R + 1, C), axis=0)[:R, :]
