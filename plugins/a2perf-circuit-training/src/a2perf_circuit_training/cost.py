@@ -1,10 +1,14 @@
 """The Circuit Training proxy cost (wirelength, density, congestion), exact and vectorised.
 
 The numbers are those of Google's placement-cost binary as reverse-engineered by TILOS
-MacroPlacement; the code is ours and works on whole arrays: per-net half-perimeters with
-``reduceat``, density as one matrix product of per-node overlap lengths, and congestion routes as
-difference arrays accumulated with ``bincount``. Moving one node updates the cost from the nets
-that touch it (:meth:`PlacementCost.move_node`).
+MacroPlacement; the code is ours and works on whole arrays. Everything that depends on the
+netlist only is built once per :class:`PlacementCost`: nets are padded into a few (pins x nets)
+buckets flattened into one entry array, so a full evaluation is a fixed sequence of long numpy
+operations: half-perimeters as reductions along the short axis, distinct cells per net from pin
+comparisons (small nets) or a (net, cell) table, every route (star, and three-cell routes as
+two-cell routes) counted per (row, column, column) key with one ``bincount``, and density and
+macro blockage from the (node, grid cell) pairs of the macros. Moving one node updates the cost
+from the nets that touch it (:meth:`PlacementCost.move_node`).
 
 Off-canvas rule: a pin outside the canvas is counted in the nearest edge cell of the grid (its
 row and column are clamped), and the blockage of a hard macro counts only for the cells it overlaps
@@ -716,45 +720,6 @@ class PlacementCost:
         route_v = np.cumsum(diff[h_size:].reshape(R + 1, C), axis=0)[:R, :]
         return route_h, route_v
 
-    def _rect_cells(self, nodes: np.ndarray) -> tuple[np.ndarray, ...]:
-        """Every (node, grid cell) pair a node's rectangle reaches, clipped to the grid.
-
-        Returns (position in ``nodes``, row, column, x overlap, y overlap, is last row of the node,
-        is last column of the node, partial rows flag, partial columns flag), one entry per pair.
-        A node reaches the cells from ``floor(low / size)`` to ``floor(high / size)`` on each axis.
-        """
-        p = self.parameters
-        half_w, half_h = self._half_sizes(nodes)
-        x, y = self.x[nodes], self.y[nodes]
-        xl, xh, yl, yh = x - half_w, x + half_w, y - half_h, y + half_h
-        col_lo, col_hi = cell_index(xl, self._cell_w, p.columns), cell_index(xh, self._cell_w, p.columns)
-        row_lo, row_hi = cell_index(yl, self._cell_h, p.rows), cell_index(yh, self._cell_h, p.rows)
-        n_cols = col_hi - col_lo + 1
-        n_rows = row_hi - row_lo + 1
-        per_node = n_cols * n_rows
-        owner = np.repeat(np.arange(len(nodes)), per_node)
-        first = np.zeros(len(nodes), dtype=np.int64)
-        np.cumsum(per_node[:-1], out=first[1:])
-        offset = np.arange(int(per_node.sum())) - first[owner]
-        row_step, col_step = np.divmod(offset, n_cols[owner])
-        row = row_lo[owner] + row_step
-        col = col_lo[owner] + col_step
-        ox = np.minimum(xh[owner], (col + 1) * self._cell_w)
-        ox -= np.maximum(xl[owner], col * self._cell_w)
-        np.maximum(ox, 0.0, out=ox)
-        oy = np.minimum(yh[owner], (row + 1) * self._cell_h)
-        oy -= np.maximum(yl[owner], row * self._cell_h)
-        np.maximum(oy, 0.0, out=oy)
-        return owner, row, col, ox, oy, row_lo, row_hi, col_lo, col_hi, xl, xh, yl, yh
-
-    def _overlap_area(self, nodes: np.ndarray) -> np.ndarray:
-        """Σ over ``nodes`` of their rectangle's overlap area with each grid cell (rows x columns)."""
-        p = self.parameters
-        if len(nodes) == 0:
-            return np.zeros((p.rows, p.columns))
-        _, row, col, ox, oy, *_ = self._rect_cells(nodes)
-        return np.bincount(row * p.columns + col, ox * oy, minlength=p.rows * p.columns).reshape(p.rows, p.columns)
-
     def _area_half_sizes(self) -> np.ndarray:
         """:meth:`_half_sizes` of the macros and standard cells (2 x nodes), cached until an
         orientation changes."""
@@ -769,44 +734,6 @@ class PlacementCost:
         w, h = self.netlist.width[nodes], self.netlist.height[nodes]
         turned = self.orientation[nodes] >= 4
         return np.where(turned, h, w) / 2, np.where(turned, w, h) / 2
-
-    def _macro_blockage(self, macros: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Unnormalised H and V routing taken by hard macros (rows x columns).
-
-        V gets x_overlap · v_alloc and H gets y_overlap · h_alloc in every cell a macro reaches;
-        when a macro spans several rows and its bottom or top row is partly covered, its top row
-        adds no V; likewise its rightmost column adds no H when a side column is partly covered.
-        """
-        p = self.parameters
-        C, R = p.columns, p.rows
-        if len(macros) == 0:
-            return np.zeros((R, C)), np.zeros((R, C))
-        return self._blockage_from(self._rect_cells(macros))
-
-    def _blockage_from(self, rect_cells: tuple[np.ndarray, ...]) -> tuple[np.ndarray, np.ndarray]:
-        """:meth:`_macro_blockage` from :meth:`_rect_cells` output of hard macros."""
-        p = self.parameters
-        C, R = p.columns, p.rows
-        owner, row, col, ox, oy, row_lo, row_hi, col_lo, col_hi, xl, xh, yl, yh = rect_cells
-        tol = 1e-5
-
-        def cover(low: np.ndarray, high: np.ndarray, index: np.ndarray, size: float) -> np.ndarray:
-            return np.minimum(high, (index + 1) * size) - np.maximum(low, index * size)
-
-        partial_rows = (row_hi > row_lo) & (
-            (np.abs(cover(yl, yh, row_lo, self._cell_h) - self._cell_h) > tol)
-            | (np.abs(cover(yl, yh, row_hi, self._cell_h) - self._cell_h) > tol)
-        )
-        partial_cols = (col_hi > col_lo) & (
-            (np.abs(cover(xl, xh, col_lo, self._cell_w) - self._cell_w) > tol)
-            | (np.abs(cover(xl, xh, col_hi, self._cell_w) - self._cell_w) > tol)
-        )
-        keep_v = ~(partial_rows[owner] & (row == row_hi[owner]))
-        keep_h = ~(partial_cols[owner] & (col == col_hi[owner]))
-        cell = row * C + col
-        macro_v = np.bincount(cell, ox * keep_v * p.v_macro_allocation, minlength=R * C).reshape(R, C)
-        macro_h = np.bincount(cell, oy * keep_h * p.h_macro_allocation, minlength=R * C).reshape(R, C)
-        return macro_h, macro_v
 
     # --- costs -------------------------------------------------------------------------------
 
@@ -889,7 +816,7 @@ class PlacementCost:
 
     def _add_rectangle(self, node: int, sign: float, is_hard: bool) -> None:
         """Add (sign 1) or remove (-1) one node's density and, for a hard macro, its blockage;
-        the same rules as :meth:`_overlap_area` and :meth:`_macro_blockage`, on the few cells it reaches."""
+        the same rules as :meth:`_recompute_area`, on the few cells it reaches."""
         p = self.parameters
         gw, gh = self._cell_w, self._cell_h
         half_w, half_h = (float(v[0]) for v in self._half_sizes(np.array([node])))
