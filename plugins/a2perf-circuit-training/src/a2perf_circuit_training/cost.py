@@ -400,6 +400,22 @@ class PlacementCost:
         self._route_index = np.empty(2 * entry, dtype=np.int64)
         self._route_weights = np.empty(2 * entry)
         self._hpwl = np.zeros(self.netlist.num_nets)
+        # per piece, views of those buffers: (width, 2 x width x nets positions, half-perimeters,
+        # cells, distinct flags, columns, driver rows, H keys, V keys)
+        self._piece_views = []
+        for first, width, n, net in pieces:
+            span = slice(first, first + width * n)
+            self._piece_views.append((
+                width,
+                self._xy[:, span].reshape(2, width, n),
+                self._hpwl_bucket[net : net + n],
+                self._cell[span].reshape(width, n),
+                self._keep[span].reshape(width, n),
+                self._col_row[0, span].reshape(width, n),
+                self._col_row[1, first : first + n],
+                self._route_key[0, span].reshape(width, n),
+                self._route_key[1, span].reshape(width, n),
+            ))  # fmt: skip
         self._build_route_histogram()
 
     def _entry_offsets(self) -> np.ndarray:
@@ -421,14 +437,14 @@ class PlacementCost:
         np.take(self.y, self._entry_owner, out=xy[1])
         xy += self._entry_offsets()
         hpwl = self._hpwl_bucket
-        for first, width, n, net in self._pieces:
-            block = xy[:, first : first + width * n].reshape(2, width, n)
+        views = self._piece_views
+        for width, block, hpwl_out, *_ in views:
             if width == 2:
                 span = np.abs(block[:, 0] - block[:, 1])
             else:
                 span = block.max(axis=1)
                 span -= block.min(axis=1)
-            np.add(span[0], span[1], out=hpwl[net : net + n])
+            np.add(span[0], span[1], out=hpwl_out)
         self._hpwl[self._net_order] = hpwl
         # grid cells of the entries: clipping before truncation equals clamping after it
         scaled = xy
@@ -446,20 +462,17 @@ class PlacementCost:
         # with the route-key histogram, each entry's H and V keys as a sink of its driver
         keep, route_key = self._keep, self._route_key
         histogram = self._route_histogram
-        for first, width, n, _ in self._pieces:
-            span = slice(first, first + width * n)
-            cells = cell[span].reshape(width, n)
-            distinct = keep[span].reshape(width, n)
+        for width, _, _, cells, distinct, cols, src_rows, h_key, v_key in views:
             np.not_equal(cells, cells[0], out=distinct)
             if width <= COMPARE_WIDTH:
                 for i in range(2, width):
                     for j in range(1, i):
                         distinct[i] &= cells[i] != cells[j]
             if histogram:  # H (source row, source col, sink col), V (source row, sink row, sink col)
-                np.add(col[span].reshape(width, n), cells[0] * C, out=route_key[0, span].reshape(width, n))
-                v_start = row[first : first + n] * (R * C)
+                np.add(cols, cells[0] * C, out=h_key)
+                v_start = src_rows * (R * C)
                 v_start += R * C * C
-                np.add(cells, v_start, out=route_key[1, span].reshape(width, n))
+                np.add(cells, v_start, out=v_key)
         table, rows_of = self._dedupe_table, self._entry_row
         for lo, hi in self._groups:  # larger nets: each (net, cell) keeps the entry whose row won the table
             key = np.add(self._entry_key[lo:hi], cell[lo:hi], out=self._table_key[lo:hi])
