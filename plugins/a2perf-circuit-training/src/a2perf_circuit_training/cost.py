@@ -344,6 +344,7 @@ class PlacementCost:
         node_parts, net_parts, row_parts, src_parts, local_parts, order_parts = [], [], [], [], [], []
         entry = net = 0
         group_entry = group_net = 0
+        table_nets = 1  # most nets of one group
         for nets, pins in net_buckets(netlist):
             width = len(pins)
             for lo in range(0, len(nets), max_nets):
@@ -353,6 +354,7 @@ class PlacementCost:
                     group_entry, group_net = entry + width * n, net + n
                 elif net + n - group_net > max_nets:
                     groups.append((group_entry, entry))
+                    table_nets = max(table_nets, net - group_net)
                     group_entry, group_net = entry, net
                 pieces.append((entry, width, n, net))
                 node_parts.append(part.ravel())
@@ -365,6 +367,7 @@ class PlacementCost:
                 entry += width * n
                 net += n
         groups.append((group_entry, entry))
+        table_nets = max(table_nets, net - group_net, 1)
 
         def joined(parts: list[np.ndarray], dtype: type) -> np.ndarray:
             return np.concatenate([*parts, np.zeros(0, dtype=dtype)]).astype(dtype)
@@ -384,7 +387,7 @@ class PlacementCost:
         self._entry_src = joined(src_parts, np.int64)
         self._entry_key = joined(local_parts, np.int64)
         self._entry_weight = self._net_weight[self._net_order][self._entry_net]
-        self._dedupe_table = np.zeros(min(max(net, 1), max_nets) * cells, dtype=row_dtype)
+        self._dedupe_table = np.zeros(table_nets * cells, dtype=row_dtype)
         self._net_scratch = np.zeros(max(net, 1), dtype=np.int64)
         self._hpwl_bucket = np.empty(net)
         # work arrays of the full evaluation, reused (fresh large arrays cost page faults)
