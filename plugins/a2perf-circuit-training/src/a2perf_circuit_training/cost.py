@@ -396,7 +396,6 @@ class PlacementCost:
         self._col_row = np.empty((2, entry), dtype=np.int32)
         self._cell = np.empty(entry, dtype=np.int32)
         self._keep = np.empty(entry, dtype=bool)
-        self._route_key = np.empty((2, entry), dtype=np.int64)
         self._table_key = np.empty(entry, dtype=np.int64)
         # bincount input of the route keys: at most one route per entry (a three-cell net has
         # three routes and at least three entries), two keys per route
@@ -404,7 +403,7 @@ class PlacementCost:
         self._route_weights = np.empty(2 * entry)
         self._hpwl = np.zeros(self.netlist.num_nets)
         # per piece, views of those buffers: (width, 2 x width x nets positions, half-perimeters,
-        # cells, distinct flags, columns, driver rows, H keys, V keys)
+        # cells, distinct flags)
         self._piece_views = []
         for first, width, n, net in pieces:
             span = slice(first, first + width * n)
@@ -414,10 +413,6 @@ class PlacementCost:
                 self._hpwl_bucket[net : net + n],
                 self._cell[span].reshape(width, n),
                 self._keep[span].reshape(width, n),
-                self._col_row[0, span].reshape(width, n),
-                self._col_row[1, first : first + n],
-                self._route_key[0, span].reshape(width, n),
-                self._route_key[1, span].reshape(width, n),
             ))  # fmt: skip
         self._build_route_histogram()
 
@@ -461,21 +456,14 @@ class PlacementCost:
         col, row = col_row[0], col_row[1]
         cell = np.multiply(row, C, out=self._cell)
         cell += col
-        # sinks: entries whose cell is not the driver's (row 0 of each piece) nor an earlier pin's;
-        # with the route-key histogram, each entry's H and V keys as a sink of its driver
-        keep, route_key = self._keep, self._route_key
-        histogram = self._route_histogram
-        for width, _, _, cells, distinct, cols, src_rows, h_key, v_key in views:
+        # sinks: entries whose cell is not the driver's (row 0 of each piece) nor an earlier pin's
+        keep = self._keep
+        for width, _, _, cells, distinct in views:
             np.not_equal(cells, cells[0], out=distinct)
             if width <= COMPARE_WIDTH:
                 for i in range(2, width):
                     for j in range(1, i):
                         distinct[i] &= cells[i] != cells[j]
-            if histogram:  # H (source row, source col, sink col), V (source row, sink row, sink col)
-                np.add(cols, cells[0] * C, out=h_key)
-                v_start = src_rows * (R * C)
-                v_start += R * C * C
-                np.add(cells, v_start, out=v_key)
         table, rows_of = self._dedupe_table, self._entry_row
         for lo, hi in self._groups:  # larger nets: each (net, cell) keeps the entry whose row won the table
             key = np.add(self._entry_key[lo:hi], cell[lo:hi], out=self._table_key[lo:hi])
@@ -487,13 +475,8 @@ class PlacementCost:
         star = sinks[~is_three]
         three = sinks[is_three]
         src = self._entry_src
-        if histogram:
-            pieces = []
-            keyed = [(star, route_key, self._entry_weight)]
-        else:
-            star_src = src[star]
-            pieces = [(row[star_src], col[star_src], row[star], col[star], self._entry_weight[star])]
-            keyed = []
+        star_src = src[star]
+        pieces = [(row[star_src], col[star_src], row[star], col[star], self._entry_weight[star])]
         if len(three):
             # two sinks per net: one wins a scatter by net, the other is found by losing it
             scratch, three_net = self._net_scratch, self._entry_net[three]
@@ -502,7 +485,7 @@ class PlacementCost:
             first = scratch[self._entry_net[second]]
             ends = np.stack([src[second], first, second])
             pieces.append(self._three_cell_pieces(row[ends], col[ends], self._entry_weight[second]))
-        self._route_h, self._route_v = self._route_demand(pieces, keyed)
+        self._route_h, self._route_v = self._route_demand(pieces, histogram=self._route_histogram)
 
     @property
     def px(self) -> np.ndarray:
@@ -654,35 +637,26 @@ class PlacementCost:
         self._v_chunk = max(1, (1 << 18) // (R * R * C))
 
     def _route_demand(
-        self, parts: list[tuple[np.ndarray, ...]], keyed: list[tuple[np.ndarray, ...]] = ()
+        self, parts: list[tuple[np.ndarray, ...]], histogram: bool = False
     ) -> tuple[np.ndarray, np.ndarray]:
         """Grid demand (rows x columns, H and V) of two-cell routes given as parts of (source row,
         source col, sink row, sink col, weight) arrays: H along the source row over columns
         [min, max) of the two, V along the sink column over rows [min, max).
 
-        On small grids the routes are counted per H and V key (one ``bincount``) and the totals
-        spread over their segments by two small matrix products; otherwise both difference arrays
-        (H by rows of C + 1, then V by R + 1 rows of C) come from one ``bincount``; ``keyed`` parts
-        (chosen, 2 x n keys, n weights) give those keys and weights of the ``chosen`` of n routes
-        directly (histogram grids only)."""
+        Both difference arrays (H by rows of C + 1, then V by R + 1 rows of C) come from one
+        ``bincount``. With ``histogram`` (the full evaluation on small grids) the routes are
+        instead counted per H and V key (one ``bincount`` into reused buffers) and the totals
+        spread over their segments by two small matrix products."""
         R, C = self.parameters.rows, self.parameters.columns
         h_size = R * (C + 1)
         size = h_size + (R + 1) * C
-        histogram = self._route_histogram
-        total = sum(part[4].size for part in parts) + sum(part[0].size for part in keyed)
+        total = sum(part[4].size for part in parts)
         per_route = 2 if histogram else 4
-        if keyed:  # the full evaluation (histogram grids): reused buffers
+        if histogram:  # at most one route per entry: the reused buffers are large enough
             index, weights = self._route_index[: 2 * total], self._route_weights[: 2 * total]
         else:
             index, weights = np.empty(per_route * total, dtype=np.int64), np.empty(per_route * total)
         start = 0
-        for chosen, keys, w in keyed:
-            n = chosen.size
-            np.take(keys[0], chosen, out=index[start : start + n])
-            np.take(keys[1], chosen, out=index[total + start : total + start + n])
-            np.take(w, chosen, out=weights[start : start + n])
-            weights[total + start : total + start + n] = weights[start : start + n]
-            start += n
         for src_r, src_c, sink_r, sink_c, w in parts:
             n = w.size
             src_r, src_c, sink_r, sink_c, w = (a.reshape(-1) for a in (src_r, src_c, sink_r, sink_c, w))
