@@ -476,7 +476,11 @@ class PlacementCost:
         three = sinks[is_three]
         src = self._entry_src
         star_src = src[star]
-        pieces = [(row[star_src], col[star_src], row[star], col[star], self._entry_weight[star])]
+        star_weight = self._entry_weight[star]
+        if self._route_histogram:  # (source cell, source row, sink cell, sink col, weight)
+            star_part, pieces = (cell[star_src], row[star_src], cell[star], col[star], star_weight), []
+        else:
+            star_part, pieces = None, [(row[star_src], col[star_src], row[star], col[star], star_weight)]
         if len(three):
             # two sinks per net: one wins a scatter by net, the other is found by losing it
             scratch, three_net = self._net_scratch, self._entry_net[three]
@@ -485,7 +489,7 @@ class PlacementCost:
             first = scratch[self._entry_net[second]]
             ends = np.stack([src[second], first, second])
             pieces.append(self._three_cell_pieces(row[ends], col[ends], self._entry_weight[second]))
-        self._route_h, self._route_v = self._route_demand(pieces, histogram=self._route_histogram)
+        self._route_h, self._route_v = self._route_demand(pieces, histogram=self._route_histogram, star=star_part)
 
     @property
     def px(self) -> np.ndarray:
@@ -637,7 +641,10 @@ class PlacementCost:
         self._v_chunk = max(1, (1 << 18) // (R * R * C))
 
     def _route_demand(
-        self, parts: list[tuple[np.ndarray, ...]], histogram: bool = False
+        self,
+        parts: list[tuple[np.ndarray, ...]],
+        histogram: bool = False,
+        star: tuple[np.ndarray, ...] | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
         """Grid demand (rows x columns, H and V) of two-cell routes given as parts of (source row,
         source col, sink row, sink col, weight) arrays: H along the source row over columns
@@ -646,17 +653,29 @@ class PlacementCost:
         Both difference arrays (H by rows of C + 1, then V by R + 1 rows of C) come from one
         ``bincount``. With ``histogram`` (the full evaluation on small grids) the routes are
         instead counted per H and V key (one ``bincount`` into reused buffers) and the totals
-        spread over their segments by two small matrix products."""
+        spread over their segments by two small matrix products; ``star`` then gives more routes as
+        (source cell, source row, sink cell, sink col, weight)."""
         R, C = self.parameters.rows, self.parameters.columns
         h_size = R * (C + 1)
         size = h_size + (R + 1) * C
-        total = sum(part[4].size for part in parts)
+        total = sum(part[4].size for part in parts) + (0 if star is None else star[4].size)
         per_route = 2 if histogram else 4
         if histogram:  # at most one route per entry: the reused buffers are large enough
             index, weights = self._route_index[: 2 * total], self._route_weights[: 2 * total]
         else:
             index, weights = np.empty(per_route * total, dtype=np.int64), np.empty(per_route * total)
         start = 0
+        if star is not None:  # H key = source cell * C + sink col, V key = source row * R * C + sink cell
+            src_cell, src_r, sink_cell, sink_c, w = star
+            start = n = w.size
+            h_key, v_key = index[:n], index[total : total + n]
+            np.multiply(src_cell, C, out=h_key)
+            h_key += sink_c
+            np.multiply(src_r, R * C, out=v_key)
+            v_key += sink_cell
+            v_key += R * C * C
+            weights[:n] = w
+            weights[total : total + n] = w
         for src_r, src_c, sink_r, sink_c, w in parts:
             n = w.size
             src_r, src_c, sink_r, sink_c, w = (a.reshape(-1) for a in (src_r, src_c, sink_r, sink_c, w))
@@ -694,8 +713,7 @@ class PlacementCost:
             weights[slots[2]] = w
             np.negative(w, out=weights[slots[3]])
         if histogram:
-            # a key's segment gets +total at its lower end and -total at its upper end:
-            # signed totals summed over the other end give the difference arrays
+            # each key's total spread over its segment
             totals = np.bincount(index, weights, R * C * C + R * R * C)
             h = totals[: R * C * C].reshape(R, C * C)  # [source row, (source col, sink col)]
             v = totals[R * C * C :].reshape(R * R, C)  # [(source row, sink row), sink col]
