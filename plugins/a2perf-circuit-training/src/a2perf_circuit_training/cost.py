@@ -167,7 +167,7 @@ def _window_matrix(count: int, radius: int) -> np.ndarray:
     return inside / inside.sum(axis=1, keepdims=True)
 
 
-def bucket_widths(sizes: np.ndarray, piece_cost: int = 2000) -> list[int]:
+def bucket_widths(sizes: np.ndarray, piece_cost: int = 1000) -> list[int]:
     """Bucket widths (ascending, at least 2) for nets of ``sizes`` pins that minimise the padded
     entry count plus ``piece_cost`` per bucket: each bucket costs a fixed number of numpy calls,
     each entry a fixed number of element operations. Dynamic programming over distinct sizes."""
@@ -444,15 +444,20 @@ class PlacementCost:
                 span -= block.min(axis=1)
             np.add(span[0], span[1], out=hpwl_out)
         self._hpwl[self._net_order] = hpwl
-        # grid cells of the entries: clipping before truncation equals clamping after it
-        scaled = xy
-        scaled[0] *= 1.0 / self._cell_w
-        scaled[1] *= 1.0 / self._cell_h
-        if scaled.size and not (scaled.min() >= 0.0 and scaled[0].max() < C and scaled[1].max() < R):  # off canvas
-            np.minimum(np.maximum(scaled[0], 0.0, out=scaled[0]), C - 1, out=scaled[0])
-            np.minimum(np.maximum(scaled[1], 0.0, out=scaled[1]), R - 1, out=scaled[1])
+        # grid cells of the entries: clipping before truncation equals clamping after it; when no
+        # pin is off the canvas (checked on the extremes, scaling is monotonic) scaling and
+        # truncation are one operation per axis
         col_row = self._col_row
-        np.copyto(col_row, scaled, casting="unsafe")  # truncation
+        x_scale, y_scale = 1.0 / self._cell_w, 1.0 / self._cell_h
+        if xy.size == 0 or (xy.min() >= 0.0 and xy[0].max() * x_scale < C and xy[1].max() * y_scale < R):
+            np.multiply(xy[0], x_scale, out=col_row[0], casting="unsafe")
+            np.multiply(xy[1], y_scale, out=col_row[1], casting="unsafe")
+        else:
+            xy[0] *= x_scale
+            xy[1] *= y_scale
+            np.minimum(np.maximum(xy[0], 0.0, out=xy[0]), C - 1, out=xy[0])
+            np.minimum(np.maximum(xy[1], 0.0, out=xy[1]), R - 1, out=xy[1])
+            np.copyto(col_row, xy, casting="unsafe")  # truncation
         col, row = col_row[0], col_row[1]
         cell = np.multiply(row, C, out=self._cell)
         cell += col
