@@ -48,13 +48,21 @@ def child_main(job: dict[str, Any], go: Any) -> None:
 
 
 def own_rusage() -> dict[str, int]:
-    """The kernel's memory high-water marks of this process and its reaped children, in KiB."""
+    """The kernel's memory high-water marks of this process and its reaped children, in KiB.
+
+    For this process it is ``VmHWM``: ``ru_maxrss`` would be wrong here, because it survives
+    ``exec`` and so starts at the harness's size when the spawned process was forked.
+    """
     import resource
 
-    return {
-        "ru_maxrss_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
-        "ru_maxrss_children_kib": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss,
-    }
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                own = int(line.split()[1])
+    except OSError:
+        pass
+    return {"ru_maxrss_kib": own, "ru_maxrss_children_kib": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss}
 
 
 def _write_json(path: Path, data: Any) -> None:

@@ -21,6 +21,12 @@ TIMELINE_HEADER = ["time_s", "rss_mib", "processes", "uss_mib", "pss_mib"]
 CGROUP_SOURCE = "cgroup v2 memory.peak of the participant's own cgroup (exact; includes page cache)"
 
 
+#: what the runner records as ``ru_maxrss_kib`` (ru_maxrss itself survives exec, so it would start at
+#: the harness's size in a spawned process)
+RUNNER_HWM_SOURCE = ("the participant process's own kernel high-water mark (VmHWM) and its reaped children's "
+                     "ru_maxrss, recorded by the runner")
+
+
 class MemoryMetricError(A2PerfError):
     """The memory metric was used in a way it cannot measure."""
 
@@ -144,7 +150,7 @@ class MemoryMetric(Metric):
             values += [
                 MetricValue("memory.ru_maxrss", kernel, "MiB", "lower", phase,
                             "kernel high-water mark of the largest single waited-for process (not a tree sum)",
-                            {"source": "getrusage(RUSAGE_CHILDREN).ru_maxrss recorded by the runner"}),
+                            {"source": RUNNER_HWM_SOURCE}),
                 MetricValue("memory.spike_missed_ru_maxrss",
                             missed_spike(polled, kernel, self.spike_tolerance, self.spike_slack_mib), "", "none",
                             phase, "ru_maxrss exceeds the polled tree peak: a spike fell between polls",
