@@ -381,6 +381,9 @@ class PlacementCost:
         pinned = netlist.parent[owner] >= 0
         owner[pinned] = netlist.parent[owner[pinned]]
         self._entry_owner = owner
+        self._owner_order = np.argsort(owner, kind="stable")
+        # the nodes whose positions place the entries, and where each one's entries start in owner order
+        self._owners, self._owner_starts = np.unique(owner[self._owner_order], return_index=True)
         self._entry_net = joined(net_parts, np.int64)
         row_dtype = np.uint8 if max((w for _, w, _, _ in pieces), default=1) <= 255 else np.int32
         self._entry_row = joined(row_parts, row_dtype)
@@ -424,7 +427,25 @@ class PlacementCost:
             dx, dy = pin_positions(self.netlist, zeros, zeros, self.orientation)
             self._entry_dxy = np.stack([dx[self._entry_node], dy[self._entry_node]])
             self._entry_offsets_key = key
+            if self._entry_dxy.size:  # (2 x owners) smallest and largest offsets of each owner's entries
+                by_owner = self._entry_dxy[:, self._owner_order]
+                self._offset_low = np.minimum.reduceat(by_owner, self._owner_starts, axis=1)
+                self._offset_high = np.maximum.reduceat(by_owner, self._owner_starts, axis=1)
         return self._entry_dxy
+
+    def _entries_inside(self, x_scale: float, y_scale: float) -> bool:
+        """Whether every entry's scaled position is in [0, columns) x [0, rows), from each owner's
+        position and its extreme pin offsets only (a sufficient test: rounding is monotonic, so
+        fl(x + dx) <= fl(x + max dx), and likewise for minima and the scaling)."""
+        p = self.parameters
+        x, y = self.x[self._owners], self.y[self._owners]
+        low, high = self._offset_low, self._offset_high
+        return bool(
+            (x + low[0]).min() >= 0.0
+            and (y + low[1]).min() >= 0.0
+            and (x + high[0]).max() * x_scale < p.columns
+            and (y + high[1]).max() * y_scale < p.rows
+        )
 
     def _recompute_nets(self) -> None:
         """Half-perimeters and routing demand of every net, from the entry layout."""
@@ -449,7 +470,11 @@ class PlacementCost:
         # truncation are one operation per axis
         col_row = self._col_row
         x_scale, y_scale = 1.0 / self._cell_w, 1.0 / self._cell_h
-        if xy.size == 0 or (xy.min() >= 0.0 and xy[0].max() * x_scale < C and xy[1].max() * y_scale < R):
+        if (
+            xy.size == 0
+            or self._entries_inside(x_scale, y_scale)
+            or (xy.min() >= 0.0 and xy[0].max() * x_scale < C and xy[1].max() * y_scale < R)
+        ):
             np.multiply(xy[0], x_scale, out=col_row[0], casting="unsafe")
             np.multiply(xy[1], y_scale, out=col_row[1], casting="unsafe")
         else:
