@@ -494,8 +494,11 @@ class PlacementCost:
                 for i in range(2, width):
                     for j in range(1, i):
                         distinct[i] &= cells[i] != cells[j]
+        # larger nets: all entries write their row (distinct within a net) at their (net, cell) key;
+        # numpy keeps one of the values written to a key, so exactly one entry per key reads its own
+        # row back (which one does not matter: all have the same cell)
         table, rows_of = self._dedupe_table, self._entry_row
-        for lo, hi in self._groups:  # larger nets: each (net, cell) keeps the entry whose row won the table
+        for lo, hi in self._groups:
             key = np.add(self._entry_key[lo:hi], cell[lo:hi], out=self._table_key[lo:hi])
             table[key] = rows_of[lo:hi]
             keep[lo:hi] &= table[key] == rows_of[lo:hi]
