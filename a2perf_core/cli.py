@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import click
@@ -96,28 +96,30 @@ def print_json(data: Any) -> None:
 json_option = click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 
 
+def show_rows(rows: list[dict[str, Any]], as_json: bool, title: str, columns: Sequence[str],
+              cells: Callable[[dict[str, Any]], Sequence[Any]]) -> None:
+    """Rows as JSON for machines, or as a table of ``cells(row)`` for people."""
+    if as_json:
+        print_json(rows)
+    else:
+        print_table(title, columns, (cells(r) for r in rows))
+
+
 @click.command("plugins")
 @json_option
 def plugins_command(as_json: bool) -> None:
     """List loaded plugins: distribution, version, hooks, what each registered."""
     from a2perf_core.plugins import get_plugins
 
-    rows = get_plugins().plugin_table()
-    if as_json:
-        print_json(rows)
-        return
-    print_table(
-        "a2perf plugins",
+    show_rows(
+        get_plugins().plugin_table(), as_json, "a2perf plugins",
         ["plugin", "distribution", "version", "hooks", "registered"],
-        (
-            (
-                r["name"],
-                r["distribution"],
-                r["version"],
-                ", ".join(h.removeprefix("a2perf_") for h in r["hooks"]),
-                "; ".join(f"{k}: {', '.join(v)}" for k, v in r["registered"].items()),
-            )
-            for r in rows
+        lambda r: (
+            r["name"],
+            r["distribution"],
+            r["version"],
+            ", ".join(h.removeprefix("a2perf_") for h in r["hooks"]),
+            "; ".join(f"{k}: {', '.join(v)}" for k, v in r["registered"].items()),
         ),
     )
 
@@ -152,22 +154,8 @@ def tasks_command(domain: str | None, as_json: bool) -> None:
     if domain and not rows:
         domains = sorted({r.spec.domain for r in registered("tasks").values()})
         raise A2PerfError(f"no tasks in domain {domain!r}; installed domains: {', '.join(domains) or 'none'}")
-    if as_json:
-        print_json(rows)
-        return
-    print_table(
-        "a2perf tasks",
-        ["id", "domain", "description", "data"],
-        (
-            (
-                r["id"],
-                r["domain"],
-                r["description"],
-                _data_state(r),
-            )
-            for r in rows
-        ),
-    )
+    show_rows(rows, as_json, "a2perf tasks", ["id", "domain", "description", "data"],
+              lambda r: (r["id"], r["domain"], r["description"], _data_state(r)))
 
 
 def _data_state(row: dict[str, Any]) -> str:
@@ -192,14 +180,8 @@ def metrics_command(as_json: bool) -> None:
         }
         for name, reg in sorted(registered("metrics").items())
     ]
-    if as_json:
-        print_json(rows)
-        return
-    print_table(
-        "a2perf metrics",
-        ["name", "unit", "better", "description", "distribution"],
-        ((r["name"], r["unit"], r["direction"], r["description"], r["distribution"]) for r in rows),
-    )
+    show_rows(rows, as_json, "a2perf metrics", ["name", "unit", "better", "description", "distribution"],
+              lambda r: (r["name"], r["unit"], r["direction"], r["description"], r["distribution"]))
 
 
 @click.group("data")
@@ -227,14 +209,8 @@ def data_list(as_json: bool) -> None:
                 "distribution": reg.plugin.distribution,
             }
         )
-    if as_json:
-        print_json(rows)
-        return
-    print_table(
-        "a2perf data",
-        ["name", "found at", "license"],
-        ((r["name"], r["found"] or "missing (a2perf data fetch " + r["name"] + ")", r["license"]) for r in rows),
-    )
+    show_rows(rows, as_json, "a2perf data", ["name", "found at", "license"],
+              lambda r: (r["name"], r["found"] or f"missing (a2perf data fetch {r['name']})", r["license"]))
 
 
 @data_group.command("fetch")
