@@ -103,13 +103,14 @@ def test_tree_reader_finds_descendants() -> None:
     child = subprocess.Popen([sys.executable, "-c", code])
     try:
         reader = ProcessTreeReader()
-        for _ in range(100):
+        memory = None
+        for _ in range(100):  # the grandchild is found between fork and exec too: wait for its interpreter
             pids = reader.tree_pids(child.pid)
-            if len(pids) == 2:
+            memory = reader.read(pids[1]) if len(pids) == 2 else None
+            if memory is not None and memory.rss > MIB:
                 break
             time.sleep(0.05)
         assert pids[0] == child.pid and len(pids) == 2
-        memory = reader.read(pids[1])
         assert memory is not None and memory.rss > MIB
     finally:
         for pid in reader.tree_pids(child.pid)[::-1]:
