@@ -90,10 +90,10 @@ def make_task_env(task_id: str, **kwargs: Any) -> gym.Env:
     (inside a run) the training-episode recorder."""
     from gymnasium.wrappers import TimeLimit
 
+    from a2perf_core.data import asset_path
+
     task = get_task(task_id)
     for asset in task.data:
-        from a2perf_core.data import asset_path
-
         asset_path(asset)  # fail early, saying how to get the data
     factory = load_object(task.entry_point)
     run_defaults = json.loads(os.environ.get(ENV_KWARGS_ENV) or "{}")

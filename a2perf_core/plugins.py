@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -286,5 +286,3 @@ def registered(section: str) -> dict[str, Registered]:
     """Shortcut: ``registered("tasks")`` is ``get_plugins().registry.tasks``."""
     return getattr(get_plugins().registry, section)
 
-
-Register = Callable[[Any], None]

@@ -263,13 +263,9 @@ class Run:
         write_json(self.run_dir / RUN_JSON, self.info)
         for name, metric in self.metrics.items():
             values = self._guard(name, "analyze", lambda m=metric: m.analyze(records)) or []
-            self.values = [v for v in self.values if not _from_analysis(v, name, values)]
+            fresh = {(v.name, v.phase) for v in values}  # a resumed run's old analysis is replaced
+            self.values = [v for v in self.values if (v["name"], v.get("phase")) not in fresh]
             self.values.extend(v.to_json() for v in values)
-
-
-def _from_analysis(existing: dict[str, Any], metric: str, new: list[MetricValue]) -> bool:
-    """A value about to be replaced by a fresh analysis (same name and phase)."""
-    return any(existing["name"] == v.name and existing.get("phase") == v.phase for v in new)
 
 
 def summarize(run_dirs: Sequence[Path], out_dir: Path) -> dict[str, Any]:
