@@ -236,15 +236,17 @@ class PlacementCost:
         self._cell_w = p.cell_width
         self._cell_h = p.cell_height
         self._cell_sizes = np.array([[self._cell_w], [self._cell_h]])
-        self._cell_counts = np.array([[p.columns], [p.rows]])
-        self._smooth_columns = _window_matrix(p.columns, int(math.floor(p.smoothing)))
-        self._smooth_rows = _window_matrix(p.rows, int(math.floor(p.smoothing))).T
+        self._cell_last = np.array([[p.columns - 1.0], [p.rows - 1.0]])
+        self._smooth_radius = int(math.floor(p.smoothing))
+        self._smooth_columns = _window_matrix(p.columns, self._smooth_radius)
+        self._smooth_rows = _window_matrix(p.rows, self._smooth_radius).T
         kind = netlist.kind
         area_nodes = np.flatnonzero((kind == MACRO) | (kind == STDCELL))
         area_is_hard = (kind[area_nodes] == MACRO) & ~netlist.is_soft[area_nodes]
         # hard macros first: their (node, cell) pairs are then a prefix of all pairs
         self._area_nodes = np.concatenate([area_nodes[area_is_hard], area_nodes[~area_is_hard]])
         self._area_hard_count = int(area_is_hard.sum())
+        self._area_index = np.arange(len(self._area_nodes))
         self._hard_macros = netlist.hard_macros
         self._net_weight = netlist.net_weight.astype(np.float64)
         self._net_count = float(self._net_weight.sum())
@@ -281,28 +283,32 @@ class PlacementCost:
         p = self.parameters
         C, R = p.columns, p.rows
         nodes, hard = self._area_nodes, self._area_hard_count
-        center = np.empty((2, len(nodes)))
+        bounds = np.empty((2, 2, len(nodes)))  # [low, high] x [x, y] x nodes
+        center = bounds[1]
         np.take(self.x, nodes, out=center[0])
         np.take(self.y, nodes, out=center[1])
         half = self._area_half_sizes()
-        low, high = center - half, center + half
+        np.subtract(center, half, out=bounds[0])
+        center += half
         sizes = self._cell_sizes  # (2 x 1): cell width, cell height
-        first = np.minimum(np.maximum(np.floor(low / sizes), 0), self._cell_counts - 1).astype(np.int64)
-        last = np.minimum(np.maximum(np.floor(high / sizes), 0), self._cell_counts - 1).astype(np.int64)
+        grid = bounds / sizes
+        np.floor(grid, out=grid)
+        np.maximum(grid, 0.0, out=grid)
+        np.minimum(grid, self._cell_last, out=grid)
+        first, last = grid.astype(np.int64)
         span = last - first + 1
         per_node = span[0] * span[1]
-        owner = np.repeat(np.arange(len(nodes)), per_node)
+        owner = np.repeat(self._area_index, per_node)
         start = np.cumsum(per_node) - per_node
         offset = np.arange(len(owner)) - start[owner]
         row_step, col_step = np.divmod(offset, span[0][owner])
-        col_row = np.stack([first[0][owner] + col_step, first[1][owner] + row_step])
-
-        def per_pair(values: np.ndarray) -> np.ndarray:  # (2 x nodes) -> (2 x pairs)
-            return np.stack([values[0][owner], values[1][owner]])
-
+        col_row = first[:, owner]
+        col_row[0] += col_step
+        col_row[1] += row_step
         # overlap of each pair's rectangle with its cell along x (row 0) and y (row 1)
-        overlap = np.minimum(per_pair(high), (col_row + 1) * sizes)
-        overlap -= np.maximum(per_pair(low), col_row * sizes)
+        low_high = bounds[:, :, owner]
+        overlap = np.minimum(low_high[1], (col_row + 1) * sizes)
+        overlap -= np.maximum(low_high[0], col_row * sizes)
         np.maximum(overlap, 0.0, out=overlap)
         cell = col_row[1] * C
         cell += col_row[0]
@@ -313,13 +319,13 @@ class PlacementCost:
             return
         # a multi-row (column) macro partly covering its first or last row (column) adds no V (H)
         # in its last row (column)
-        low, high, first, last = low[:, :hard], high[:, :hard], first[:, :hard], last[:, :hard]
+        low, high, first, last = bounds[0, :, :hard], bounds[1, :, :hard], first[:, :hard], last[:, :hard]
         cover_first = np.minimum(high, (first + 1) * sizes) - np.maximum(low, first * sizes)
         cover_last = np.minimum(high, (last + 1) * sizes) - np.maximum(low, last * sizes)
         tol = 1e-5
         partial = (last > first) & ((np.abs(cover_first - sizes) > tol) | (np.abs(cover_last - sizes) > tol))
         owner, col_row, overlap, cell = owner[:pairs], col_row[:, :pairs], overlap[:, :pairs], cell[:pairs]
-        drop = per_pair(partial) & (col_row == per_pair(last))  # row 0: last column (H), row 1: last row (V)
+        drop = partial[:, owner] & (col_row == last[:, owner])  # row 0: last column (H), row 1: last row (V)
         overlap[0, drop[1]] = 0.0
         overlap[1, drop[0]] = 0.0
         overlap[0] *= p.v_macro_allocation
@@ -399,6 +405,8 @@ class PlacementCost:
         self._col_row = np.empty((2, entry), dtype=np.int32)
         self._cell = np.empty(entry, dtype=np.int32)
         self._keep = np.empty(entry, dtype=bool)
+        self._three_flags = np.zeros(entry, dtype=bool)
+        self._star_flags = np.empty(entry, dtype=bool)
         self._table_key = np.empty(entry, dtype=np.int64)
         # bincount input of the route keys: at most one route per entry (a three-cell net has
         # three routes and at least three entries), two keys per route
@@ -406,7 +414,7 @@ class PlacementCost:
         self._route_weights = np.empty(2 * entry)
         self._hpwl = np.zeros(self.netlist.num_nets)
         # per piece, views of those buffers: (width, 2 x width x nets positions, half-perimeters,
-        # cells, distinct flags)
+        # cells, distinct flags, three-cell flags)
         self._piece_views = []
         for first, width, n, net in pieces:
             span = slice(first, first + width * n)
@@ -416,6 +424,7 @@ class PlacementCost:
                 self._hpwl_bucket[net : net + n],
                 self._cell[span].reshape(width, n),
                 self._keep[span].reshape(width, n),
+                self._three_flags[span].reshape(width, n),
             ))  # fmt: skip
         self._build_route_histogram()
 
@@ -488,7 +497,7 @@ class PlacementCost:
         cell += col
         # sinks: entries whose cell is not the driver's (row 0 of each piece) nor an earlier pin's
         keep = self._keep
-        for width, _, _, cells, distinct in views:
+        for width, _, _, cells, distinct, _ in views:
             np.not_equal(cells, cells[0], out=distinct)
             if width <= COMPARE_WIDTH:
                 for i in range(2, width):
@@ -502,11 +511,14 @@ class PlacementCost:
             key = np.add(self._entry_key[lo:hi], cell[lo:hi], out=self._table_key[lo:hi])
             table[key] = rows_of[lo:hi]
             keep[lo:hi] &= table[key] == rows_of[lo:hi]
-        sinks = np.flatnonzero(keep)
-        sink_net = self._entry_net[sinks]
-        is_three = np.bincount(sink_net, minlength=len(hpwl))[sink_net] == 2
-        star = sinks[~is_three]
-        three = sinks[is_three]
+        # sinks of nets with exactly two sinks (three cells) take the three-cell routes; the flags of
+        # two-pin nets stay False
+        is_three = self._three_flags
+        for width, _, _, _, distinct, three_flags in views:
+            if width > 2:
+                np.logical_and(distinct, distinct.sum(axis=0) == 2, out=three_flags)
+        star = np.flatnonzero(np.greater(keep, is_three, out=self._star_flags))
+        three = np.flatnonzero(is_three)
         src = self._entry_src
         star_src = src[star]
         star_weight = self._entry_weight[star]
@@ -520,7 +532,10 @@ class PlacementCost:
             scratch[three_net] = three
             second = three[scratch[three_net] != three]
             first = scratch[self._entry_net[second]]
-            ends = np.stack([src[second], first, second])
+            ends = np.empty((3, len(second)), dtype=np.int64)
+            np.take(src, second, out=ends[0])
+            ends[1] = first
+            ends[2] = second
             pieces.append(self._three_cell_pieces(row[ends], col[ends], self._entry_weight[second]))
         self._route_h, self._route_v = self._route_demand(pieces, histogram=self._route_histogram, star=star_part)
 
@@ -801,8 +816,11 @@ class PlacementCost:
         p = self.parameters
         h_capacity = self._cell_h * p.h_routes_per_micron
         v_capacity = self._cell_w * p.v_routes_per_micron
-        route_v = self._route_v @ self._smooth_columns
-        route_h = self._smooth_rows @ self._route_h
+        if self._smooth_radius == 0:  # the window matrices are identities: products change nothing
+            route_v, route_h = self._route_v, self._route_h
+        else:
+            route_v = self._route_v @ self._smooth_columns
+            route_h = self._smooth_rows @ self._route_h
         return (route_h + self._macro_h) / h_capacity, (route_v + self._macro_v) / v_capacity
 
     def congestion_cost(self) -> float:
