@@ -302,11 +302,17 @@ class PlacementCost:
         start = np.cumsum(per_node) - per_node
         offset = np.arange(len(owner)) - start[owner]
         row_step, col_step = np.divmod(offset, span[0][owner])
-        col_row = first[:, owner]
+        # per pair, gathered one contiguous row at a time (numpy's fast path): cell column and row,
+        # and the node's low and high x and y
+        col_row = np.empty((2, len(owner)), dtype=np.int64)
+        low_high = np.empty((2, 2, len(owner)))
+        for axis in (0, 1):
+            np.take(first[axis], owner, out=col_row[axis])
+            np.take(bounds[0, axis], owner, out=low_high[0, axis])
+            np.take(bounds[1, axis], owner, out=low_high[1, axis])
         col_row[0] += col_step
         col_row[1] += row_step
         # overlap of each pair's rectangle with its cell along x (row 0) and y (row 1)
-        low_high = bounds[:, :, owner]
         overlap = np.minimum(low_high[1], (col_row + 1) * sizes)
         overlap -= np.maximum(low_high[0], col_row * sizes)
         np.maximum(overlap, 0.0, out=overlap)
@@ -325,7 +331,8 @@ class PlacementCost:
         tol = 1e-5
         partial = (last > first) & ((np.abs(cover_first - sizes) > tol) | (np.abs(cover_last - sizes) > tol))
         owner, col_row, overlap, cell = owner[:pairs], col_row[:, :pairs], overlap[:, :pairs], cell[:pairs]
-        drop = partial[:, owner] & (col_row == last[:, owner])  # row 0: last column (H), row 1: last row (V)
+        drop = np.stack([partial[0][owner], partial[1][owner]])
+        drop &= col_row == np.stack([last[0][owner], last[1][owner]])  # row 0: last column (H), row 1: last row (V)
         overlap[0, drop[1]] = 0.0
         overlap[1, drop[0]] = 0.0
         overlap[0] *= p.v_macro_allocation
