@@ -285,8 +285,8 @@ class PlacementCost:
         nodes, hard = self._area_nodes, self._area_hard_count
         bounds = np.empty((2, 2, len(nodes)))  # [low, high] x [x, y] x nodes
         center = bounds[1]
-        np.take(self.x, nodes, out=center[0])
-        np.take(self.y, nodes, out=center[1])
+        np.take(self.x, nodes, out=center[0], mode="clip")
+        np.take(self.y, nodes, out=center[1], mode="clip")
         half = self._area_half_sizes()
         np.subtract(center, half, out=bounds[0])
         center += half
@@ -300,16 +300,16 @@ class PlacementCost:
         per_node = span[0] * span[1]
         owner = np.repeat(self._area_index, per_node)
         start = np.cumsum(per_node) - per_node
-        offset = np.arange(len(owner)) - start[owner]
-        row_step, col_step = np.divmod(offset, span[0][owner])
+        offset = np.arange(len(owner)) - np.take(start, owner, mode="clip")
+        row_step, col_step = np.divmod(offset, np.take(span[0], owner, mode="clip"))
         # per pair, gathered one contiguous row at a time (numpy's fast path): cell column and row,
         # and the node's low and high x and y
         col_row = np.empty((2, len(owner)), dtype=np.int64)
         low_high = np.empty((2, 2, len(owner)))
         for axis in (0, 1):
-            np.take(first[axis], owner, out=col_row[axis])
-            np.take(bounds[0, axis], owner, out=low_high[0, axis])
-            np.take(bounds[1, axis], owner, out=low_high[1, axis])
+            np.take(first[axis], owner, out=col_row[axis], mode="clip")
+            np.take(bounds[0, axis], owner, out=low_high[0, axis], mode="clip")
+            np.take(bounds[1, axis], owner, out=low_high[1, axis], mode="clip")
         col_row[0] += col_step
         col_row[1] += row_step
         # overlap of each pair's rectangle with its cell along x (row 0) and y (row 1)
@@ -331,8 +331,9 @@ class PlacementCost:
         tol = 1e-5
         partial = (last > first) & ((np.abs(cover_first - sizes) > tol) | (np.abs(cover_last - sizes) > tol))
         owner, col_row, overlap, cell = owner[:pairs], col_row[:, :pairs], overlap[:, :pairs], cell[:pairs]
-        drop = np.stack([partial[0][owner], partial[1][owner]])
-        drop &= col_row == np.stack([last[0][owner], last[1][owner]])  # row 0: last column (H), row 1: last row (V)
+        # row 0: last column (H), row 1: last row (V)
+        drop = np.stack([np.take(partial[0], owner, mode="clip"), np.take(partial[1], owner, mode="clip")])
+        drop &= col_row == np.stack([np.take(last[0], owner, mode="clip"), np.take(last[1], owner, mode="clip")])
         overlap[0, drop[1]] = 0.0
         overlap[1, drop[0]] = 0.0
         overlap[0] *= p.v_macro_allocation
@@ -468,8 +469,10 @@ class PlacementCost:
         p = self.parameters
         C, R = p.columns, p.rows
         xy = self._xy
-        np.take(self.x, self._entry_owner, out=xy[0])
-        np.take(self.y, self._entry_owner, out=xy[1])
+        # mode="clip" on valid indices gives the same values and spares the buffered copy of `out`
+        # that numpy makes in the default mode
+        np.take(self.x, self._entry_owner, out=xy[0], mode="clip")
+        np.take(self.y, self._entry_owner, out=xy[1], mode="clip")
         xy += self._entry_offsets()
         hpwl = self._hpwl_bucket
         views = self._piece_views
@@ -527,23 +530,35 @@ class PlacementCost:
         star = np.flatnonzero(np.greater(keep, is_three, out=self._star_flags))
         three = np.flatnonzero(is_three)
         src = self._entry_src
-        star_src = src[star]
-        star_weight = self._entry_weight[star]
+        # np.take (valid indices, mode="clip") is a faster gather than fancy indexing
+        star_src = np.take(src, star, mode="clip")
+        star_weight = np.take(self._entry_weight, star, mode="clip")
+        star_row, star_col = np.take(row, star, mode="clip"), np.take(col, star, mode="clip")
         if self._route_histogram:  # (source cell, source row, sink cell, sink col, weight)
-            star_part, pieces = (cell[star_src], row[star_src], cell[star], col[star], star_weight), []
+            star_part = (np.take(cell, star_src, mode="clip"), np.take(row, star_src, mode="clip"),
+                         np.take(cell, star, mode="clip"), star_col, star_weight)  # fmt: skip
+            pieces = []
         else:
-            star_part, pieces = None, [(row[star_src], col[star_src], row[star], col[star], star_weight)]
+            star_part = None
+            pieces = [(np.take(row, star_src, mode="clip"), np.take(col, star_src, mode="clip"), star_row,
+                       star_col, star_weight)]  # fmt: skip
         if len(three):
             # two sinks per net: one wins a scatter by net, the other is found by losing it
-            scratch, three_net = self._net_scratch, self._entry_net[three]
+            scratch, three_net = self._net_scratch, np.take(self._entry_net, three, mode="clip")
             scratch[three_net] = three
-            second = three[scratch[three_net] != three]
-            first = scratch[self._entry_net[second]]
+            second = three[np.take(scratch, three_net, mode="clip") != three]
+            first = np.take(scratch, np.take(self._entry_net, second, mode="clip"), mode="clip")
             ends = np.empty((3, len(second)), dtype=np.int64)
-            np.take(src, second, out=ends[0])
+            np.take(src, second, out=ends[0], mode="clip")
             ends[1] = first
             ends[2] = second
-            pieces.append(self._three_cell_pieces(row[ends], col[ends], self._entry_weight[second]))
+            pieces.append(
+                self._three_cell_pieces(
+                    np.take(row, ends, mode="clip"),
+                    np.take(col, ends, mode="clip"),
+                    np.take(self._entry_weight, second, mode="clip"),
+                )
+            )
         self._route_h, self._route_v = self._route_demand(pieces, histogram=self._route_histogram, star=star_part)
 
     @property
