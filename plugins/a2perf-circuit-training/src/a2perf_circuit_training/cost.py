@@ -455,7 +455,7 @@ class PlacementCost:
         position and its extreme pin offsets only (a sufficient test: rounding is monotonic, so
         fl(x + dx) <= fl(x + max dx), and likewise for minima and the scaling)."""
         p = self.parameters
-        x, y = self.x[self._owners], self.y[self._owners]
+        x, y = np.take(self.x, self._owners, mode="clip"), np.take(self.y, self._owners, mode="clip")
         low, high = self._offset_low, self._offset_high
         return bool(
             (x + low[0]).min() >= 0.0
@@ -520,7 +520,7 @@ class PlacementCost:
         for lo, hi in self._groups:
             key = np.add(self._entry_key[lo:hi], cell[lo:hi], out=self._table_key[lo:hi])
             table[key] = rows_of[lo:hi]
-            keep[lo:hi] &= table[key] == rows_of[lo:hi]
+            keep[lo:hi] &= np.take(table, key, mode="clip") == rows_of[lo:hi]
         # sinks of nets with exactly two sinks (three cells) take the three-cell routes; the flags of
         # two-pin nets stay False
         is_three = self._three_flags
