@@ -30,8 +30,7 @@ def ensure_browser(session: nox.Session) -> None:
         session.log("installing Chromium and chromedriver from Debian's packages")
         env = {"DEBIAN_FRONTEND": "noninteractive"}
         session.run("apt-get", "update", "-qq", external=True, env=env)
-        session.run("apt-get", "install", "-y", "-qq", "--no-install-recommends", *BROWSER_PACKAGES,
-                    external=True, env=env)
+        session.run("apt-get", "install", "-y", "-qq", *BROWSER_PACKAGES, external=True, env=env)
         return
     session.warn(f"no Chromium found: install the Debian packages {' '.join(BROWSER_PACKAGES)} "
                  "(or set A2PERF_CHROME / A2PERF_CHROMEDRIVER); browser tests will fail")
