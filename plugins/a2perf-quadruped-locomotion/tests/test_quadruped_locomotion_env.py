@@ -320,7 +320,7 @@ def test_precomputed_reference_matches_direct_evaluation_across_cycle_resyncs():
                     resyncs, origin = resyncs + 1, env.reference.origin_xy.copy()
                 times = info["motion_time"] + np.array([0, 1, 2, 10, 30]) * 0.033
                 direct_poses, direct_velocities = env._reference_at(times)
-                table_poses, table_velocities = env._reference_rows(env._steps)
+                table_poses, table_velocities = env._reference_rows(env._steps - 1)  # the reference lags a step
                 np.testing.assert_allclose(table_poses, direct_poses, atol=1e-9)
                 np.testing.assert_allclose(table_velocities, direct_velocities, atol=1e-9)
                 # the observed target frames, recomputed with the generic quaternion helpers
@@ -349,5 +349,15 @@ def test_reset_can_start_at_a_chosen_motion_time(pace_env):
     np.testing.assert_allclose(joints, pace_env.clip.frames[0, 7:], atol=1e-9)
     position, _ = p.getBasePositionAndOrientation(robot, physicsClientId=client)
     np.testing.assert_allclose(position, [0.0, 0.0, pace_env.clip.frames[0, 2]], atol=1e-9)
-    with pytest.raises(QuadrupedConfigError, match="motion_time"):
-        pace_env.reset(options={"motion_time": -1.0})
+    for bad in (float("nan"), "soon", True):
+        with pytest.raises(QuadrupedConfigError, match="motion_time"):
+            pace_env.reset(options={"motion_time": bad})
+
+
+def test_a_negative_motion_time_starts_standing_with_that_much_warm_up(pace_env):
+    observation, info = pace_env.reset(seed=2, options={"motion_time": -0.1})
+    assert info["motion_time"] == pytest.approx(-0.1, abs=1e-12)
+    np.testing.assert_allclose(observation[48:60], laikago.STANDING_POSE_SDK, atol=1e-6)
+    times = [pace_env.step(np.zeros(12))[4]["motion_time"] for _ in range(5)]
+    # the reference clock stands still on the first step, then advances one control step per step
+    np.testing.assert_allclose(times, -0.1 + 0.033 * np.arange(5), atol=1e-12)

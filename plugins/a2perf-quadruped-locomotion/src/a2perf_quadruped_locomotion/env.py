@@ -48,6 +48,7 @@ OBSERVATION_SIZE = 160
 EPISODE_TABLE_STEPS = 640
 _INIT_INVERSE = tuple(float(v) for v in laikago.INIT_ORIENTATION_INVERSE)
 _OFFSET_MINUS_PI = laikago.MOTOR_OFFSET - np.pi
+SUBSTEPS = laikago.SUBSTEPS_PER_ACTION
 _MAX_CHANGE = np.full(laikago.NUM_MOTORS, laikago.MAX_MOTOR_ANGLE_CHANGE_PER_SUBSTEP)
 _TWO_PI = np.full(laikago.NUM_MOTORS, 2.0 * np.pi)
 _ACTION_LOW = np.full(laikago.NUM_MOTORS, -ACTION_LIMIT)
@@ -64,6 +65,16 @@ def imu_quaternion(orientation: Sequence[float]) -> list[float]:
         w1 * z2 + x1 * y2 - y1 * x2 + z1 * w2,
         w1 * w2 - x1 * x2 - y1 * y2 - z1 * z2,
     ]
+
+
+def body_rate(orientation: Sequence[float], angular_velocity: Sequence[float]) -> tuple[float, float]:
+    """World angular velocity turned into the IMU frame, ``Rᵀ ω``: its x (roll) and y (pitch) rates."""
+    matrix = p.getMatrixFromQuaternion(imu_quaternion(orientation))  # row-major
+    wx, wy, wz = angular_velocity
+    return (
+        matrix[0] * wx + matrix[3] * wy + matrix[6] * wz,
+        matrix[1] * wx + matrix[4] * wy + matrix[7] * wz,
+    )
 
 
 def rotation_angle_between(q1: Sequence[float], q2: Sequence[float]) -> float:
@@ -183,6 +194,8 @@ class QuadrupedLocomotionEnv(gym.Env):
         #: 1 kHz motor angle history, SDK convention shifted by +π (so wrapping is one ``%``)
         self._history_q = np.zeros((LATENCY_BUFFER, laikago.NUM_MOTORS))
         self._history_orientation = np.zeros((LATENCY_BUFFER, 4))
+        #: body-frame angular rate [ω_x, ω_y], recorded with the orientation
+        self._history_rate = np.zeros((LATENCY_BUFFER, 2))
         self._history_head = 0
         self._history_count = 0
         self._sensor_imu = np.zeros((HISTORY_LENGTH, 4))
@@ -286,7 +299,8 @@ class QuadrupedLocomotionEnv(gym.Env):
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[np.ndarray, dict]:
         """Start an episode: 90% from the reference state at a random time, else standing with a
-        short warm-up. ``options={"motion_time": t}`` starts from the reference state at ``t``."""
+        short warm-up. ``options={"motion_time": t}`` starts from the reference state at ``t``, or
+        for ``t < 0`` standing, with the clip starting after ``-t`` seconds."""
         if self._client < 0:
             raise QuadrupedConfigError("this environment was closed; make a new one")
         if seed is None and self._initial_seed is not None:
@@ -302,30 +316,34 @@ class QuadrupedLocomotionEnv(gym.Env):
         self._kp = laikago.KP * strength
         self._kd = laikago.KD * strength
 
+        # A2Perf's clock: motion time = time since reset + offset (- warm-up), see _reference_times
         if rng.random() < self.reference_state_init_probability:
-            self._time_offset = float(rng.uniform(0.0, self.clip.duration))
+            self._clip_offset, self._warmup_s = float(rng.uniform(0.0, self.clip.duration)), 0.0
         else:
-            self._time_offset = -float(rng.uniform(0.0, MAX_WARMUP_S))
+            self._clip_offset, self._warmup_s = float(rng.uniform(0.0, MAX_WARMUP_S)), MAX_WARMUP_S
         if options and "motion_time" in options:
             start = options["motion_time"]
-            if not isinstance(start, (int, float)) or not start >= 0.0:
-                raise QuadrupedConfigError(f"options['motion_time'] must be a time >= 0 in seconds, not {start!r}")
-            self._time_offset = float(start)
-        self._substeps = 0
+            if isinstance(start, bool) or not isinstance(start, (int, float)) or not math.isfinite(start):
+                raise QuadrupedConfigError(f"options['motion_time'] must be a time in seconds, not {start!r}")
+            self._warmup_s = 0.0 if start >= 0.0 else max(MAX_WARMUP_S, -float(start))
+            self._clip_offset = float(start) + self._warmup_s
         self._steps = 0
-        start_time = self._time_offset
-        self.reference.align(max(start_time, 0.0), laikago.INIT_POSITION[:2], 0.0)
-        first = self.reference.pose(0.0)
+        start_time = self._clip_offset - self._warmup_s
+        self.reference.align(max(start_time, 0.0), laikago.INIT_POSITION[:2], laikago.INIT_ORIENTATION)
+        # warm-up reference: the standing pose at the origin offset, facing as the clip's first
+        # frame does once the clip is turned onto the robot (A2Perf's rule; with the robot starting
+        # in its initial pose, that is the initial pose itself)
+        turn = self.reference.origin_heading + float(rotations.heading(self.clip.frames[0, ROOT_ROT]))
+        turn -= float(rotations.heading(laikago.INIT_ORIENTATION))
         self._warmup_pose = np.concatenate(
             [
-                [first[0], first[1], laikago.INIT_POSITION[2]],
-                rotations.multiply(rotations.about_z(laikago.body_heading(first[ROOT_ROT])), laikago.INIT_ORIENTATION),
+                [0.0, 0.0, laikago.INIT_POSITION[2]],
+                rotations.multiply(rotations.about_z(turn), laikago.INIT_ORIENTATION),
                 laikago.STANDING_POSE_URDF,
             ]
         )
-        self._previous_phase = float(self.clip.phase(start_time)) if start_time >= 0.0 else None
+        self._previous_phase = float(self.clip.phase(start_time))
         self._table_origin_xy = self.reference.origin_xy.copy()
-        self._first_clip_step = 0
         self._table_poses = np.empty((0, 19))
         self._table_velocities = np.empty((0, 18))
         self._extend_reference_table(EPISODE_TABLE_STEPS)
@@ -343,10 +361,8 @@ class QuadrupedLocomotionEnv(gym.Env):
         self._sensor_action[:] = observed
         self._sensor_motors[:] = observed
         self._needs_reset = False
-        _, orientation = p.getBasePositionAndOrientation(self._robot, physicsClientId=self._client)
-        _, angular_velocity = p.getBaseVelocity(self._robot, physicsClientId=self._client)
         delayed_orientation = self._delayed_orientation()
-        self._sensor_imu[:] = self._imu_reading(orientation, angular_velocity, delayed_orientation)
+        self._sensor_imu[:] = self._imu_reading(delayed_orientation)
         observation = self._observation(poses, delayed_orientation)
         return observation, {"motion_time": start_time}
 
@@ -365,25 +381,29 @@ class QuadrupedLocomotionEnv(gym.Env):
         self._previous_target = filtered
         self._run_substeps(targets)
         self._steps += 1
-        time = self._substeps * laikago.SIM_TIME_STEP_S + self._time_offset
+        # the reference lags the robot by one step (see _reference_times)
+        reference_step = self._steps - 1
+        time = float(self._reference_times(np.array([reference_step]))[0])
 
         client, robot = self._client, self._robot
         position, orientation = p.getBasePositionAndOrientation(robot, physicsClientId=client)
         linear_velocity, angular_velocity = p.getBaseVelocity(robot, physicsClientId=client)
         position = np.array(position)
-        if time >= 0.0:
-            cycles = time / self.clip.duration
-            phase = cycles - math.floor(cycles) if self.clip.loop else min(cycles, 1.0)
-            if self._previous_phase is not None and phase < self._previous_phase:
+        cycles = time / self.clip.duration
+        phase = cycles - math.floor(cycles) if self.clip.loop else min(max(cycles, 0.0), 1.0)
+        if phase < self._previous_phase:  # a new cycle (or the clip starting after warm-up)
+            if time < 0.0:  # the warm-up pose stands at the origin offset itself
+                self.reference.origin_xy = position[:2].copy()
+            else:
                 self.reference.resync_xy(time, position[:2])
-            self._previous_phase = phase
-        frames, velocities = self._reference_rows(self._steps)
+        self._previous_phase = phase
+        frames, velocities = self._reference_rows(reference_step)
         reference_pose, reference_velocity = frames[0], velocities[0]
         reference_rotation = reference_pose[ROOT_ROT].tolist()
 
-        sim_links = p.getLinkStates(
-            robot, laikago.END_EFFECTOR_LINKS, computeForwardKinematics=1, physicsClientId=client
-        )
+        # A2Perf reads the robot's feet from PyBullet's cached link states, which hold the poses
+        # at the start of the last 1 ms physics step (no forward kinematics pass); so do we
+        sim_links = p.getLinkStates(robot, laikago.END_EFFECTOR_LINKS, physicsClientId=client)
         reward, terms = imitation_reward(
             ref_joints=reference_pose[JOINTS],
             sim_joints=self._q_urdf,
@@ -404,7 +424,7 @@ class QuadrupedLocomotionEnv(gym.Env):
 
         self._sensor_imu[1:] = self._sensor_imu[:-1]
         delayed_orientation = self._delayed_orientation()
-        self._sensor_imu[0] = self._imu_reading(orientation, angular_velocity, delayed_orientation)
+        self._sensor_imu[0] = self._imu_reading(delayed_orientation)
         self._sensor_action[1:] = self._sensor_action[:-1]
         self._sensor_action[0] = self._last_action
         self._sensor_motors[1:] = self._sensor_motors[:-1]
@@ -489,8 +509,11 @@ class QuadrupedLocomotionEnv(gym.Env):
             self._history_count += 1
 
     def _record_orientation(self) -> None:
+        """Push the base orientation and body-frame rate onto the 1 kHz history (IMU readings)."""
         _, orientation = p.getBasePositionAndOrientation(self._robot, physicsClientId=self._client)
+        _, angular_velocity = p.getBaseVelocity(self._robot, physicsClientId=self._client)
         self._history_orientation[self._history_head] = orientation
+        self._history_rate[self._history_head] = body_rate(orientation, angular_velocity)
 
     def _delayed(self, history: np.ndarray) -> np.ndarray:
         """The reading ``latency`` seconds ago, linearly interpolated between 1 kHz samples."""
@@ -530,7 +553,8 @@ class QuadrupedLocomotionEnv(gym.Env):
         set_torques, step_simulation, read_joints = p.setJointMotorControlArray, p.stepSimulation, p.getJointStates
         get_base = p.getBasePositionAndOrientation
         maximum, minimum, remainder, multiply = np.maximum, np.minimum, np.remainder, np.multiply
-        history, orientations = self._history_q, self._history_orientation
+        history, orientations, rates = self._history_q, self._history_orientation, self._history_rate
+        get_velocity = p.getBaseVelocity
         steps, blend = self._latency_steps, self._latency_blend
         no_latency = steps == 0 and blend == 0.0
         record_from = self._orientation_from_substep
@@ -562,22 +586,16 @@ class QuadrupedLocomotionEnv(gym.Env):
             if count < LATENCY_BUFFER:
                 count += 1
             if i >= record_from:
-                orientations[head] = get_base(robot, physicsClientId=client)[1]
+                orientation = orientations[head] = get_base(robot, physicsClientId=client)[1]
+                rates[head] = body_rate(orientation, get_velocity(robot, physicsClientId=client)[1])
         self._history_head, self._history_count = head, count
         self._q_urdf, self._qd_urdf = q_urdf, qd_urdf
-        self._substeps += laikago.SUBSTEPS_PER_ACTION
 
-    def _imu_reading(
-        self, orientation: Sequence[float], angular_velocity: Sequence[float], delayed_orientation: Sequence[float]
-    ) -> list[float]:
-        """[roll, pitch, ω_x, ω_y]: delayed roll and pitch, body-frame angular rate (now)."""
+    def _imu_reading(self, delayed_orientation: Sequence[float]) -> list[float]:
+        """[roll, pitch, ω_x, ω_y], all ``latency`` old (the rates interpolated like the angles)."""
         roll, pitch = rotations.roll_pitch(imu_quaternion(delayed_orientation))
-        matrix = p.getMatrixFromQuaternion(imu_quaternion(orientation))
-        wx, wy, wz = angular_velocity
-        # body rate = Rᵀ ω, R row-major
-        rate_x = matrix[0] * wx + matrix[3] * wy + matrix[6] * wz
-        rate_y = matrix[1] * wx + matrix[4] * wy + matrix[7] * wz
-        return [roll, pitch, rate_x, rate_y]
+        rate_x, rate_y = self._delayed(self._history_rate)
+        return [roll, pitch, float(rate_x), float(rate_y)]
 
     def _delayed_orientation(self) -> list[float]:
         delayed = self._delayed(self._history_orientation)
@@ -603,41 +621,46 @@ class QuadrupedLocomotionEnv(gym.Env):
 
     # --- reference ---------------------------------------------------------------------------
 
-    def _extend_reference_table(self, steps: int) -> None:
-        """Evaluate the reference at the next ``steps`` control times in one vectorised call.
+    def _reference_times(self, rows: np.ndarray) -> np.ndarray:
+        """Motion time of reference row ``r``: the reference after env step ``r + 1`` (row 0 also
+        serves at reset), computed in A2Perf's order of floating-point operations.
 
-        Control times are fixed once the episode starts (``substeps · 1 ms + offset``) and the
-        heading offset only changes at reset, so the clip is evaluated once per episode; cycle
-        re-syncs only shift xy, applied at lookup.
+        A2Perf's clock is ``time since reset + clip offset − one control step (− warm-up)``: the
+        reference does not advance on the first step, so it lags the robot by one step all
+        episode. The same rounding matters: when the first step's time rounds below the start
+        time, the phase looks as if it wrapped and the reference xy re-syncs, as in A2Perf.
+        """
+        elapsed = (SUBSTEPS * (np.asarray(rows) + 1)).astype(float) * laikago.SIM_TIME_STEP_S
+        times = elapsed + self._clip_offset
+        times += -(SUBSTEPS * laikago.SIM_TIME_STEP_S)
+        if self._warmup_s:
+            times -= self._warmup_s
+        return times
+
+    def _extend_reference_table(self, steps: int) -> None:
+        """Evaluate the reference for the next ``steps`` rows in one vectorised call.
+
+        Reference times are fixed once the episode starts and the heading offset only changes at
+        reset, so the clip is evaluated once per episode; cycle re-syncs only shift xy, applied
+        at lookup (to the warm-up pose too, which stands at the origin offset).
         """
         start = len(self._table_poses)
-        indices = np.arange(start, start + steps)
-        times = (indices * laikago.SUBSTEPS_PER_ACTION) * laikago.SIM_TIME_STEP_S + self._time_offset
-        poses, velocities = self.reference.pose_and_velocity(np.maximum(times, 0.0))
+        times = self._reference_times(np.arange(start, start + steps))
+        poses, velocities = self._reference_at(times)
         poses[:, 0:2] += self._table_origin_xy - self.reference.origin_xy
-        warm = times < 0.0
-        if np.any(warm):
-            poses[warm] = self._warmup_pose
-            velocities[warm] = 0.0
-            self._first_clip_step = max(self._first_clip_step, start + int(np.count_nonzero(warm)))
         self._table_poses = np.concatenate([self._table_poses, poses])
         self._table_velocities = np.concatenate([self._table_velocities, velocities])
 
-    def _reference_rows(self, step: int) -> tuple[np.ndarray, np.ndarray]:
-        """Reference poses at control step ``step`` and each target-frame step ahead ``(5, 19)``,
-        and the matching velocities ``(5, 18)``, with the current xy re-sync applied."""
-        rows = self._target_steps + step
-        if step + TARGET_FRAME_STEPS[-1] >= len(self._table_poses):
+    def _reference_rows(self, row: int) -> tuple[np.ndarray, np.ndarray]:
+        """Reference poses at ``row`` and each target-frame step ahead ``(5, 19)``, and the
+        matching velocities ``(5, 18)``, with the current xy re-sync applied."""
+        rows = self._target_steps + row
+        if row + TARGET_FRAME_STEPS[-1] >= len(self._table_poses):
             self._extend_reference_table(
-                max(EPISODE_TABLE_STEPS, step + TARGET_FRAME_STEPS[-1] + 1 - len(self._table_poses))
+                max(EPISODE_TABLE_STEPS, row + TARGET_FRAME_STEPS[-1] + 1 - len(self._table_poses))
             )
         poses = self._table_poses[rows]
-        shift = self.reference.origin_xy - self._table_origin_xy
-        if step >= self._first_clip_step:
-            poses[:, 0:2] += shift
-        else:
-            clip_rows = rows >= self._first_clip_step
-            poses[clip_rows, 0:2] += shift
+        poses[:, 0:2] += self.reference.origin_xy - self._table_origin_xy
         return poses, self._table_velocities[rows]
 
     def _reference_at(self, times: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -646,6 +669,7 @@ class QuadrupedLocomotionEnv(gym.Env):
         warm = times < 0.0
         if np.any(warm):
             poses[warm] = self._warmup_pose
+            poses[warm, 0:2] += self.reference.origin_xy
             velocities[warm] = 0.0
         return poses, velocities
 

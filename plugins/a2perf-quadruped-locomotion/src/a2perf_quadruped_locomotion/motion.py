@@ -17,7 +17,7 @@ from pathlib import Path
 import attrs
 import numpy as np
 
-from a2perf_quadruped_locomotion import laikago, rotations
+from a2perf_quadruped_locomotion import rotations
 from a2perf_quadruped_locomotion.errors import MotionClipError
 
 POSE_SIZE = 19
@@ -224,10 +224,17 @@ class ReferenceMotion:
     def velocity(self, times: np.ndarray | float) -> np.ndarray:
         return self.pose_and_velocity(times)[1]
 
-    def align(self, time: float, robot_xy: np.ndarray, robot_heading: float) -> None:
-        """Turn and shift the clip so its root at ``time`` is at the robot's xy and heading."""
+    def align(self, time: float, robot_xy: np.ndarray, robot_orientation: np.ndarray) -> None:
+        """Turn and shift the clip so its root at ``time`` is at the robot's xy and faces its way.
+
+        ``robot_orientation`` is the robot's URDF base quaternion. As in A2Perf, the turn is the
+        difference of the two quaternions' raw headings (where each turns the URDF x axis), not of
+        the body headings: the two differ by a few milliradians when the clip's root is rolled or
+        pitched at ``time``, and the raw one is what A2Perf's results were measured with.
+        """
         raw = self.clip.pose(time)
-        self.origin_heading = float(robot_heading - laikago.body_heading(raw[ROOT_ROT]))
+        turn = rotations.heading(np.asarray(robot_orientation, dtype=float)) - rotations.heading(raw[ROOT_ROT])
+        self.origin_heading = float(turn)
         self.resync_xy(time, robot_xy)
 
     def resync_xy(self, time: float, robot_xy: np.ndarray) -> None:
