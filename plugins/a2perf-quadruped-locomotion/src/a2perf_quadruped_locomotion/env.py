@@ -48,7 +48,6 @@ OBSERVATION_SIZE = 160
 EPISODE_TABLE_STEPS = 640
 _INIT_INVERSE = tuple(float(v) for v in laikago.INIT_ORIENTATION_INVERSE)
 _OFFSET_MINUS_PI = laikago.MOTOR_OFFSET - np.pi
-SUBSTEPS = laikago.SUBSTEPS_PER_ACTION
 _MAX_CHANGE = np.full(laikago.NUM_MOTORS, laikago.MAX_MOTOR_ANGLE_CHANGE_PER_SUBSTEP)
 _TWO_PI = np.full(laikago.NUM_MOTORS, 2.0 * np.pi)
 _ACTION_LOW = np.full(laikago.NUM_MOTORS, -ACTION_LIMIT)
@@ -630,9 +629,10 @@ class QuadrupedLocomotionEnv(gym.Env):
         episode. The same rounding matters: when the first step's time rounds below the start
         time, the phase looks as if it wrapped and the reference xy re-syncs, as in A2Perf.
         """
-        elapsed = (SUBSTEPS * (np.asarray(rows) + 1)).astype(float) * laikago.SIM_TIME_STEP_S
+        substeps = laikago.SUBSTEPS_PER_ACTION
+        elapsed = (substeps * (np.asarray(rows) + 1)).astype(float) * laikago.SIM_TIME_STEP_S
         times = elapsed + self._clip_offset
-        times += -(SUBSTEPS * laikago.SIM_TIME_STEP_S)
+        times += -(substeps * laikago.SIM_TIME_STEP_S)
         if self._warmup_s:
             times -= self._warmup_s
         return times
