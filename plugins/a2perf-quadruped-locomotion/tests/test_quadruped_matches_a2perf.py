@@ -9,6 +9,7 @@ episode ends is compared over the whole recording.
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
 from pathlib import Path
 
@@ -18,6 +19,8 @@ import pytest
 from a2perf_quadruped_locomotion.env import IMU, LAST_ACTION, MOTOR_ANGLES, TARGET_FRAMES, QuadrupedLocomotionEnv
 
 REFERENCE = json.loads((Path(__file__).parent / "data" / "a2perf_reference.json").read_text())
+#: physics can change between PyBullet releases: failures name both versions
+VERSIONS = f"recorded with pybullet {REFERENCE['pybullet']}, running {importlib.metadata.version('pybullet')}"
 TERMS = ("pose", "velocity", "end_effector", "root_pose", "root_velocity")
 CLOSE_STEPS = 8
 #: newest entry of each 3-step sensor history, and the target frames
@@ -58,7 +61,8 @@ def test_same_actions_give_a2perfs_trajectory(case):
         long_way_round = 0
         for k, expected in enumerate(case["steps"], start=1):
             observation, reward, terminated, truncated, info = env.step(np.array(expected["action"]))
-            assert terminated == expected["done"], f"step {k}"
+            where = f"step {k}, {VERSIONS}"
+            assert terminated == expected["done"], where
             assert not truncated
             if k > CLOSE_STEPS:
                 continue
@@ -66,24 +70,24 @@ def test_same_actions_give_a2perfs_trajectory(case):
             terms = [info["reward_terms"][name] for name in TERMS]
             if a2perf_spins_the_reference(env.clip, info["motion_time"]):
                 # its root-velocity term collapses; ours (the short way round) does not
-                assert expected["terms"][-1] < 1e-6 < 0.1 < terms[-1], f"step {k}"
+                assert expected["terms"][-1] < 1e-6 < 0.1 < terms[-1], where
                 long_way_round += 1
                 terms, expected["terms"] = terms[:-1], expected["terms"][:-1]
             else:
-                assert reward == pytest.approx(expected["reward"], abs=1e-4), f"step {k}"
-            np.testing.assert_allclose(terms, expected["terms"], atol=1e-4, err_msg=f"step {k}")
+                assert reward == pytest.approx(expected["reward"], abs=1e-4), where
+            np.testing.assert_allclose(terms, expected["terms"], atol=1e-4, err_msg=where)
             # A2Perf places the robot at a constant xy offset when starting mid-clip (it computes
             # the position offset before turning the clip); everything it measures is relative
             displacement = np.subtract(expected["base_position"], case["start_position"])
-            np.testing.assert_allclose(position - start, displacement, atol=1e-4, err_msg=f"step {k}")
-            np.testing.assert_allclose(orientation, expected["base_orientation"], atol=1e-4, err_msg=f"step {k}")
-            np.testing.assert_allclose(env._q_urdf, expected["joint_angles"], atol=1e-4, err_msg=f"step {k}")
+            np.testing.assert_allclose(position - start, displacement, atol=1e-4, err_msg=where)
+            np.testing.assert_allclose(orientation, expected["base_orientation"], atol=1e-4, err_msg=where)
+            np.testing.assert_allclose(env._q_urdf, expected["joint_angles"], atol=1e-4, err_msg=where)
             if "observation" in expected:
                 # A2Perf's histories still hold its stale reset reading for two steps; ours hold the
                 # real start state, so only the newest entries compare until then
                 wanted = np.array(expected["observation"])
                 compared = slice(None) if k >= 3 else NEWEST
-                np.testing.assert_allclose(observation[compared], wanted[compared], atol=1e-4, err_msg=f"step {k}")
+                np.testing.assert_allclose(observation[compared], wanted[compared], atol=1e-4, err_msg=where)
         assert k == len(case["steps"])
         # the recorder starts one spin case so that it crosses those frames early
         assert long_way_round == (1 if (case["clip"], case["start"]) == ("dog_spin", 0.55) else 0)

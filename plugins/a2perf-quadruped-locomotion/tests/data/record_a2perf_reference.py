@@ -4,7 +4,8 @@ Runs Google's 2020 ``motion_imitation`` package (the env A2Perf wraps; its sdist
 index as ``motion_imitation==0.0.6``) with the same fixed action sequences our test replays, and
 writes per-step rewards, reward terms, base poses and observations to ``a2perf_reference.json``.
 
-It needs its own environment, since that code predates NumPy 2 and Gymnasium::
+It needs an environment of its own, since that code predates NumPy 2 and Gymnasium;
+``nox -s a2perf-reference`` builds one and re-records (use the same PyBullet as the tests). By hand::
 
     python3 -m venv old && old/bin/pip install "numpy<2" "gym==0.26.2" pybullet attrs absl-py scipy six
     pip download --no-deps --no-binary :all: motion_imitation==0.0.6 && tar xzf motion_imitation-0.0.6.tar.gz
@@ -21,6 +22,7 @@ from __future__ import annotations
 
 import collections
 import collections.abc
+import importlib.metadata
 import json
 import sys
 import types
@@ -143,7 +145,8 @@ def main(source: str, clips_dir: str, out: str = str(Path(__file__).with_name("a
         for start, policy in starts:
             cases.append(record_case(env_builder, clip_file, start, policy))
             print(f"{name} start {start}: {len(cases[-1]['steps'])} steps", flush=True)
-    Path(out).write_text(json.dumps({"source": "motion_imitation 0.0.6", "cases": cases}, indent=None) + "\n")
+    versions = {"source": "motion_imitation 0.0.6", "pybullet": importlib.metadata.version("pybullet")}
+    Path(out).write_text(json.dumps({**versions, "cases": cases}, indent=None) + "\n")
 
 
 if __name__ == "__main__":
