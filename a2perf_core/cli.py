@@ -205,6 +205,7 @@ def data_list(as_json: bool) -> None:
                 "path": reg.spec.path,
                 "found": str(found) if found else None,
                 "url": reg.spec.url,
+                "package": reg.spec.package,
                 "license": reg.spec.license,
                 "distribution": reg.plugin.distribution,
             }
@@ -243,6 +244,6 @@ def data_fetch(names: tuple[str, ...], fetch_all: bool, force: bool) -> None:
             except A2PerfError as exc:
                 failures.append(f"{asset.name}: {exc}")
             except OSError as exc:
-                failures.append(f"{asset.name}: download from {asset.url} failed: {exc}")
+                failures.append(f"{asset.name}: download from {asset.url or asset.package} failed: {exc}")
     if failures:
         raise A2PerfError("some assets could not be fetched:\n  " + "\n  ".join(failures))

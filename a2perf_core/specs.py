@@ -63,6 +63,10 @@ class DataAsset:
     #: path under a data root, ``<domain>/<...>``, with forward slashes
     path: str = attrs.field()
     url: str = ""
+    #: or a source distribution on the package index that ships the file, as a pip requirement
+    #: (``name==version``), and the file's path inside its archive: for data published only there
+    package: str = ""
+    member: str = attrs.field(default="")
     sha256: str = ""
     #: ``git hash-object`` of the file, for files published only by their git blob id
     git_blob: str = ""
@@ -74,6 +78,11 @@ class DataAsset:
     def _check_path(self, attribute: attrs.Attribute, value: str) -> None:
         if value.startswith("/") or ".." in value.split("/") or "/" not in value:
             raise ValueError(f"data path {value!r} must be relative, of the form '<domain>/<file>'")
+
+    @member.validator
+    def _check_member(self, attribute: attrs.Attribute, value: str) -> None:
+        if bool(value) != bool(self.package):
+            raise ValueError(f"data asset {self.name!r}: 'package' and 'member' go together")
 
 
 @attrs.frozen

@@ -140,3 +140,75 @@ def test_cli_data_list_and_fetch(roots, server, a2perf_plugins):
     assert unknown.exit_code == 2
     assert "Did you mean: toy-netlist" in unknown.output
     assert "Traceback" not in unknown.output
+
+
+BACKEND = '''
+"""An in-tree build backend needing nothing installed, so pip can read the metadata offline."""
+import os
+
+METADATA = "Metadata-Version: 2.1\\nName: a2perf-toy-data\\nVersion: 1.0\\n"
+
+
+def prepare_metadata_for_build_wheel(directory, config_settings=None):
+    info = os.path.join(directory, "a2perf_toy_data-1.0.dist-info")
+    os.makedirs(info)
+    with open(os.path.join(info, "METADATA"), "w") as f:
+        f.write(METADATA)
+    return "a2perf_toy_data-1.0.dist-info"
+
+
+def get_requires_for_build_wheel(config_settings=None):
+    return []
+'''
+
+
+@pytest.fixture
+def package_index(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A local "index" holding the source archive of ``a2perf-toy-data 1.0``, which ships CONTENT
+    at ``a2perf_toy_data-1.0/data/netlist.pb.txt``; pip is pointed at it and nowhere else."""
+    import io
+    import tarfile
+
+    index = tmp_path / "index"
+    index.mkdir()
+    files = {
+        "pyproject.toml": b'[build-system]\nrequires = []\nbuild-backend = "backend"\nbackend-path = ["."]\n',
+        "backend.py": BACKEND.encode(),
+        "PKG-INFO": b"Metadata-Version: 2.1\nName: a2perf-toy-data\nVersion: 1.0\n",
+        "data/netlist.pb.txt": CONTENT,
+    }
+    with tarfile.open(index / "a2perf_toy_data-1.0.tar.gz", "w:gz") as archive:
+        for name, data in files.items():
+            member = tarfile.TarInfo(f"a2perf_toy_data-1.0/{name}")
+            member.size = len(data)
+            archive.addfile(member, io.BytesIO(data))
+    monkeypatch.setenv("PIP_NO_INDEX", "1")
+    monkeypatch.setenv("PIP_FIND_LINKS", str(index))
+    monkeypatch.delenv("PIP_INDEX_URL", raising=False)
+    return index
+
+
+def packaged(**kw) -> DataAsset:
+    return asset(package="a2perf-toy-data==1.0", member="a2perf_toy_data-1.0/data/netlist.pb.txt", **kw)
+
+
+def test_fetch_from_a_source_archive_on_the_package_index(roots, package_index):
+    _, _, cache = roots
+    seen = []
+    path = fetch(packaged(), progress=lambda done, total: seen.append((done, total)))
+    assert path == cache / "toy/design/netlist.pb.txt"
+    assert path.read_bytes() == CONTENT
+    assert seen[-1] == (len(CONTENT), len(CONTENT))
+
+
+def test_source_archive_problems_are_clear_errors_and_leave_nothing(roots, package_index):
+    _, _, cache = roots
+    with pytest.raises(ChecksumError, match="toy-netlist"):
+        fetch(packaged(sha256=hashlib.sha256(b"other").hexdigest()))
+    with pytest.raises(DataMissingError, match="has no a2perf_toy_data-1.0/data/missing.txt"):
+        fetch(asset(package="a2perf-toy-data==1.0", member="a2perf_toy_data-1.0/data/missing.txt"))
+    with pytest.raises(DataMissingError, match="could not download a2perf-toy-data==2.0"):
+        fetch(asset(package="a2perf-toy-data==2.0", member="a2perf_toy_data-2.0/data/netlist.pb.txt"))
+    assert not any(p.is_file() for p in cache.rglob("*")) if cache.exists() else True
+    with pytest.raises(ValueError, match="go together"):
+        asset(package="a2perf-toy-data==1.0")
