@@ -28,7 +28,7 @@ def test_assets_match_the_shared_files_and_carry_the_licence_notice(a2perf_plugi
     from a2perf_core.data import locate, verify
 
     plugins = a2perf_plugins(plugin)
-    assets = {k: r.spec for k, r in plugins.registry.data_assets.items() if k.startswith("quadruped-")}
+    assets = {k: r.spec for k, r in plugins.registry.data_assets.items() if k.startswith("quadruped-dog-")}
     assert len(assets) == 3
     for asset in assets.values():
         assert asset.path.startswith("quadruped/motions/dog_")

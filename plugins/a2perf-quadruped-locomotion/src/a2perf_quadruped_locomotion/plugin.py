@@ -53,6 +53,28 @@ CLIPS: dict[str, tuple[str, str, str, str, int, str]] = {
     ),
 }
 
+#: Peng et al.'s policies trained on the clips, shipped only inside motion_imitation's source
+#: distribution: clip -> (asset name, sha256, size in bytes)
+POLICY_PACKAGE = "motion_imitation==0.0.6"
+POLICY_MEMBER = "motion_imitation-0.0.6/motion_imitation/data/policies/{file}"
+PRETRAINED_POLICIES: dict[str, tuple[str, str, int]] = {
+    "dog_pace": (
+        "quadruped-policy-dog-pace",
+        "5efb1a764ddc6d38225070e39599c25c91aa47bd3ce4e166f1c5a02685571678",
+        1761214,
+    ),
+    "dog_trot": (
+        "quadruped-policy-dog-trot",
+        "e130d1393079a7d4bea426e1326cabf5c6f09fa35a3c750579315dfa975238e5",
+        1761464,
+    ),
+    "dog_spin": (
+        "quadruped-policy-dog-spin",
+        "763f4cc7bc379199702a24ac40d1dc212265ae3830a0d26e6698e6dc1142bbb7",
+        1761213,
+    ),
+}
+
 GIN_FILES = {
     "train": "a2perf_quadruped_locomotion:gin/train.gin",
     "inference": "a2perf_quadruped_locomotion:gin/inference.gin",
@@ -73,6 +95,19 @@ def a2perf_register_data_assets(register: Callable[[DataAsset], None]) -> None:
                 size=size,
                 license=LICENSE_NOTICE,
                 description=f"Laikago reference motion {file} (motion_imitation clip format)",
+            )
+        )
+    for clip, (asset_name, sha256, size) in PRETRAINED_POLICIES.items():
+        register(
+            DataAsset(
+                name=asset_name,
+                path=f"quadruped/policies/{clip}.zip",
+                package=POLICY_PACKAGE,
+                member=POLICY_MEMBER.format(file=f"{clip}.zip"),
+                sha256=sha256,
+                size=size,
+                license=LICENSE_NOTICE,
+                description=f"Peng et al.'s PPO policy for {clip} (stable-baselines zip; a baseline, not a task)",
             )
         )
 

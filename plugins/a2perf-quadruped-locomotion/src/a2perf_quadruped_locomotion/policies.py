@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import io
+import zipfile
+from pathlib import Path
+
 import numpy as np
 
 from a2perf_quadruped_locomotion import laikago
@@ -40,3 +44,33 @@ class ReferenceTrackingPolicy:
 def zero_policy(observation: np.ndarray) -> np.ndarray:
     """Hold the standing pose."""
     return np.zeros(laikago.NUM_MOTORS, dtype=np.float32)
+
+
+class PretrainedImitationPolicy:
+    """Peng et al.'s trained policy for a clip, run with NumPy (no TensorFlow needed).
+
+    The file is a stable-baselines model zip (data asset ``quadruped-policy-dog-*``): its inner
+    ``parameters`` zip holds the weights as ``.npy`` arrays. The actor is an MLP 160 → 512 → 256
+    → 12 with ReLU on the raw observation; acting deterministically means taking the Gaussian's
+    mean, clipped to the action space. The value and Q heads are not needed to act.
+    """
+
+    LAYERS = ("model/pi_fc0", "model/pi_fc1", "model/pi")
+
+    def __init__(self, weights: dict[str, np.ndarray]) -> None:
+        self._layers = [(weights[f"{name}/w:0"], weights[f"{name}/b:0"]) for name in self.LAYERS]
+
+    @classmethod
+    def from_file(cls, path: str | Path) -> PretrainedImitationPolicy:
+        with zipfile.ZipFile(path) as model, zipfile.ZipFile(io.BytesIO(model.read("parameters"))) as parameters:
+            weights = {
+                name.removesuffix(".npy"): np.load(io.BytesIO(parameters.read(name))) for name in parameters.namelist()
+            }
+        return cls(weights)
+
+    def __call__(self, observation: np.ndarray) -> np.ndarray:
+        hidden = np.asarray(observation, dtype=float)
+        for weight, bias in self._layers[:-1]:
+            hidden = np.maximum(hidden @ weight + bias, 0.0)
+        weight, bias = self._layers[-1]
+        return np.clip(hidden @ weight + bias, -ACTION_LIMIT, ACTION_LIMIT).astype(np.float32)
