@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-from pathlib import Path
 
 import numpy as np
 import pybullet as p
@@ -20,18 +19,8 @@ from a2perf_quadruped_locomotion.errors import QuadrupedConfigError
 from a2perf_quadruped_locomotion.randomization import INERTIA_RANGE, LATENCY_RANGE_S, MASS_RANGE
 
 
-def clip_file(name: str) -> Path:
-    from a2perf_core.data import search_path
-
-    for root in search_path():
-        candidate = root / "quadruped" / "motions" / f"dog_{name}.txt"
-        if candidate.is_file():
-            return candidate
-    pytest.skip("the quadruped motion clips are not on A2PERF_DATA_PATH")
-
-
 @pytest.fixture
-def pace_env():
+def pace_env(clip_file):
     env = QuadrupedLocomotionEnv(clip_file("pace"))
     yield env
     env.close()
@@ -64,7 +53,7 @@ def test_registered_task_makes_a_time_limited_env(a2perf_plugins):
         env.close()
 
 
-def test_motion_file_overrides_the_task_clip(a2perf_plugins):
+def test_motion_file_overrides_the_task_clip(clip_file, a2perf_plugins):
     from a2perf_core.envs import make
 
     a2perf_plugins(plugin)
@@ -85,7 +74,7 @@ def test_missing_clip_says_how_to_fetch_it(a2perf_plugins, monkeypatch, tmp_path
         make_env(motion_asset="quadruped-dog-pace")
 
 
-def test_bad_arguments_are_user_errors():
+def test_bad_arguments_are_user_errors(clip_file):
     with pytest.raises(QuadrupedConfigError, match="mode"):
         QuadrupedLocomotionEnv(clip_file("pace"), mode="eval")
     with pytest.raises(QuadrupedConfigError, match="render_mode"):
@@ -126,7 +115,7 @@ def test_observations_stay_in_the_declared_space(pace_env):
     np.testing.assert_allclose(observations[2][24:36], laikago.STANDING_POSE_SDK + actions[0], atol=1e-6)
 
 
-def test_same_seed_same_trajectory_across_envs_and_resets():
+def test_same_seed_same_trajectory_across_envs_and_resets(clip_file):
     # large actions: hard contacts and joint limits, so any state leaking between resets shows
     actions = np.random.default_rng(1).uniform(-2.0, 2.0, size=(12, 12))
     first = QuadrupedLocomotionEnv(clip_file("trot"), seed=7)
@@ -144,7 +133,7 @@ def test_same_seed_same_trajectory_across_envs_and_resets():
         second.close()
 
 
-def test_constructor_seed_seeds_the_first_reset():
+def test_constructor_seed_seeds_the_first_reset(clip_file):
     a = QuadrupedLocomotionEnv(clip_file("pace"), seed=11)
     b = QuadrupedLocomotionEnv(clip_file("pace"))
     try:
@@ -154,7 +143,7 @@ def test_constructor_seed_seeds_the_first_reset():
         b.close()
 
 
-def test_passes_gymnasiums_env_checker():
+def test_passes_gymnasiums_env_checker(clip_file):
     from gymnasium.utils.env_checker import check_env
 
     env = QuadrupedLocomotionEnv(clip_file("spin"), render_mode="rgb_array", render_size=(64, 48))
@@ -164,7 +153,7 @@ def test_passes_gymnasiums_env_checker():
         env.close()
 
 
-def test_close_releases_both_physics_clients():
+def test_close_releases_both_physics_clients(clip_file):
     env = QuadrupedLocomotionEnv(clip_file("pace"))
     env.reset(seed=0)
     clients = (env.physics_client, env._kinematic_client)
@@ -176,7 +165,7 @@ def test_close_releases_both_physics_clients():
         env.reset()
 
 
-def test_render_gives_an_rgb_frame():
+def test_render_gives_an_rgb_frame(clip_file):
     env = QuadrupedLocomotionEnv(clip_file("pace"), render_mode="rgb_array", render_size=(80, 60))
     try:
         env.reset(seed=0)
@@ -266,7 +255,7 @@ def test_action_filter_step_response_by_hand():
     assert action_filter(np.array([0.7]))[0] == pytest.approx(0.7)
 
 
-def test_train_mode_randomises_dynamics_reproducibly_and_test_mode_does_not():
+def test_train_mode_randomises_dynamics_reproducibly_and_test_mode_does_not(clip_file):
     train = QuadrupedLocomotionEnv(clip_file("pace"), mode="train")
     test = QuadrupedLocomotionEnv(clip_file("pace"), mode="test")
     try:
@@ -294,7 +283,7 @@ def test_train_mode_randomises_dynamics_reproducibly_and_test_mode_does_not():
         test.close()
 
 
-def test_warmup_start_stands_in_the_default_pose():
+def test_warmup_start_stands_in_the_default_pose(clip_file):
     env = QuadrupedLocomotionEnv(clip_file("pace"), reference_state_init_probability=0.0)
     try:
         observation, info = env.reset(seed=0)
@@ -305,7 +294,7 @@ def test_warmup_start_stands_in_the_default_pose():
         env.close()
 
 
-def test_precomputed_reference_matches_direct_evaluation_across_cycle_resyncs():
+def test_precomputed_reference_matches_direct_evaluation_across_cycle_resyncs(clip_file):
     """The per-episode reference table must agree with evaluating the clip afresh, including after
     the xy re-sync at each cycle wrap (pace wraps every 19 control steps)."""
     env = QuadrupedLocomotionEnv(clip_file("pace"))

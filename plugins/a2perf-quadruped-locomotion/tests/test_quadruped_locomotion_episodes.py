@@ -2,22 +2,10 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 from a2perf_quadruped_locomotion import plugin
 from a2perf_quadruped_locomotion.policies import ReferenceTrackingPolicy, zero_policy
-
-
-def clip_file(name: str) -> Path:
-    from a2perf_core.data import search_path
-
-    for root in search_path():
-        candidate = root / "quadruped" / "motions" / f"dog_{name}.txt"
-        if candidate.is_file():
-            return candidate
-    pytest.skip("the quadruped motion clips are not on A2PERF_DATA_PATH")
 
 
 def run_episode(env, policy, seed: int) -> tuple[list[float], bool, bool]:
@@ -49,7 +37,7 @@ def test_a_600_step_episode_ends_in_truncation_not_termination(a2perf_plugins):
 
 
 @pytest.mark.slow
-def test_reference_tracking_earns_well_above_zero_action_per_step(capsys):
+def test_reference_tracking_earns_well_above_zero_action_per_step(clip_file, capsys):
     """Mean per-step reward over 5 seeded DogPace episodes (each until it falls or 600 steps).
 
     Measured here: tracking 0.42, zero action 0.11. Open-loop tracking does not stay up for a
@@ -90,7 +78,7 @@ def pretrained_policy(a2perf_plugins, clip: str):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("clip", ["pace", "trot"])
-def test_the_published_trained_policy_stays_up_for_whole_episodes(a2perf_plugins, clip, capsys):
+def test_the_published_trained_policy_stays_up_for_whole_episodes(clip_file, a2perf_plugins, clip, capsys):
     """The policy trained in Google's env imitates the clip here too, for whole 600-step episodes:
     evidence over full episodes that this env is the one it was trained in. Measured over 10 seeds
     each: every episode 600 steps, 0.644 (pace) and 0.605 (trot) per step."""

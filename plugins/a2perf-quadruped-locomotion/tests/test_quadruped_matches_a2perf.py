@@ -39,21 +39,11 @@ def a2perf_spins_the_reference(clip, time: float) -> bool:
     return time >= 0.0 and bool({first, min(first + 1, clip.num_frames - 1)} & bad)
 
 
-def clip_file(name: str) -> Path:
-    from a2perf_core.data import search_path
-
-    for root in search_path():
-        candidate = root / "quadruped" / "motions" / f"{name}.txt"
-        if candidate.is_file():
-            return candidate
-    pytest.skip("the quadruped motion clips are not on A2PERF_DATA_PATH")
-
-
 @pytest.mark.parametrize(
     "case", REFERENCE["cases"], ids=[f"{c['clip']}-from-{c['start']}-{c['policy']}" for c in REFERENCE["cases"]]
 )
-def test_same_actions_give_a2perfs_trajectory(case):
-    env = QuadrupedLocomotionEnv(clip_file(case["clip"]))
+def test_same_actions_give_a2perfs_trajectory(clip_file, case):
+    env = QuadrupedLocomotionEnv(clip_file(case["clip"].removeprefix("dog_")))
     try:
         env.reset(seed=0, options={"motion_time": case["start"]})
         client, robot = env.physics_client, env._robot

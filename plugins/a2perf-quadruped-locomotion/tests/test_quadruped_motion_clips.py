@@ -16,25 +16,15 @@ from scipy.spatial.transform import Rotation, Slerp
 DT = 0.01667
 
 
-def clip_file(name: str) -> Path:
-    from a2perf_core.data import search_path
-
-    for root in search_path():
-        candidate = root / "quadruped" / "motions" / f"dog_{name}.txt"
-        if candidate.is_file():
-            return candidate
-    pytest.skip("the quadruped motion clips are not on A2PERF_DATA_PATH")
-
-
-def raw_frames(name: str) -> np.ndarray:
-    return np.array(json.loads(clip_file(name).read_text())["Frames"], dtype=float)
+def raw_frames(path: Path) -> np.ndarray:
+    return np.array(json.loads(path.read_text())["Frames"], dtype=float)
 
 
 @pytest.mark.parametrize(
     ("name", "frames", "duration", "rotation_offsets"),
     [("pace", 39, 38 * DT, False), ("trot", 33, 32 * DT, False), ("spin", 46, 45 * DT, True)],
 )
-def test_real_clips_load_with_their_published_shape(name, frames, duration, rotation_offsets):
+def test_real_clips_load_with_their_published_shape(clip_file, name, frames, duration, rotation_offsets):
     clip = load_motion_clip(clip_file(name))
     assert clip.num_frames == frames
     assert clip.duration == pytest.approx(duration, abs=1e-12)
@@ -44,8 +34,8 @@ def test_real_clips_load_with_their_published_shape(name, frames, duration, rota
     assert clip.name == f"dog_{name}"
 
 
-def test_loading_moves_frame_zero_to_the_origin_and_keeps_the_rest():
-    raw = raw_frames("spin")
+def test_loading_moves_frame_zero_to_the_origin_and_keeps_the_rest(clip_file):
+    raw = raw_frames(clip_file("spin"))
     clip = load_motion_clip(clip_file("spin"))
     np.testing.assert_allclose(clip.frames[0, :2], [0.0, 0.0])
     np.testing.assert_allclose(clip.frames[:, :2], raw[:, :2] - raw[0, :2])
@@ -56,8 +46,8 @@ def test_loading_moves_frame_zero_to_the_origin_and_keeps_the_rest():
     assert np.all(clip.frames[:, 6] >= 0.0)
 
 
-def test_finite_difference_velocities_of_the_first_and_last_frames():
-    raw = raw_frames("pace")
+def test_finite_difference_velocities_of_the_first_and_last_frames(clip_file):
+    raw = raw_frames(clip_file("pace"))
     clip = load_motion_clip(clip_file("pace"))
     np.testing.assert_allclose(clip.velocities[0, 0:3], (raw[1, 0:3] - raw[0, 0:3]) / DT, atol=1e-9)
     np.testing.assert_allclose(clip.velocities[0, 6:], (raw[1, 7:] - raw[0, 7:]) / DT, atol=1e-9)
@@ -67,8 +57,8 @@ def test_finite_difference_velocities_of_the_first_and_last_frames():
     np.testing.assert_array_equal(clip.velocities[-1], clip.velocities[-2])
 
 
-def test_interpolation_between_frames_is_lerp_and_slerp():
-    raw = raw_frames("trot")
+def test_interpolation_between_frames_is_lerp_and_slerp(clip_file):
+    raw = raw_frames(clip_file("trot"))
     clip = load_motion_clip(clip_file("trot"))
     k, fraction = 7, 0.25
     pose = clip.pose((k + fraction) * DT)
@@ -83,7 +73,7 @@ def test_interpolation_between_frames_is_lerp_and_slerp():
     np.testing.assert_allclose(clip.pose(3 * DT)[7:], raw[3, 7:], atol=1e-9)
 
 
-def test_phase_wraps_and_counts_cycles():
+def test_phase_wraps_and_counts_cycles(clip_file):
     clip = load_motion_clip(clip_file("pace"))
     duration = 38 * DT
     assert clip.phase(duration) == pytest.approx(0.0)
@@ -93,8 +83,8 @@ def test_phase_wraps_and_counts_cycles():
     assert clip.cycle_count(3.2 * duration) == 3
 
 
-def test_pace_adds_its_cycle_displacement_each_cycle():
-    raw = raw_frames("pace")
+def test_pace_adds_its_cycle_displacement_each_cycle(clip_file):
+    raw = raw_frames(clip_file("pace"))
     clip = load_motion_clip(clip_file("pace"))
     delta_x = raw[-1, 0] - raw[0, 0]
     assert delta_x == pytest.approx(0.68773)
@@ -110,8 +100,8 @@ def test_pace_adds_its_cycle_displacement_each_cycle():
     np.testing.assert_allclose(clip.pose(clip.duration - 1e-9)[:3], clip.pose(clip.duration)[:3], atol=1e-6)
 
 
-def test_spin_turns_its_position_offsets_with_the_heading_it_has_reached():
-    raw = raw_frames("spin")
+def test_spin_turns_its_position_offsets_with_the_heading_it_has_reached(clip_file):
+    raw = raw_frames(clip_file("spin"))
     clip = load_motion_clip(clip_file("spin"))
     relative = Rotation.from_quat(raw[-1, 3:7]) * Rotation.from_quat(raw[0, 3:7]).inv()
     forward = relative.apply([1.0, 0.0, 0.0])
@@ -136,7 +126,7 @@ def test_spin_turns_its_position_offsets_with_the_heading_it_has_reached():
     np.testing.assert_allclose(v2[6:], v0[6:], atol=1e-12)
 
 
-def test_vectorised_evaluation_matches_one_time_at_a_time():
+def test_vectorised_evaluation_matches_one_time_at_a_time(clip_file):
     clip = load_motion_clip(clip_file("spin"))
     times = np.array([0.0, 0.1, 0.77, 2.3, 5.01])
     poses, velocities = clip.pose_and_velocity(times)
@@ -145,7 +135,7 @@ def test_vectorised_evaluation_matches_one_time_at_a_time():
         np.testing.assert_allclose(velocities[i], clip.velocity(t), atol=1e-12)
 
 
-def test_reference_aligns_to_the_robot_and_resyncs_only_xy():
+def test_reference_aligns_to_the_robot_and_resyncs_only_xy(clip_file):
     clip = load_motion_clip(clip_file("spin"))
     reference = ReferenceMotion(clip)
     robot = rotations.multiply(rotations.about_z(0.7), laikago.INIT_ORIENTATION)
