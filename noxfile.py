@@ -60,10 +60,16 @@ def plugin(session: nox.Session, plugin: str) -> None:
     session.run("pytest", "--runslow", "-p", "no:cacheprovider", f"plugins/{plugin}", *session.posargs)
 
 
+#: one ruff for CI and everyone's machine: a newer ruff may format differently
+RUFF = "ruff==0.17.6"
+
+
 @nox.session
 def lint(session: nox.Session) -> None:
-    session.install("ruff>=0.5")
+    """ruff's lint rules and its formatter, both as checks (``ruff format .`` fixes the second)."""
+    session.install(RUFF)
     session.run("ruff", "check", ".")
+    session.run("ruff", "format", "--check", ".")
 
 
 @nox.session

@@ -96,8 +96,13 @@ def print_json(data: Any) -> None:
 json_option = click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 
 
-def show_rows(rows: list[dict[str, Any]], as_json: bool, title: str, columns: Sequence[str],
-              cells: Callable[[dict[str, Any]], Sequence[Any]]) -> None:
+def show_rows(
+    rows: list[dict[str, Any]],
+    as_json: bool,
+    title: str,
+    columns: Sequence[str],
+    cells: Callable[[dict[str, Any]], Sequence[Any]],
+) -> None:
     """Rows as JSON for machines, or as a table of ``cells(row)`` for people."""
     if as_json:
         print_json(rows)
@@ -112,7 +117,9 @@ def plugins_command(as_json: bool) -> None:
     from a2perf_core.plugins import get_plugins
 
     show_rows(
-        get_plugins().plugin_table(), as_json, "a2perf plugins",
+        get_plugins().plugin_table(),
+        as_json,
+        "a2perf plugins",
         ["plugin", "distribution", "version", "hooks", "registered"],
         lambda r: (
             r["name"],
@@ -154,8 +161,13 @@ def tasks_command(domain: str | None, as_json: bool) -> None:
     if domain and not rows:
         domains = sorted({r.spec.domain for r in registered("tasks").values()})
         raise A2PerfError(f"no tasks in domain {domain!r}; installed domains: {', '.join(domains) or 'none'}")
-    show_rows(rows, as_json, "a2perf tasks", ["id", "domain", "description", "data"],
-              lambda r: (r["id"], r["domain"], r["description"], _data_state(r)))
+    show_rows(
+        rows,
+        as_json,
+        "a2perf tasks",
+        ["id", "domain", "description", "data"],
+        lambda r: (r["id"], r["domain"], r["description"], _data_state(r)),
+    )
 
 
 def _data_state(row: dict[str, Any]) -> str:
@@ -180,8 +192,13 @@ def metrics_command(as_json: bool) -> None:
         }
         for name, reg in sorted(registered("metrics").items())
     ]
-    show_rows(rows, as_json, "a2perf metrics", ["name", "unit", "better", "description", "distribution"],
-              lambda r: (r["name"], r["unit"], r["direction"], r["description"], r["distribution"]))
+    show_rows(
+        rows,
+        as_json,
+        "a2perf metrics",
+        ["name", "unit", "better", "description", "distribution"],
+        lambda r: (r["name"], r["unit"], r["direction"], r["description"], r["distribution"]),
+    )
 
 
 @click.group("data")
@@ -210,8 +227,13 @@ def data_list(as_json: bool) -> None:
                 "distribution": reg.plugin.distribution,
             }
         )
-    show_rows(rows, as_json, "a2perf data", ["name", "found at", "license"],
-              lambda r: (r["name"], r["found"] or f"missing (a2perf data fetch {r['name']})", r["license"]))
+    show_rows(
+        rows,
+        as_json,
+        "a2perf data",
+        ["name", "found at", "license"],
+        lambda r: (r["name"], r["found"] or f"missing (a2perf data fetch {r['name']})", r["license"]),
+    )
 
 
 @data_group.command("fetch")
@@ -230,8 +252,14 @@ def data_fetch(names: tuple[str, ...], fetch_all: bool, force: bool) -> None:
     chosen = list(registered("data_assets")) if fetch_all else list(names)
     assets = [get_asset(n) for n in chosen]
     failures = []
-    with Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TransferSpeedColumn(),
-                  transient=not sys.stderr.isatty(), console=None) as progress:
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        DownloadColumn(),
+        TransferSpeedColumn(),
+        transient=not sys.stderr.isatty(),
+        console=None,
+    ) as progress:
         for asset in assets:
             bar = progress.add_task(asset.name, total=asset.size)
 

@@ -60,8 +60,7 @@ def unknown_task_message(task_id: str, known: dict[str, Task]) -> str:
     provider = KNOWN_DOMAINS.get(prefix)
     if provider and not any(t.startswith(prefix) for t in known):
         message += (
-            f" Tasks named {prefix}-* come from the plugin {provider}, which is not installed:"
-            f" pip install {provider}"
+            f" Tasks named {prefix}-* come from the plugin {provider}, which is not installed: pip install {provider}"
         )
     elif not close:
         message += " Run `a2perf tasks` to list the installed tasks."

@@ -285,4 +285,3 @@ def set_plugins(plugins: Plugins | None) -> Plugins | None:
 def registered(section: str) -> dict[str, Registered]:
     """Shortcut: ``registered("tasks")`` is ``get_plugins().registry.tasks``."""
     return getattr(get_plugins().registry, section)
-

@@ -85,22 +85,35 @@ def main() -> None:
             baseline = idle_cpu_s(seconds)
             for interval_s, procfs in ((0.1, True), (0.1, False), (0.05, True), (0.01, True)):
                 samples, thread_cpu, process_cpu = measure(root.pid, interval_s, seconds, procfs)
-                rows.append((size, interval_s, "procfs" if procfs else "psutil", samples, thread_cpu,
-                             process_cpu - baseline, seconds))
+                rows.append(
+                    (
+                        size,
+                        interval_s,
+                        "procfs" if procfs else "psutil",
+                        samples,
+                        thread_cpu,
+                        process_cpu - baseline,
+                        seconds,
+                    )
+                )
         finally:
             stop_tree(root)
 
-    header = (f"{'procs':>5} {'interval':>8} {'reader':>6} {'polls':>6} {'thread CPU s':>12} "
-              f"{'% of 1 core':>11} {'ms/poll':>8} {'process-idle %':>14} {'vs psutil':>9}")
+    header = (
+        f"{'procs':>5} {'interval':>8} {'reader':>6} {'polls':>6} {'thread CPU s':>12} "
+        f"{'% of 1 core':>11} {'ms/poll':>8} {'process-idle %':>14} {'vs psutil':>9}"
+    )
     print(header)
     print("-" * len(header))
     reference = {(r[0], r[1]): r[4] for r in rows if r[2] == "psutil"}
     for size, interval_s, reader, samples, thread_cpu, process_cpu, wall in rows:
         ratio = reference.get((size, interval_s))
         ratio_text = f"{thread_cpu / ratio:8.2f}x" if ratio else f"{'':>9}"
-        print(f"{size:>5} {interval_s * 1000:>6g}ms {reader:>6} {samples:>6} {thread_cpu:>12.4f} "
-              f"{100 * thread_cpu / wall:>10.3f}% {1000 * thread_cpu / max(samples, 1):>8.3f} "
-              f"{100 * process_cpu / wall:>13.3f}% {ratio_text}")
+        print(
+            f"{size:>5} {interval_s * 1000:>6g}ms {reader:>6} {samples:>6} {thread_cpu:>12.4f} "
+            f"{100 * thread_cpu / wall:>10.3f}% {1000 * thread_cpu / max(samples, 1):>8.3f} "
+            f"{100 * process_cpu / wall:>13.3f}% {ratio_text}"
+        )
     default = [r for r in rows if r[1] == 0.1 and r[2] == "procfs"]
     worst = max(100 * r[4] / r[6] for r in default)
     verdict = "met" if worst < 1 else "NOT met"

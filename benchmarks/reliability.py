@@ -56,7 +56,7 @@ def loop_permutation_test(runs, first, second, n_resamples, seed) -> float:
             others = [np.asarray(runs[s][task]) for s in runs if s not in (first, second)]
             ranks = stats.rankdata(-np.concatenate([shuffled, *others]))
             sums[first] += ranks[:n_first].sum()
-            sums[second] += ranks[n_first:pooled.size].sum()
+            sums[second] += ranks[n_first : pooled.size].sum()
             counts[first] += n_first
             counts[second] += pooled.size - n_first
         null = sums[second] / counts[second] - sums[first] / counts[first]
@@ -73,38 +73,65 @@ def main() -> None:
     rng = np.random.default_rng(0)
     rows: list[tuple[str, str, str]] = []
 
-    runs = {name: {f"t{k}": rng.normal(shift, 1, 10) for k in range(5)}
-            for name, shift in (("a", 0.0), ("b", 0.3), ("c", 0.6))}
+    runs = {
+        name: {f"t{k}": rng.normal(shift, 1, 10) for k in range(5)}
+        for name, shift in (("a", 0.0), ("b", 0.3), ("c", 0.6))
+    }
     two = {k: runs[k] for k in ("a", "b")}
     vector_s, (_, p_vector) = measure(
-        lambda: compare.permutation_test(two, "a", "b", higher_is_better=True, n_resamples=n_resamples,
-                                         seed=np.random.default_rng(1)), repeats)
+        lambda: compare.permutation_test(
+            two, "a", "b", higher_is_better=True, n_resamples=n_resamples, seed=np.random.default_rng(1)
+        ),
+        repeats,
+    )
     loop_s, p_loop = measure(lambda: loop_permutation_test(two, "a", "b", n_resamples, 1), repeats)
-    rows.append((f"permutation test, 5 tasks x 10 runs, {n_resamples} resamples",
-                 f"{vector_s * 1e3:.1f} ms (loop {loop_s * 1e3:.1f} ms)", f"{loop_s / vector_s:.1f}x faster"))
+    rows.append(
+        (
+            f"permutation test, 5 tasks x 10 runs, {n_resamples} resamples",
+            f"{vector_s * 1e3:.1f} ms (loop {loop_s * 1e3:.1f} ms)",
+            f"{loop_s / vector_s:.1f}x faster",
+        )
+    )
     rows.append(("  p-value vectorised / loop (independent draws)", f"{p_vector:.3f} / {p_loop:.3f}", ""))
 
-    full_s, result = measure(lambda: compare.compare_submissions(runs, higher_is_better=True,
-                                                                 n_resamples=n_resamples), 1)
-    rows.append((f"compare_submissions, 3 subs x 5 tasks x 10 runs, {n_resamples} resamples",
-                 f"{full_s:.2f} s", f"mean ranks {', '.join(f'{k}={v:.1f}' for k, v in result.mean_rank.items())}"))
+    full_s, result = measure(
+        lambda: compare.compare_submissions(runs, higher_is_better=True, n_resamples=n_resamples), 1
+    )
+    rows.append(
+        (
+            f"compare_submissions, 3 subs x 5 tasks x 10 runs, {n_resamples} resamples",
+            f"{full_s:.2f} s",
+            f"mean ranks {', '.join(f'{k}={v:.1f}' for k, v in result.mean_rank.items())}",
+        )
+    )
 
     n_across = 20 if args.quick else 100
     t = np.arange(1000.0, 2_000_001, 1000)
-    curve_runs = {sub: {f"t{k}": [(t, np.sqrt(t) * (1 + shift) + rng.normal(0, 30, t.size)) for _ in range(5)]
-                        for k in range(3)} for sub, shift in (("a", 0.0), ("b", 0.05))}
+    curve_runs = {
+        sub: {f"t{k}": [(t, np.sqrt(t) * (1 + shift) + rng.normal(0, 30, t.size)) for _ in range(5)] for k in range(3)}
+        for sub, shift in (("a", 0.0), ("b", 0.05))
+    }
     metric = ReliabilityMetric(preset="chan2020")
 
     def across(cache: bool):
-        return compare.compare_submissions(curve_runs, higher_is_better=False, across_runs=True, n_resamples=n_across,
-                                           metric=across_run_metric(metric, "dispersion_across_runs", cache=cache))
+        return compare.compare_submissions(
+            curve_runs,
+            higher_is_better=False,
+            across_runs=True,
+            n_resamples=n_across,
+            metric=across_run_metric(metric, "dispersion_across_runs", cache=cache),
+        )
 
     cached_s, cached = measure(lambda: across(True), 1)
     plain_s, plain = measure(lambda: across(False), 1)
     same = cached.pairs == plain.pairs and cached.ci == plain.ci
-    rows.append((f"across-run comparison (DR), 2 subs x 3 tasks x 5 runs x 2000 points, {n_across} resamples",
-                 f"{cached_s:.2f} s (recompute all {plain_s:.2f} s)",
-                 f"{plain_s / cached_s:.1f}x faster with filtered curves cached; identical results: {same}"))
+    rows.append(
+        (
+            f"across-run comparison (DR), 2 subs x 3 tasks x 5 runs x 2000 points, {n_across} resamples",
+            f"{cached_s:.2f} s (recompute all {plain_s:.2f} s)",
+            f"{plain_s / cached_s:.1f}x faster with filtered curves cached; identical results: {same}",
+        )
+    )
 
     y = np.sqrt(t) + rng.normal(0, 30, t.size)
     sos_s, smooth = measure(lambda: curves.lowpass(y, 0.01), repeats * 4)
@@ -113,9 +140,13 @@ def main() -> None:
     gap = float(np.max(np.abs(np.asarray(smooth) - np.asarray(reference))) / np.ptp(y))
     dc_ba = abs(signal.freqz(b, a, worN=[0.0])[1][0])
     dc_sos = abs(signal.sosfreqz(signal.butter(8, 0.01, output="sos"), worN=[0.0])[1][0])
-    rows.append(("low-pass 2000 points, cutoff 0.01: sections / transfer function",
-                 f"{sos_s * 1e3:.2f} ms / {ba_s * 1e3:.2f} ms", f"ratio {ba_s / sos_s:.2f}; "
-                 f"gap {gap:.1e} of range; DC gain {dc_sos:.4f} / {dc_ba:.4f}"))
+    rows.append(
+        (
+            "low-pass 2000 points, cutoff 0.01: sections / transfer function",
+            f"{sos_s * 1e3:.2f} ms / {ba_s * 1e3:.2f} ms",
+            f"ratio {ba_s / sos_s:.2f}; gap {gap:.1e} of range; DC gain {dc_sos:.4f} / {dc_ba:.4f}",
+        )
+    )
 
     width = max(len(r[0]) for r in rows)
     print(f"{'measurement':<{width}}  {'time':<28}  note")

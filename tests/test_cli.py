@@ -53,8 +53,15 @@ def test_uninstalled_plugin_tasks_disappear(with_example_domain, monkeypatch):
 def test_metrics_lists_wall_clock():
     rows = json.loads(invoke("metrics", "--json").output)
     wall = [r for r in rows if r["name"] == "wall_clock"]
-    assert wall == [{"name": "wall_clock", "unit": "s", "direction": "lower", "distribution": "a2perf-core",
-                     "description": wall[0]["description"]}]
+    assert wall == [
+        {
+            "name": "wall_clock",
+            "unit": "s",
+            "direction": "lower",
+            "distribution": "a2perf-core",
+            "description": wall[0]["description"],
+        }
+    ]
 
 
 def test_help_lists_core_commands():

@@ -45,8 +45,13 @@ def server(tmp_path: Path):
 
 
 def asset(url: str = "", **kw) -> DataAsset:
-    defaults = dict(name="toy-netlist", path="toy/design/netlist.pb.txt", url=url,
-                    sha256=hashlib.sha256(CONTENT).hexdigest(), size=len(CONTENT))
+    defaults = dict(
+        name="toy-netlist",
+        path="toy/design/netlist.pb.txt",
+        url=url,
+        sha256=hashlib.sha256(CONTENT).hexdigest(),
+        size=len(CONTENT),
+    )
     return DataAsset(**{**defaults, **kw})
 
 

@@ -14,8 +14,13 @@ import pytest
 
 def installed_domains() -> dict[str, str]:
     """domain -> a task of it whose data is present (preferring one that needs no data)."""
-    result = subprocess.run([sys.executable, "-m", "a2perf_core", "tasks", "--json"],
-                            capture_output=True, text=True, check=True, env=_all_plugins_env())
+    result = subprocess.run(
+        [sys.executable, "-m", "a2perf_core", "tasks", "--json"],
+        capture_output=True,
+        text=True,
+        check=True,
+        env=_all_plugins_env(),
+    )
     chosen: dict[str, str] = {}
     for row in sorted(json.loads(result.stdout), key=lambda r: (bool(r["data"]), r["id"])):
         if row["data_present"] and row["domain"] != "example":
@@ -36,17 +41,36 @@ def test_example_submission_runs_every_phase_on_every_domain(tmp_path):
     for domain, task in sorted(domains.items()):
         out = tmp_path / domain
         result = subprocess.run(
-            [sys.executable, "-m", "a2perf_core", "run", "--task", task, "--out", str(out),
-             "--participant-arg", "num_episodes=1",
-             "--gin-param", "RunSettings.num_inference_episodes = 2",
-             "--gin-param", "RunSettings.num_generalization_episodes = 1",
-             "--timeout", "600"],
-            capture_output=True, text=True, env=_all_plugins_env(), timeout=900,
+            [
+                sys.executable,
+                "-m",
+                "a2perf_core",
+                "run",
+                "--task",
+                task,
+                "--out",
+                str(out),
+                "--participant-arg",
+                "num_episodes=1",
+                "--gin-param",
+                "RunSettings.num_inference_episodes = 2",
+                "--gin-param",
+                "RunSettings.num_generalization_episodes = 1",
+                "--timeout",
+                "600",
+            ],
+            capture_output=True,
+            text=True,
+            env=_all_plugins_env(),
+            timeout=900,
         )
         assert result.returncode == 0, f"{task}: {result.stderr[-3000:]}"
         info = json.loads((out / "run.json").read_text())
         assert {p: r["status"] for p, r in info["phases"].items()} == {
-            "train": "ok", "inference": "ok", "generalization": "ok"}, task
+            "train": "ok",
+            "inference": "ok",
+            "generalization": "ok",
+        }, task
         episodes = (out / "inference_episodes.csv").read_text().splitlines()
         assert len(episodes) == 3, task
         assert (out / "train_log.csv").read_text().count("\n") >= 2, task

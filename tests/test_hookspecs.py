@@ -100,8 +100,16 @@ def test_configure_run_may_adjust_settings(a2perf_plugins, with_example_domain):
     from a2perf_example_domain import plugin as example
 
     a2perf_plugins(example, (module, PluginInfo("fewer_episodes", "dist-fewer", "0")))
-    common = dict(submission="s", task="ExampleCorridor-v0", seed=0, gin_files=(), gin_params=(),
-                  participant_args=(), timeout=None, max_memory=None)
+    common = dict(
+        submission="s",
+        task="ExampleCorridor-v0",
+        seed=0,
+        gin_files=(),
+        gin_params=(),
+        participant_args=(),
+        timeout=None,
+        max_memory=None,
+    )
     assert build_settings(phase=None, **common).phases == ("inference",)
     explicit = build_settings(phase="train", **common)
     assert explicit.phases == ("train",) and explicit.num_inference_episodes == 1

@@ -159,7 +159,6 @@ class TestEntryPointSwitches:
         assert "folder" in plugins.registry.loaders
 
 
-
 def test_uninstalling_a_plugin_removes_its_tasks():
     """A real pip uninstall (and reinstall) of the example domain in this environment."""
     import os
@@ -172,8 +171,13 @@ def test_uninstalling_a_plugin_removes_its_tasks():
     pip = [sys.executable, "-m", "pip", "-q"]
 
     def task_ids() -> list[str]:
-        listed = subprocess.run([sys.executable, "-m", "a2perf_core", "tasks", "--json"],
-                                capture_output=True, text=True, env=env, check=True)
+        listed = subprocess.run(
+            [sys.executable, "-m", "a2perf_core", "tasks", "--json"],
+            capture_output=True,
+            text=True,
+            env=env,
+            check=True,
+        )
         return [row["id"] for row in json.loads(listed.stdout)]
 
     installed_before = task_ids() == ["ExampleCorridor-v0"]
@@ -198,7 +202,12 @@ def test_example_domain_passes_its_own_tests(example_domain_site):
 
     tests = Path(__file__).resolve().parent.parent / "docs" / "examples" / "a2perf-example-domain" / "tests"
     env = {**os.environ, "PYTHONPATH": str(example_domain_site), "A2PERF_LOAD_PLUGINS": "a2perf-example-domain"}
-    result = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(tests)],
-                            capture_output=True, text=True, env=env, cwd=tests.parent)
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(tests)],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tests.parent,
+    )
     assert result.returncode == 0, result.stdout[-2000:]
     assert "2 passed" in result.stdout

@@ -40,8 +40,9 @@ def train():
 """
 
 
-def write_submission(root: Path, train: str = TRAIN_OK, inference: str = ALWAYS_RIGHT,
-                     requirements: str = "numpy>=1.24\n") -> Path:
+def write_submission(
+    root: Path, train: str = TRAIN_OK, inference: str = ALWAYS_RIGHT, requirements: str = "numpy>=1.24\n"
+) -> Path:
     root.mkdir(parents=True, exist_ok=True)
     (root / "__init__.py").write_text("")
     (root / "requirements.txt").write_text(requirements)
@@ -113,9 +114,21 @@ def test_participant_args_and_gin_params_reach_the_participant(with_example_doma
     inference = ALWAYS_RIGHT.replace('return policy["step"]', 'return policy["step"] * policy["scale"]')
     submission = write_submission(tmp_path / "sub", inference=inference)
     out = tmp_path / "run"
-    result = run_cli(str(submission), "--task", "ExampleCorridor-v0", "--phase", "inference", "--out", str(out),
-                     "--participant-arg", "scale=0", "--gin-param", "RunSettings.num_inference_episodes = 1",
-                     "--gin-param", "RunSettings.num_warmup_calls = 0")
+    result = run_cli(
+        str(submission),
+        "--task",
+        "ExampleCorridor-v0",
+        "--phase",
+        "inference",
+        "--out",
+        str(out),
+        "--participant-arg",
+        "scale=0",
+        "--gin-param",
+        "RunSettings.num_inference_episodes = 1",
+        "--gin-param",
+        "RunSettings.num_warmup_calls = 0",
+    )
     assert result.exit_code == 0, result.output
     # standing still: 20 steps of -0.1 until the time limit
     episode, total, length = (out / "inference_episodes.csv").read_text().splitlines()[1].split(",")
@@ -165,8 +178,9 @@ def test_a_failing_phase_is_recorded_and_earlier_results_kept(with_example_domai
     code, reason = FAILURES[failure]
     submission = write_submission(tmp_path / "sub", inference=grandchild_then(code))
     out = tmp_path / "run"
-    result = run_cli(str(submission), "--task", "ExampleCorridor-v0", "--out", str(out), "--timeout", "15",
-                     "--max-memory", "300M")
+    result = run_cli(
+        str(submission), "--task", "ExampleCorridor-v0", "--out", str(out), "--timeout", "15", "--max-memory", "300M"
+    )
     assert result.exit_code == 1
     info = phases(out)
     assert info["train"]["status"] == "ok"
@@ -198,8 +212,9 @@ def test_resume_skips_completed_phases(with_example_domain, tmp_path):
 def test_several_seeds_write_sibling_runs_and_a_summary(with_example_domain, tmp_path):
     submission = write_submission(tmp_path / "sub")
     out = tmp_path / "runs"
-    result = run_cli(str(submission), "--task", "ExampleCorridor-v0", "--phase", "inference", "--seeds", "0,1",
-                     "--out", str(out))
+    result = run_cli(
+        str(submission), "--task", "ExampleCorridor-v0", "--phase", "inference", "--seeds", "0,1", "--out", str(out)
+    )
     assert result.exit_code == 0, result.output
     assert json.loads((out / "seed_1" / "run.json").read_text())["seed"] == 1
     summary = json.loads((out / "summary.json").read_text())
@@ -218,8 +233,13 @@ def test_validate_lists_every_problem(tmp_path):
     (submission / "__init__.py").unlink()
     result = CliRunner().invoke(main, ["validate", str(submission)])
     assert result.exit_code == 2
-    for problem in ("missing file __init__.py", "requirements.txt, line 2", "no top-level function train()",
-                    "load_policy() must accept env", "no top-level function preprocess_observation()"):
+    for problem in (
+        "missing file __init__.py",
+        "requirements.txt, line 2",
+        "no top-level function train()",
+        "load_policy() must accept env",
+        "no top-level function preprocess_observation()",
+    ):
         assert problem in result.output
     assert "Traceback" not in result.output
 
@@ -266,9 +286,17 @@ def test_an_importable_package_is_a_submission(with_example_domain, tmp_path, mo
 def test_train_env_kwargs_apply_to_training_only(with_example_domain, tmp_path):
     submission = write_submission(tmp_path / "sub")
     out = tmp_path / "run"
-    result = run_cli(str(submission), "--task", "ExampleCorridor-v0", "--out", str(out),
-                     "--gin-param", "RunSettings.train_env_kwargs = {'length': 2}",
-                     "--gin-param", "RunSettings.num_inference_episodes = 1")
+    result = run_cli(
+        str(submission),
+        "--task",
+        "ExampleCorridor-v0",
+        "--out",
+        str(out),
+        "--gin-param",
+        "RunSettings.train_env_kwargs = {'length': 2}",
+        "--gin-param",
+        "RunSettings.num_inference_episodes = 1",
+    )
     assert result.exit_code == 0, result.output
     assert (out / "train_log.csv").read_text().splitlines()[1].split(",")[2] == "2"
     assert (out / "inference_episodes.csv").read_text().splitlines()[1].split(",")[2] == "5"

@@ -257,17 +257,22 @@ def run_generalization(job: dict[str, Any]) -> dict[str, Any]:
 PHASE_FUNCTIONS = {"train": run_train, "inference": run_inference, "generalization": run_generalization}
 
 
-def job_environ(run_dir: Path, phase: str, task_id: str, seed: int, num_train_steps: int | None,
-                env_kwargs: dict[str, Any]) -> dict[str, str]:
+def job_environ(
+    run_dir: Path, phase: str, task_id: str, seed: int, num_train_steps: int | None, env_kwargs: dict[str, Any]
+) -> dict[str, str]:
     """Environment of a phase's process; only training episodes go to the training log."""
     from a2perf_core.envs import ENV_KWARGS_ENV, TRAIN_LOG_ENV
     from a2perf_core.metrics import TRAIN_LOG
 
-    environ = {RUN_DIR_ENV: str(run_dir), TASK_ENV: task_id, SEED_ENV: str(seed), "PYTHONUNBUFFERED": "1",
-               ENV_KWARGS_ENV: json.dumps(env_kwargs)}
+    environ = {
+        RUN_DIR_ENV: str(run_dir),
+        TASK_ENV: task_id,
+        SEED_ENV: str(seed),
+        "PYTHONUNBUFFERED": "1",
+        ENV_KWARGS_ENV: json.dumps(env_kwargs),
+    }
     if num_train_steps is not None:
         environ[TRAIN_STEPS_ENV] = str(num_train_steps)
     if phase == "train":
         environ[TRAIN_LOG_ENV] = str(run_dir / TRAIN_LOG)
     return environ
-

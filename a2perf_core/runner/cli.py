@@ -58,9 +58,17 @@ def parse_memory(text: str | None) -> float | None:
         raise A2PerfError(f"--max-memory {text!r}: give a size such as 512M or 2G") from None
 
 
-def build_settings(submission: str, task: str | None, phase: str | None, seed: int, gin_files: tuple[str, ...],
-                   gin_params: tuple[str, ...], participant_args: tuple[str, ...], timeout: float | None,
-                   max_memory: str | None) -> Any:
+def build_settings(
+    submission: str,
+    task: str | None,
+    phase: str | None,
+    seed: int,
+    gin_files: tuple[str, ...],
+    gin_params: tuple[str, ...],
+    participant_args: tuple[str, ...],
+    timeout: float | None,
+    max_memory: str | None,
+) -> Any:
     """Command line, then the task's and the user's gin files, then plugins (compat), then explicit flags."""
     from a2perf_core.envs import get_task
     from a2perf_core.plugins import get_plugins
@@ -162,9 +170,11 @@ def print_metrics_table(values: list[Any], title: str) -> None:
         return f"{value:.4g}" if isinstance(value, float) else str(value)
 
     used = [c for c in columns if any(c in entry for entry in rows.values())]
-    print_table(title, ["metric", "unit", "better", *used],
-                ((name, e["unit"], e["direction"], *(show(e[c]) if c in e else "" for c in used))
-                 for name, e in rows.items()))
+    print_table(
+        title,
+        ["metric", "unit", "better", *used],
+        ((name, e["unit"], e["direction"], *(show(e[c]) if c in e else "" for c in used)) for name, e in rows.items()),
+    )
     for (name, text), phases in notes.items():
         click.echo(f"  {name} ({', '.join(dict.fromkeys(phases))}): {text}")
 
@@ -183,10 +193,21 @@ def print_metrics_table(values: list[Any], title: str) -> None:
 @click.option("--timeout", type=float, help="Seconds a phase's participant process may run.")
 @click.option("--max-memory", help="Memory limit of a phase's process tree, e.g. 2G.")
 @click.option("--json", "as_json", is_flag=True, help="Print the metrics as JSON instead of a table.")
-def run_command(submission: str | None, task: str | None, phase: str | None, seed: int, seeds: str | None,
-                out: Path | None, resume: bool, gin_file: tuple[str, ...], gin_param: tuple[str, ...],
-                participant_arg: tuple[str, ...], timeout: float | None, max_memory: str | None,
-                as_json: bool) -> None:
+def run_command(
+    submission: str | None,
+    task: str | None,
+    phase: str | None,
+    seed: int,
+    seeds: str | None,
+    out: Path | None,
+    resume: bool,
+    gin_file: tuple[str, ...],
+    gin_param: tuple[str, ...],
+    participant_arg: tuple[str, ...],
+    timeout: float | None,
+    max_memory: str | None,
+    as_json: bool,
+) -> None:
     """Run SUBMISSION (default: the bundled example) on a task and record every metric."""
     from rich.console import Console
 
@@ -216,9 +237,15 @@ def run_command(submission: str | None, task: str | None, phase: str | None, see
                     console.print(f"    [yellow]skipped {task}[/]: {why}")
     summary = summarize([o.run_dir for o in outcomes], out) if seeds else None
     if as_json:
-        print_json({"runs": [{"run_dir": str(o.run_dir), "phases": o.phases,
-                              "metrics": [v.to_json() for v in o.metrics]} for o in outcomes],
-                    "summary": summary})
+        print_json(
+            {
+                "runs": [
+                    {"run_dir": str(o.run_dir), "phases": o.phases, "metrics": [v.to_json() for v in o.metrics]}
+                    for o in outcomes
+                ],
+                "summary": summary,
+            }
+        )
     else:
         for o in outcomes:
             print_metrics_table(o.metrics, f"metrics: {o.run_dir}")
@@ -227,8 +254,9 @@ def run_command(submission: str | None, task: str | None, phase: str | None, see
 
             print_metrics_table([MetricValue.from_json(v) for v in summary["across_runs"]], f"across runs: {out}")
     if not all(o.ok for o in outcomes):
-        click.secho("some phases failed; everything measured before the failure is in the run directory",
-                    fg="red", err=True)
+        click.secho(
+            "some phases failed; everything measured before the failure is in the run directory", fg="red", err=True
+        )
         sys.exit(1)
 
 
@@ -256,8 +284,7 @@ def init_submission_command(directory: Path, domain: str | None) -> None:
         raise A2PerfError(f"unknown domain {domain!r}; installed domains: {', '.join(domains) or 'none'}")
     if directory.exists() and any(directory.iterdir()):
         raise A2PerfError(f"{directory} exists and is not empty; choose a new directory")
-    shutil.copytree(example_submission(), directory, dirs_exist_ok=True,
-                    ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(example_submission(), directory, dirs_exist_ok=True, ignore=shutil.ignore_patterns("__pycache__"))
     task = domain_tasks[0] if domain_tasks else default_task()
     (directory / "README.md").write_text(
         f"# My submission\n\nRun it with:\n\n    a2perf run {directory} --task {task}\n\n"

@@ -73,5 +73,3 @@ def log_scalar(name: str, value: float, step: int | None = None) -> None:
             if new:
                 f.write("name,value,step,wall_time_s\n")
             f.write(f"{name},{float(value)!r},{'' if step is None else int(step)},{time.monotonic() - _start:.6f}\n")
-
-

@@ -71,8 +71,9 @@ def instantiate_metrics() -> dict[str, Metric]:
 class Run:
     """Runs the requested phases of one seed into one run directory."""
 
-    def __init__(self, settings: RunSettings, run_dir: Path, resume: bool = False,
-                 progress: Progress | None = None) -> None:
+    def __init__(
+        self, settings: RunSettings, run_dir: Path, resume: bool = False, progress: Progress | None = None
+    ) -> None:
         self.settings = settings
         self.run_dir = run_dir = run_dir.resolve()  # the participant runs in its own directory
         self.progress = progress
@@ -99,8 +100,11 @@ class Run:
                 "task": s.task_id,
                 "seed": s.seed,
                 "phases_requested": list(s.phases),
-                "submission": {"reference": s.submission, "loader": self.submission.loader,
-                               "requirements": list(self.submission.requirements)},
+                "submission": {
+                    "reference": s.submission,
+                    "loader": self.submission.loader,
+                    "requirements": list(self.submission.requirements),
+                },
                 "settings": s.to_json(),
                 "gin_config": s.gin_text,
                 "versions": package_versions(),
@@ -221,8 +225,14 @@ class Run:
         pid = child.start()
         contexts = {}
         for name, metric in self.metrics.items():
-            ctx = PhaseContext(phase=label, run_dir=self.run_dir, task_id=task_id, seed=self.settings.seed,
-                               pid=pid, options=self.settings.metric_options.get(name, {}))
+            ctx = PhaseContext(
+                phase=label,
+                run_dir=self.run_dir,
+                task_id=task_id,
+                seed=self.settings.seed,
+                pid=pid,
+                options=self.settings.metric_options.get(name, {}),
+            )
             contexts[name] = ctx
             self._guard(name, "start", lambda m=metric, c=ctx: m.start(c))
         s = self.settings
@@ -310,4 +320,3 @@ def summarize(run_dirs: Sequence[Path], out_dir: Path) -> dict[str, Any]:
     write_json(out_dir / "summary.json", summary)
     write_json(out_dir / METRICS_JSON, across)
     return summary
-

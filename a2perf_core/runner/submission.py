@@ -57,9 +57,7 @@ def _function_problems(source: str, filename: str, wanted: dict[str, list[tuple[
         tree = ast.parse(source, filename=filename)
     except SyntaxError as exc:
         return [f"{filename}: syntax error on line {exc.lineno}: {exc.msg}"]
-    defined = {
-        node.name: node for node in tree.body if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
-    }
+    defined = {node.name: node for node in tree.body if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))}
     problems = []
     for name, params in wanted.items():
         node = defined.get(name)

@@ -64,7 +64,10 @@ def test_a2perf_template_and_gin_file_run_unchanged(tmp_path):
     env = {k: v for k, v in os.environ.items() if k != "A2PERF_LOAD_PLUGINS"}
     result = subprocess.run(
         [sys.executable, "-m", "a2perf_core", "run", str(submission), "--gin-file", str(gin_file), "--out", str(out)],
-        capture_output=True, text=True, env=env, timeout=600,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
     )
     assert result.returncode == 0, result.stderr[-3000:]
     assert "warning: Submission.run_offline_metrics_only is accepted but has no effect" in result.stderr

@@ -21,8 +21,14 @@ def fake_web_navigation():
     @hookimpl
     def a2perf_register_domains(register):
         for level in (1, 2, 3):
-            register(Task(id=f"WebNavigation-Difficulty-0{level}-v0", domain="web_navigation",
-                          entry_point="gymnasium.envs.classic_control:CartPoleEnv", generalization=True))
+            register(
+                Task(
+                    id=f"WebNavigation-Difficulty-0{level}-v0",
+                    domain="web_navigation",
+                    entry_point="gymnasium.envs.classic_control:CartPoleEnv",
+                    generalization=True,
+                )
+            )
 
     module.a2perf_register_domains = a2perf_register_domains
     return module
@@ -40,8 +46,17 @@ def settings_from(gin_text: str, tmp_path, **kw):
 
     path = tmp_path / "a2perf.gin"
     path.write_text(gin_text)
-    options = dict(submission="sub", task=None, phase=None, seed=0, gin_files=(str(path),), gin_params=(),
-                   participant_args=(), timeout=None, max_memory=None)
+    options = dict(
+        submission="sub",
+        task=None,
+        phase=None,
+        seed=0,
+        gin_files=(str(path),),
+        gin_params=(),
+        participant_args=(),
+        timeout=None,
+        max_memory=None,
+    )
     options.update(kw)
     return build_settings(**options)
 
@@ -51,14 +66,19 @@ def test_a2perf_train_gin_maps_onto_settings(plugins, tmp_path):
     assert settings.phases == ("train",)
     assert settings.task_id == "WebNavigation-Difficulty-01-v0"
     assert settings.metric_options["energy"] == {
-        "measure_power_secs": 5, "country_iso_code": "USA", "region": "Massachusetts",
+        "measure_power_secs": 5,
+        "country_iso_code": "USA",
+        "region": "Massachusetts",
         "project_name": "a2perf_web_navigation_train",
     }
     warned = {w.split(" ")[0] for w in settings.warnings}
     assert warned == {
-        "Submission.run_offline_metrics_only", "Submission.measure_emissions",
-        "track_emissions_decorator.save_to_file", "track_emissions_decorator.save_to_logger",
-        "track_emissions_decorator.gpu_ids", "track_emissions_decorator.log_level",
+        "Submission.run_offline_metrics_only",
+        "Submission.measure_emissions",
+        "track_emissions_decorator.save_to_file",
+        "track_emissions_decorator.save_to_logger",
+        "track_emissions_decorator.gpu_ids",
+        "track_emissions_decorator.log_level",
         "track_emissions_decorator.offline",
     }
     assert all("\n" not in w for w in settings.warnings)

@@ -15,8 +15,7 @@ import pytest
 def test_energy_per_phase_without_latency(tmp_path: Path) -> None:
     out = tmp_path / "run"
     environ = {**os.environ, "A2PERF_DISABLE_PLUGINS": "a2perf-latency"}
-    command = [sys.executable, "-c", "from a2perf_core.cli import main; main()", "run",
-               "--out", str(out)]
+    command = [sys.executable, "-c", "from a2perf_core.cli import main; main()", "run", "--out", str(out)]
     done = subprocess.run(command, env=environ, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stdout + done.stderr
 

@@ -116,8 +116,10 @@ def test_forced_cpu_power_over_a_cpu_bound_phase(tmp_path: Path, no_network: lis
 
 
 def test_cpu_clock_keeps_the_time_of_ended_processes() -> None:
-    code = "import subprocess, sys; subprocess.run([sys.executable, '-c', " \
-           "'import time\\nend = time.process_time() + 0.4\\nwhile time.process_time() < end: pass'])"
+    code = (
+        "import subprocess, sys; subprocess.run([sys.executable, '-c', "
+        "'import time\\nend = time.process_time() + 0.4\\nwhile time.process_time() < end: pass'])"
+    )
     child = subprocess.Popen([sys.executable, "-c", code])
     clock = ParticipantCpuClock(child.pid)
     first = clock.seconds()

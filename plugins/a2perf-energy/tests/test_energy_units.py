@@ -37,8 +37,14 @@ def test_power_interval_defaults_per_phase() -> None:
 def test_run_options_override_gin_settings() -> None:
     # what a2perf-compat puts in metric_options["energy"] from A2Perf's track_emissions_decorator.*
     metric = EnergyMetric(force_ram_power=5.0)
-    resolved = metric.with_options({"measure_power_secs": 5, "country_iso_code": "FRA", "region": "x",
-                                    "project_name": "a2perf_web_navigation_train"})
+    resolved = metric.with_options(
+        {
+            "measure_power_secs": 5,
+            "country_iso_code": "FRA",
+            "region": "x",
+            "project_name": "a2perf_web_navigation_train",
+        }
+    )
     assert resolved.power_interval("inference") == 5.0
     assert (resolved.country_iso_code, resolved.region, resolved.force_ram_power) == ("FRA", "x", 5.0)
     assert metric.with_options({}) is metric
@@ -67,8 +73,16 @@ def test_process_mode_needs_the_participant(tmp_path: Path) -> None:
 
 def test_values_from_a_codecarbon_record() -> None:
     # 36 kJ = 0.01 kWh over 100 s: 360 W on average; 0.002 kg per 0.01 kWh = 200 g/kWh
-    record = SimpleNamespace(duration=100.0, energy_consumed=0.01, cpu_energy=0.004, ram_energy=0.006,
-                             gpu_energy=0.0, emissions=0.002, codecarbon_version="3.3.2", country_name="Canada")
+    record = SimpleNamespace(
+        duration=100.0,
+        energy_consumed=0.01,
+        cpu_energy=0.004,
+        ram_energy=0.006,
+        gpu_energy=0.0,
+        emissions=0.002,
+        codecarbon_version="3.3.2",
+        country_name="Canada",
+    )
     values = {v.name: v for v in energy_values("train", record, METHOD)}
     assert values["energy.total"].value == 0.01
     assert values["energy.cpu"].value == 0.004
@@ -95,9 +109,11 @@ def test_absent_without_the_plugin(a2perf_plugins) -> None:
 
 
 def test_entry_point_module_is_light() -> None:
-    code = ("import sys, a2perf_energy.plugin; "
-            "heavy = {'codecarbon', 'psutil', 'gin', 'a2perf_energy.metric'} & set(sys.modules); "
-            "assert not heavy, heavy")
+    code = (
+        "import sys, a2perf_energy.plugin; "
+        "heavy = {'codecarbon', 'psutil', 'gin', 'a2perf_energy.metric'} & set(sys.modules); "
+        "assert not heavy, heavy"
+    )
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
@@ -105,8 +121,10 @@ def test_settings_are_gin_configurable() -> None:
     import gin
 
     try:
-        gin.parse_config("a2perf_energy.EnergyMetric.force_cpu_power = 40\n"
-                         "a2perf_energy.EnergyMetric.measure_power_secs = {'train': 10, 'inference': 2}")
+        gin.parse_config(
+            "a2perf_energy.EnergyMetric.force_cpu_power = 40\n"
+            "a2perf_energy.EnergyMetric.measure_power_secs = {'train': 10, 'inference': 2}"
+        )
         metric = EnergyMetric()
         assert metric.force_cpu_power == 40
         assert (metric.power_interval("train"), metric.power_interval("inference")) == (10.0, 2.0)

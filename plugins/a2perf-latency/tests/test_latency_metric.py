@@ -122,9 +122,11 @@ def test_absent_without_the_plugin(a2perf_plugins) -> None:
 
 
 def test_entry_point_module_is_light() -> None:
-    code = ("import sys, a2perf_latency.plugin; "
-            "heavy = {'numpy', 'matplotlib', 'gin', 'a2perf_latency.metric'} & set(sys.modules); "
-            "assert not heavy, heavy")
+    code = (
+        "import sys, a2perf_latency.plugin; "
+        "heavy = {'numpy', 'matplotlib', 'gin', 'a2perf_latency.metric'} & set(sys.modules); "
+        "assert not heavy, heavy"
+    )
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
@@ -132,8 +134,9 @@ def test_settings_are_gin_configurable(tmp_path: Path) -> None:
     import gin
 
     try:
-        gin.parse_config("a2perf_latency.LatencyMetric.percentiles = (0.5, 0.999)\n"
-                         "a2perf_latency.LatencyMetric.plot = False")
+        gin.parse_config(
+            "a2perf_latency.LatencyMetric.percentiles = (0.5, 0.999)\na2perf_latency.LatencyMetric.plot = False"
+        )
         write_run(tmp_path, [1_000_000] * 10, [])
         values = by_name(LatencyMetric().analyze(RunRecords(tmp_path)))
         assert "latency.p99.9" in values and "latency.p90" not in values

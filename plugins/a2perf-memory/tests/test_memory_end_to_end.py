@@ -13,8 +13,7 @@ import pytest
 
 def a2perf_run(out: Path, disabled: str) -> dict:
     environ = {**os.environ, "A2PERF_DISABLE_PLUGINS": disabled}
-    command = [sys.executable, "-c", "from a2perf_core.cli import main; main()", "run",
-               "--out", str(out)]
+    command = [sys.executable, "-c", "from a2perf_core.cli import main; main()", "run", "--out", str(out)]
     done = subprocess.run(command, env=environ, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stdout + done.stderr
     info = json.loads((out / "run.json").read_text())

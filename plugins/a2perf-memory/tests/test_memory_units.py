@@ -51,8 +51,9 @@ def test_missed_spike(polled: float, kernel: float | None, expected: bool) -> No
     assert missed_spike(polled, kernel, tolerance=0.05, slack=2.0) is expected
 
 
-def fake_cgroup(tmp_path: Path, child_group: str = "/a2perf/run1", own_group: str = "/",
-                members: str = "123\n124\n") -> Path:
+def fake_cgroup(
+    tmp_path: Path, child_group: str = "/a2perf/run1", own_group: str = "/", members: str = "123\n124\n"
+) -> Path:
     proc = tmp_path / "proc"
     (proc / "123").mkdir(parents=True)
     (proc / "self").mkdir()
@@ -118,10 +119,16 @@ def test_mean_leaves_out_polls_before_the_participant_was_released() -> None:
 def test_analyze_cross_checks_ru_maxrss(tmp_path: Path) -> None:
     write_timeline(tmp_path / "memory_train.csv", record(10, 50, 30))
     write_timeline(tmp_path / "memory_inference.csv", record(10, 50, 30))
-    (tmp_path / RUN_JSON).write_text(json.dumps({"phases": {
-        "train": {"status": "ok", "ru_maxrss_kib": 45 * 1024},
-        "inference": {"status": "ok", "ru_maxrss_kib": 80 * 1024},
-    }}))
+    (tmp_path / RUN_JSON).write_text(
+        json.dumps(
+            {
+                "phases": {
+                    "train": {"status": "ok", "ru_maxrss_kib": 45 * 1024},
+                    "inference": {"status": "ok", "ru_maxrss_kib": 80 * 1024},
+                }
+            }
+        )
+    )
     values = {(v.name, v.phase): v for v in MemoryMetric().analyze(RunRecords(tmp_path))}
     assert values["memory.ru_maxrss", "train"].value == 45.0
     assert values["memory.spike_missed_ru_maxrss", "train"].value is False
@@ -154,9 +161,11 @@ def test_absent_without_the_plugin(a2perf_plugins) -> None:
 
 
 def test_entry_point_module_is_light() -> None:
-    code = ("import sys, a2perf_memory.plugin; "
-            "heavy = {'psutil', 'gin', 'a2perf_memory.metric', 'a2perf_memory.sampler'} & set(sys.modules); "
-            "assert not heavy, heavy")
+    code = (
+        "import sys, a2perf_memory.plugin; "
+        "heavy = {'psutil', 'gin', 'a2perf_memory.metric', 'a2perf_memory.sampler'} & set(sys.modules); "
+        "assert not heavy, heavy"
+    )
     subprocess.run([sys.executable, "-c", code], check=True)
 
 

@@ -32,8 +32,9 @@ def test_ranks_need_matching_tasks():
 
 def test_permutation_test_of_two_single_runs_cannot_reject():
     # the only other split swaps them: |null| = |observed| always, so p = 1
-    difference, p = compare.permutation_test({"a": {"t": [1.0]}, "b": {"t": [2.0]}}, "a", "b",
-                                             higher_is_better=True, n_resamples=50)
+    difference, p = compare.permutation_test(
+        {"a": {"t": [1.0]}, "b": {"t": [2.0]}}, "a", "b", higher_is_better=True, n_resamples=50
+    )
     assert difference == -1.0
     assert p == 1.0
 
@@ -53,8 +54,9 @@ def test_permutation_test_recomputes_across_run_metrics_on_permuted_runs():
         calls.append(len(items))
         return float(np.ptp(np.concatenate(items)))
 
-    difference, p = compare.permutation_test(runs, "a", "b", higher_is_better=False, metric=spread_of_runs,
-                                             across_runs=True, n_resamples=30, seed=0)
+    difference, p = compare.permutation_test(
+        runs, "a", "b", higher_is_better=False, metric=spread_of_runs, across_runs=True, n_resamples=30, seed=0
+    )
     assert difference == pytest.approx(1.0)  # a has the smaller spread: rank 1 vs 2
     assert set(calls) == {4}
     assert len(calls) == 2 * 2 + 2 * 2 * 30  # observed values, then two new splits per task per resample
@@ -115,8 +117,9 @@ def test_compare_submissions_is_seeded_and_complete():
 
 def test_compare_submissions_on_an_across_run_metric():
     runs = {"a": {"t": [1.0, 2.0, 3.0]}, "b": {"t": [1.0, 5.0, 9.0]}}
-    result = compare.compare_submissions(runs, higher_is_better=False, metric=lambda items: float(np.std(items)),
-                                         across_runs=True, n_resamples=20)
+    result = compare.compare_submissions(
+        runs, higher_is_better=False, metric=lambda items: float(np.std(items)), across_runs=True, n_resamples=20
+    )
     assert result.mean_rank == {"a": 1.0, "b": 2.0}
 
 
@@ -132,8 +135,7 @@ def test_iqm_with_stratified_bootstrap():
 
 def test_probability_of_improvement_by_hand():
     # task t: pairs (1,2) 0, (1,3) 0, (2,2) 1/2, (2,3) 0 -> 1/8; task u: 5 > 1 -> 1; mean 9/16
-    p, low, high = compare.probability_of_improvement({"t": [1, 2], "u": [5]}, {"t": [2, 3], "u": [1]},
-                                                      n_resamples=200)
+    p, low, high = compare.probability_of_improvement({"t": [1, 2], "u": [5]}, {"t": [2, 3], "u": [1]}, n_resamples=200)
     assert p == pytest.approx(9 / 16)
     assert low <= p <= high
 

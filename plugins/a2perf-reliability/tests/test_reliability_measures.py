@@ -156,8 +156,14 @@ def test_interquartile_mean_matches_trimmed_mean():
 
 def test_return_statistics():
     result = measures.return_statistics([1.0, 2, 3, 4, 100])
-    assert result == {"mean": 22.0, "std": pytest.approx(np.std([1, 2, 3, 4, 100])), "iqm": 3.0, "min": 1.0,
-                      "max": 100.0, "n": 5}
+    assert result == {
+        "mean": 22.0,
+        "std": pytest.approx(np.std([1, 2, 3, 4, 100])),
+        "iqm": 3.0,
+        "min": 1.0,
+        "max": 100.0,
+        "n": 5,
+    }
     assert measures.return_statistics([2.0])["std"] == 0.0
 
 

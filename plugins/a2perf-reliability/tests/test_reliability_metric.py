@@ -40,8 +40,13 @@ def by_name(values) -> dict:
 def rising_run(tmp_path: Path, name: str, offset: float, n: int = 60) -> RunRecords:
     steps = np.cumsum(np.full(n, 10))
     returns = np.sqrt(steps) + offset + np.sin(steps / 37.0)
-    return write_run(tmp_path / name, steps, returns, rollouts=[1.0, 2.0, 3.0, 4.0 + offset],
-                     generalization=[("TaskA-v0", 1.0 + offset), ("TaskB-v0", 2.0)])
+    return write_run(
+        tmp_path / name,
+        steps,
+        returns,
+        rollouts=[1.0, 2.0, 3.0, 4.0 + offset],
+        generalization=[("TaskA-v0", 1.0 + offset), ("TaskB-v0", 2.0)],
+    )
 
 
 def test_plugin_registers_the_reliability_metric(a2perf_plugins):
@@ -51,15 +56,17 @@ def test_plugin_registers_the_reliability_metric(a2perf_plugins):
 
 
 def test_plugin_module_imports_no_heavy_modules():
-    code = ("import sys, a2perf_reliability.plugin; "
-            "print(sorted(m for m in ('numpy', 'scipy', 'gin') if m in sys.modules))")
+    code = (
+        "import sys, a2perf_reliability.plugin; print(sorted(m for m in ('numpy', 'scipy', 'gin') if m in sys.modules))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
 
 
 def test_curve_from_train_log_averages_episodes_ending_together():
-    t, y = curve_from_train_log({"global_step": np.array([5.0, 10, 10, 20]),
-                                 "episode_return": np.array([1.0, 2, 4, 5])})
+    t, y = curve_from_train_log(
+        {"global_step": np.array([5.0, 10, 10, 20]), "episode_return": np.array([1.0, 2, 4, 5])}
+    )
     np.testing.assert_array_equal(t, [5, 10, 20])
     np.testing.assert_array_equal(y, [1, 3, 5])
     with pytest.raises(ReliabilityInputError, match="no training log"):
@@ -69,10 +76,22 @@ def test_curve_from_train_log_averages_episodes_ending_together():
 def test_analyze_reports_every_per_run_metric(tmp_path):
     run = rising_run(tmp_path, "seed_0", 0.0)
     values = by_name(ReliabilityMetric().analyze(run))
-    for name in ("dispersion_across_time", "short_term_risk_across_time", "long_term_risk_across_time",
-                 "max_drawdown", "median_performance_during_training", "dispersion_across_rollouts",
-                 "risk_across_rollouts", "returns.mean", "returns.std", "returns.iqm", "returns.min", "returns.max",
-                 "generalization.TaskA-v0", "generalization.TaskB-v0"):
+    for name in (
+        "dispersion_across_time",
+        "short_term_risk_across_time",
+        "long_term_risk_across_time",
+        "max_drawdown",
+        "median_performance_during_training",
+        "dispersion_across_rollouts",
+        "risk_across_rollouts",
+        "returns.mean",
+        "returns.std",
+        "returns.iqm",
+        "returns.min",
+        "returns.max",
+        "generalization.TaskA-v0",
+        "generalization.TaskB-v0",
+    ):
         assert values[f"reliability.{name}"].value is not None, name
     assert values["reliability.returns.mean"].value == 2.5
     assert values["reliability.dispersion_across_rollouts"].value == pytest.approx(1.5)
@@ -86,8 +105,9 @@ def test_analyze_matches_the_library_functions_under_the_preset_geometry(tmp_pat
     curve = curve_from_train_log(run.train_log())
     s = preset_settings("chan2020")
     g = geometry(s, [curve[0]])
-    _, expected = measures.dispersion_across_time(curve, window=g.within_window, eval_points=g.eval_points,
-                                                  baseline="curve_range")
+    _, expected = measures.dispersion_across_time(
+        curve, window=g.within_window, eval_points=g.eval_points, baseline="curve_range"
+    )
     value = by_name(ReliabilityMetric().analyze(run))["reliability.dispersion_across_time"]
     assert value.value == pytest.approx(float(np.median(expected)))
     assert value.details["values"] == pytest.approx(expected.tolist())
@@ -227,9 +247,11 @@ def test_three_seed_run_writes_reliability_metrics(tmp_path):
     out = tmp_path / "runs"
     env = {**os.environ, "A2PERF_LOAD_PLUGINS": "a2perf-example-domain,a2perf-reliability"}
     run = subprocess.run(
-        [*CLI, "run", str(submission), "--task", "ExampleCorridor-v0",
-         "--seeds", "0,1,2", "--out", str(out), "--json"],
-        capture_output=True, text=True, env=env, timeout=170,
+        [*CLI, "run", str(submission), "--task", "ExampleCorridor-v0", "--seeds", "0,1,2", "--out", str(out), "--json"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=170,
     )
     assert run.returncode == 0, run.stderr[-3000:]
     for seed in range(3):

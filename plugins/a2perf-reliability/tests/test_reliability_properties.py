@@ -31,10 +31,12 @@ def _close(a: float, b: float, scale: float) -> bool:
 def test_raw_time_metrics_ignore_a_shift_of_all_returns(values, shift):
     t, y = _curve(values)
     size = float(np.max(np.abs(y))) + abs(shift)
-    assert _close(measures.short_term_risk_across_time((t, y + shift)), measures.short_term_risk_across_time((t, y)),
-                  size)
-    assert _close(measures.long_term_risk_across_time((t, y + shift)), measures.long_term_risk_across_time((t, y)),
-                  size)
+    assert _close(
+        measures.short_term_risk_across_time((t, y + shift)), measures.short_term_risk_across_time((t, y)), size
+    )
+    assert _close(
+        measures.long_term_risk_across_time((t, y + shift)), measures.long_term_risk_across_time((t, y)), size
+    )
     _, shifted = measures.dispersion_across_time((t, y + shift), window=6)
     _, plain = measures.dispersion_across_time((t, y), window=6)
     np.testing.assert_allclose(shifted, plain, atol=1e-7 * size)
@@ -46,8 +48,9 @@ def test_normalised_time_metrics_ignore_shift_and_scale(values, shift, scale):
     t, y = _curve(values, rising=True)
     moved = (t, scale * y + shift)
     for metric in (measures.short_term_risk_across_time, measures.long_term_risk_across_time):
-        assert metric(moved, baseline="curve_range") == pytest.approx(metric((t, y), baseline="curve_range"),
-                                                                      rel=1e-6, abs=1e-9)
+        assert metric(moved, baseline="curve_range") == pytest.approx(
+            metric((t, y), baseline="curve_range"), rel=1e-6, abs=1e-9
+        )
     _, a = measures.dispersion_across_time(moved, window=6, baseline="curve_range")
     _, b = measures.dispersion_across_time((t, y), window=6, baseline="curve_range")
     np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-9)
@@ -58,9 +61,11 @@ def test_normalised_time_metrics_ignore_shift_and_scale(values, shift, scale):
 def test_raw_time_metrics_scale_with_the_returns(values, scale):
     t, y = _curve(values)
     assert measures.short_term_risk_across_time((t, scale * y)) == pytest.approx(
-        scale * measures.short_term_risk_across_time((t, y)), rel=1e-6, abs=1e-6)
-    assert measures.max_drawdown((t, scale * y)) == pytest.approx(scale * measures.max_drawdown((t, y)), rel=1e-6,
-                                                                  abs=1e-6)
+        scale * measures.short_term_risk_across_time((t, y)), rel=1e-6, abs=1e-6
+    )
+    assert measures.max_drawdown((t, scale * y)) == pytest.approx(
+        scale * measures.max_drawdown((t, y)), rel=1e-6, abs=1e-6
+    )
 
 
 @FAST
@@ -92,8 +97,9 @@ def test_across_run_metrics_under_shift_and_scale(runs, shift, scale):
 @given(values_strategy, shift_strategy)
 def test_rollout_metrics_under_shift(returns, shift):
     size = float(np.max(np.abs(returns))) + abs(shift)
-    assert _close(measures.dispersion_across_rollouts(returns + shift), measures.dispersion_across_rollouts(returns),
-                  size)
+    assert _close(
+        measures.dispersion_across_rollouts(returns + shift), measures.dispersion_across_rollouts(returns), size
+    )
     assert _close(measures.risk_across_rollouts(returns + shift), measures.risk_across_rollouts(returns) + shift, size)
     assert _close(measures.interquartile_mean(returns + shift), measures.interquartile_mean(returns) + shift, size)
 

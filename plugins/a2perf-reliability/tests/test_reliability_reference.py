@@ -50,25 +50,35 @@ def test_dispersion_across_time_matches_reference(eval_points, window, expected)
 
 @pytest.mark.parametrize(
     ("curve", "expected"),
-    [([1, 2, 3, 4], 0), ([-1, -2, -3, -4, -5], 4), ([1, 3, 2, 1.2], 1.8), ([5, 5, 3, 6, 5], 2),
-     ([100, 150, 90, 120, 80, 200], 70)],
+    [
+        ([1, 2, 3, 4], 0),
+        ([-1, -2, -3, -4, -5], 4),
+        ([1, 3, 2, 1.2], 1.8),
+        ([5, 5, 3, 6, 5], 2),
+        ([100, 150, 90, 120, 80, 200], 70),
+    ],
 )
 def test_max_drawdown_matches_reference(curve, expected):
     assert measures.max_drawdown((np.arange(len(curve)), curve)) == pytest.approx(expected)
 
 
 def test_median_performance_matches_reference():
-    _, values = measures.median_performance_during_training(([101, 201, 301, 401], [1, 2, 3, 4]), window=1,
-                                                            eval_points=[101, 401])
+    _, values = measures.median_performance_during_training(
+        ([101, 201, 301, 401], [1, 2, 3, 4]), window=1, eval_points=[101, 401]
+    )
     np.testing.assert_allclose(values, [1, 4])
     falling = ([1, 1001, 2001, 3001, 4001], [-1, -2, -3, -4, -5])
     rising = ([1, 1001, 2001, 3001], [1, 3, 2, 1.2])
-    medians = [measures.median_performance_during_training(c, window=1001, eval_points=[1001, 2001])[1]
-               for c in (falling, rising)]
+    medians = [
+        measures.median_performance_during_training(c, window=1001, eval_points=[1001, 2001])[1]
+        for c in (falling, rising)
+    ]
     np.testing.assert_allclose(medians, [[-1.5, -2.5], [2, 2.5]])
     # no window: everything up to the eval point, here the last timepoint the curves share
-    up_to_one = [measures.median_performance_during_training(c, eval_points=[1])[1]
-                 for c in (([0, 1, 2], [3, 6, 9]), ([0, 1], [7.5, 7.7]))]
+    up_to_one = [
+        measures.median_performance_during_training(c, eval_points=[1])[1]
+        for c in (([0, 1, 2], [3, 6, 9]), ([0, 1], [7.5, 7.7]))
+    ]
     np.testing.assert_allclose(up_to_one, [[4.5], [7.6]])
 
 

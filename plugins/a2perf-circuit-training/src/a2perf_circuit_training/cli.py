@@ -77,11 +77,12 @@ def cost_command(netlist_path: str, plc_path: str | None, as_json: bool, **overr
 def render_command(netlist_path: str, plc_path: str | None, out_path: str, congestion: bool, size: int) -> None:
     """Draw a placement (hard macros, soft macros and cells, ports, grid) as a PNG."""
     import numpy as np
+    from PIL import Image
+
     from a2perf_circuit_training.cost import evaluate
     from a2perf_circuit_training.netlist import read_netlist
     from a2perf_circuit_training.plc import read_plc
     from a2perf_circuit_training.render import render_placement
-    from PIL import Image
 
     netlist = read_netlist(netlist_path)
     plc = read_plc(plc_path) if plc_path else None

@@ -20,6 +20,8 @@ from typing import Any
 import gin
 import gymnasium as gym
 import numpy as np
+from gymnasium import spaces
+
 from a2perf_circuit_training.cost import (
     DEFAULT_MACRO_SPACING,
     DEFAULT_OVERLAP_THRESHOLD,
@@ -31,7 +33,6 @@ from a2perf_circuit_training.errors import CircuitTrainingError, InfeasibleActio
 from a2perf_circuit_training.netlist import MACRO, STDCELL, Netlist, read_netlist
 from a2perf_circuit_training.placer import ForceDirectedSchedule, connection_edges, force_directed_place
 from a2perf_circuit_training.plc import Placement, apply_placement, format_plc, read_plc
-from gymnasium import spaces
 
 MAX_GRID_SIZE = 128
 HARD_MACRO, SOFT_MACRO, PORT_CLUSTER = 1, 2, 3

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 import attrs
 import gin
 import numpy as np
+
 from a2perf_circuit_training.netlist import MACRO, Netlist
 
 

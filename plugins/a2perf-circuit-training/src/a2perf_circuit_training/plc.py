@@ -13,6 +13,7 @@ from pathlib import Path
 
 import attrs
 import numpy as np
+
 from a2perf_circuit_training.errors import NetlistFormatError
 from a2perf_circuit_training.netlist import MACRO, ORIENTATION_CODE, ORIENTATIONS, PORT, STDCELL, Netlist
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+
 from a2perf_circuit_training.cost import CostParameters
 from a2perf_circuit_training.netlist import MACRO, PORT, STDCELL, Netlist
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+
 from a2perf_circuit_training.netlist import MACRO, MACRO_PIN, PORT, STDCELL, Netlist
 
 MACRO_SIDE_RANGE = (20.0, 60.0)  # microns

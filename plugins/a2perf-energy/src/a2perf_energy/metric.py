@@ -60,11 +60,19 @@ def captured_codecarbon_warnings() -> Iterator[list[str]]:
 class EnergyMetric(Metric):
     """Energy (kWh) split into CPU/RAM/GPU, emissions (kg CO2eq) and mean power (W) of each phase."""
 
-    def __init__(self, measure_power_secs: float | Mapping[str, float] = DEFAULT_MEASURE_POWER_SECS,
-                 tracking_mode: str = "process", country_iso_code: str = "USA", region: str | None = None,
-                 force_cpu_power: float | None = None, force_ram_power: float | None = None, pue: float = 1.0,
-                 log_level: str = "error", track_participant_cpu: bool = True,
-                 gpu_ids: list[int | str] | None = None) -> None:
+    def __init__(
+        self,
+        measure_power_secs: float | Mapping[str, float] = DEFAULT_MEASURE_POWER_SECS,
+        tracking_mode: str = "process",
+        country_iso_code: str = "USA",
+        region: str | None = None,
+        force_cpu_power: float | None = None,
+        force_ram_power: float | None = None,
+        pue: float = 1.0,
+        log_level: str = "error",
+        track_participant_cpu: bool = True,
+        gpu_ids: list[int | str] | None = None,
+    ) -> None:
         if tracking_mode not in ("process", "machine"):
             raise EnergyMetricError(f"energy tracking_mode must be 'process' or 'machine', got {tracking_mode!r}")
         if not (isinstance(country_iso_code, str) and len(country_iso_code) == 3 and country_iso_code.isalpha()):
@@ -76,10 +84,16 @@ class EnergyMetric(Metric):
             if value is not None and value <= 0:
                 raise EnergyMetricError(f"energy {name} must be a positive number of watts, got {value!r}")
         self._settings = {
-            "measure_power_secs": measure_power_secs, "tracking_mode": tracking_mode,
-            "country_iso_code": country_iso_code, "region": region, "force_cpu_power": force_cpu_power,
-            "force_ram_power": force_ram_power, "pue": pue, "log_level": log_level,
-            "track_participant_cpu": track_participant_cpu, "gpu_ids": gpu_ids,
+            "measure_power_secs": measure_power_secs,
+            "tracking_mode": tracking_mode,
+            "country_iso_code": country_iso_code,
+            "region": region,
+            "force_cpu_power": force_cpu_power,
+            "force_ram_power": force_ram_power,
+            "pue": pue,
+            "log_level": log_level,
+            "track_participant_cpu": track_participant_cpu,
+            "gpu_ids": gpu_ids,
         }
         self.measure_power_secs = measure_power_secs
         self.tracking_mode = tracking_mode
@@ -136,9 +150,14 @@ class EnergyMetric(Metric):
                 ensure_ready()
             cpu_tree = "harness process tree (codecarbon's default)"
             cpu = _cpu_hardware(tracker)
-            if (cfg.track_participant_cpu and cfg.tracking_mode == "process" and phase.pid is not None
-                    and cpu is not None and getattr(cpu, "_mode", None) == "cpu_load"
-                    and hasattr(cpu, "_get_process_cpu_times")):
+            if (
+                cfg.track_participant_cpu
+                and cfg.tracking_mode == "process"
+                and phase.pid is not None
+                and cpu is not None
+                and getattr(cpu, "_mode", None) == "cpu_load"
+                and hasattr(cpu, "_get_process_cpu_times")
+            ):
                 from a2perf_energy.cputime import ParticipantCpuClock
 
                 cpu._get_process_cpu_times = ParticipantCpuClock(phase.pid).as_codecarbon_times
@@ -161,8 +180,17 @@ class EnergyMetric(Metric):
         method = {**method, "codecarbon_warnings": [*method["codecarbon_warnings"], *warnings]}
         data = getattr(tracker, "final_emissions_data", None)
         if data is None:
-            return [MetricValue("energy.status", "failed", "", "none", phase.phase,
-                                "codecarbon did not produce a measurement", method)]
+            return [
+                MetricValue(
+                    "energy.status",
+                    "failed",
+                    "",
+                    "none",
+                    phase.phase,
+                    "codecarbon did not produce a measurement",
+                    method,
+                )
+            ]
         return energy_values(phase.phase, data, method)
 
     def _method(self, tracker: Any, cpu: Any, cpu_tree: str, warnings: list[str]) -> dict[str, Any]:
@@ -181,8 +209,10 @@ class EnergyMetric(Metric):
             kind, cpu_method = "measured", "RAPL energy counters (whole CPU package, every process on it)"
         elif mode == "cpu_load" and self.tracking_mode == "process":
             kind = "model"
-            cpu_method = (f"CPU-load model: {tdp} W TDP x CPU-seconds of the {cpu_tree} / (seconds x {n_cpus} "
-                          f"logical CPUs); TDP {tdp_source}")
+            cpu_method = (
+                f"CPU-load model: {tdp} W TDP x CPU-seconds of the {cpu_tree} / (seconds x {n_cpus} "
+                f"logical CPUs); TDP {tdp_source}"
+            )
         elif mode == "cpu_load":
             kind = "model"
             cpu_method = f"CPU-load model: {tdp} W TDP x (0.1 + 0.9 x machine load^3); TDP {tdp_source}"
@@ -218,8 +248,12 @@ def energy_values(phase: str, data: Any, method: Mapping[str, Any]) -> list[Metr
     """Metric values from codecarbon's final record (energy in kWh, emissions in kg, duration in s)."""
     duration = float(data.duration)
     total = float(data.energy_consumed)
-    details = {**method, "codecarbon_version": getattr(data, "codecarbon_version", ""),
-               "country_name": getattr(data, "country_name", ""), "tracked_s": duration}
+    details = {
+        **method,
+        "codecarbon_version": getattr(data, "codecarbon_version", ""),
+        "country_name": getattr(data, "country_name", ""),
+        "tracked_s": duration,
+    }
 
     def kwh(name: str, value: float, description: str) -> MetricValue:
         return MetricValue(name, float(value), "kWh", "lower", phase, description, details)
@@ -230,19 +264,58 @@ def energy_values(phase: str, data: Any, method: Mapping[str, Any]) -> list[Metr
         kwh("energy.cpu", data.cpu_energy, f"CPU energy; {method['cpu_method_kind']}: {method['cpu_method']}"),
         kwh("energy.ram", data.ram_energy, f"RAM energy; {method['ram_method']}"),
         kwh("energy.gpu", data.gpu_energy, f"GPU energy; {method['gpu_method']}"),
-        MetricValue("energy.emissions", float(data.emissions), "kg CO2eq", "lower", phase,
-                    f"energy x carbon intensity of {method['region']} ({intensity:.0f} g/kWh, codecarbon's "
-                    "bundled tables)", details),
-        MetricValue("energy.mean_power", total * J_PER_KWH / duration if duration > 0 else 0.0, "W", "lower",
-                    phase, "mean power over the tracked interval (energy / duration)", details),
-        MetricValue("energy.duration", duration, "s", "none", phase,
-                    "interval the tracker covered (from just before the participant was released until after "
-                    "it ended)", details),
-        MetricValue("energy.cpu_method", method["cpu_method"], "", "none", phase,
-                    f"how the CPU figure was obtained ({method['cpu_method_kind']})", details),
-        MetricValue("energy.tracking_mode", method["tracking_mode"], "", "none", phase,
-                    "codecarbon tracking mode: 'process' charges the participant only, 'machine' the whole host",
-                    details),
-        MetricValue("energy.region", method["region"], "", "none", phase,
-                    "ISO country code (and region) whose carbon intensity was used", details),
+        MetricValue(
+            "energy.emissions",
+            float(data.emissions),
+            "kg CO2eq",
+            "lower",
+            phase,
+            f"energy x carbon intensity of {method['region']} ({intensity:.0f} g/kWh, codecarbon's bundled tables)",
+            details,
+        ),
+        MetricValue(
+            "energy.mean_power",
+            total * J_PER_KWH / duration if duration > 0 else 0.0,
+            "W",
+            "lower",
+            phase,
+            "mean power over the tracked interval (energy / duration)",
+            details,
+        ),
+        MetricValue(
+            "energy.duration",
+            duration,
+            "s",
+            "none",
+            phase,
+            "interval the tracker covered (from just before the participant was released until after it ended)",
+            details,
+        ),
+        MetricValue(
+            "energy.cpu_method",
+            method["cpu_method"],
+            "",
+            "none",
+            phase,
+            f"how the CPU figure was obtained ({method['cpu_method_kind']})",
+            details,
+        ),
+        MetricValue(
+            "energy.tracking_mode",
+            method["tracking_mode"],
+            "",
+            "none",
+            phase,
+            "codecarbon tracking mode: 'process' charges the participant only, 'machine' the whole host",
+            details,
+        ),
+        MetricValue(
+            "energy.region",
+            method["region"],
+            "",
+            "none",
+            phase,
+            "ISO country code (and region) whose carbon intensity was used",
+            details,
+        ),
     ]

@@ -34,8 +34,13 @@ METHOD = "perf_counter_ns around each infer_once call on real observations; perc
 class LatencyMetric(Metric):
     """Per-call inference latency in milliseconds, LoadGen percentiles, warm-up reported apart."""
 
-    def __init__(self, percentiles: Sequence[float] = DEFAULT_PERCENTILES, confidence: float = 0.99,
-                 plot: bool = True, histogram_bins: int = 60) -> None:
+    def __init__(
+        self,
+        percentiles: Sequence[float] = DEFAULT_PERCENTILES,
+        confidence: float = 0.99,
+        plot: bool = True,
+        histogram_bins: int = 60,
+    ) -> None:
         self.percentiles = tuple(float(p) for p in percentiles)
         self.confidence = float(confidence)
         self.plot = plot
@@ -53,8 +58,13 @@ class LatencyMetric(Metric):
         values += self._warmup_values(warmup)
         overhead_ns = phase_info.get("harness_overhead_ns_per_call")
         if overhead_ns is not None:
-            values.append(_ms("latency.harness_overhead", float(overhead_ns) / NS_PER_MS,
-                              "harness's own cost per timed call (measured by the runner, not subtracted)"))
+            values.append(
+                _ms(
+                    "latency.harness_overhead",
+                    float(overhead_ns) / NS_PER_MS,
+                    "harness's own cost per timed call (measured by the runner, not subtracted)",
+                )
+            )
         self._write_summary(run.run_dir, summary, warmup)
         if self.plot and summary is not None:
             write_latency_plot(run.run_dir / PLOT_PNG, latencies, summary, self.histogram_bins)
@@ -62,8 +72,17 @@ class LatencyMetric(Metric):
 
     def _timed_values(self, summary: LatencySummary | None) -> list[MetricValue]:
         count = 0 if summary is None else summary.count
-        values = [MetricValue("latency.count", count, "calls", "none", PHASE,
-                              "timed infer_once calls (warm-up excluded)", {"method": METHOD})]
+        values = [
+            MetricValue(
+                "latency.count",
+                count,
+                "calls",
+                "none",
+                PHASE,
+                "timed infer_once calls (warm-up excluded)",
+                {"method": METHOD},
+            )
+        ]
         if summary is None:
             return values
         values += [
@@ -74,27 +93,50 @@ class LatencyMetric(Metric):
         for p in self.percentiles:
             label = percentile_label(p)
             needed = min_samples_for_percentile(p, self.confidence)
-            details = {"method": METHOD, "samples": summary.count, "min_samples_for_claim": needed,
-                       "trustworthy": summary.count >= needed}
+            details = {
+                "method": METHOD,
+                "samples": summary.count,
+                "min_samples_for_claim": needed,
+                "trustworthy": summary.count >= needed,
+            }
             description = f"{label} of per-call latency"
             if summary.count < needed:
-                note = (f"only {summary.count} samples; at least {needed} are needed for a {label} claim at "
-                        f"{self.confidence:.0%} confidence (LoadGen early-stopping bound)")
+                note = (
+                    f"only {summary.count} samples; at least {needed} are needed for a {label} claim at "
+                    f"{self.confidence:.0%} confidence (LoadGen early-stopping bound)"
+                )
                 details["note"] = note
                 description += f" ({note})"
-            values.append(MetricValue(f"latency.{label}", summary.percentiles_ms[label], "ms", "lower", PHASE,
-                                      description, details))
+            values.append(
+                MetricValue(
+                    f"latency.{label}", summary.percentiles_ms[label], "ms", "lower", PHASE, description, details
+                )
+            )
         values += [
             _ms("latency.max", summary.max_ms, "slowest call"),
-            MetricValue("latency.throughput", summary.throughput_per_s, "calls/s", "higher", PHASE,
-                        "calls per second if calls ran back to back (count / summed latency)",
-                        {"method": METHOD}),
+            MetricValue(
+                "latency.throughput",
+                summary.throughput_per_s,
+                "calls/s",
+                "higher",
+                PHASE,
+                "calls per second if calls ran back to back (count / summed latency)",
+                {"method": METHOD},
+            ),
         ]
         return values
 
     def _warmup_values(self, warmup: np.ndarray) -> list[MetricValue]:
-        values = [MetricValue("latency.warmup.count", int(warmup.size), "calls", "none", PHASE,
-                              "warm-up infer_once calls, timed but excluded from the statistics above")]
+        values = [
+            MetricValue(
+                "latency.warmup.count",
+                int(warmup.size),
+                "calls",
+                "none",
+                PHASE,
+                "warm-up infer_once calls, timed but excluded from the statistics above",
+            )
+        ]
         if warmup.size:
             ms = warmup.astype(float) / NS_PER_MS
             values += [
@@ -107,14 +149,19 @@ class LatencyMetric(Metric):
     def _write_summary(self, run_dir: Path, summary: LatencySummary | None, warmup: np.ndarray) -> None:
         rows: list[tuple[str, float, int]] = []
         if summary is not None:
-            rows += [("mean", summary.mean_ms, summary.count), ("std", summary.std_ms, summary.count),
-                     ("min", summary.min_ms, summary.count)]
+            rows += [
+                ("mean", summary.mean_ms, summary.count),
+                ("std", summary.std_ms, summary.count),
+                ("min", summary.min_ms, summary.count),
+            ]
             rows += [(label, value, summary.count) for label, value in summary.percentiles_ms.items()]
             rows.append(("max", summary.max_ms, summary.count))
         if warmup.size:
             ms = warmup.astype(float) / NS_PER_MS
-            rows += [("warmup_first", float(ms[0]), int(warmup.size)),
-                     ("warmup_mean", float(ms.mean()), int(warmup.size))]
+            rows += [
+                ("warmup_first", float(ms[0]), int(warmup.size)),
+                ("warmup_mean", float(ms.mean()), int(warmup.size)),
+            ]
         with (run_dir / SUMMARY_CSV).open("w", newline="") as f:
             writer = csv.writer(f)
             writer.writerow(["statistic", "value_ms", "samples"])

@@ -76,8 +76,9 @@ class LatencySummary:
     throughput_per_s: float
 
 
-def summarize_latencies(latencies_ns: Sequence[int] | np.ndarray,
-                        percentiles: Sequence[float] = DEFAULT_PERCENTILES) -> LatencySummary:
+def summarize_latencies(
+    latencies_ns: Sequence[int] | np.ndarray, percentiles: Sequence[float] = DEFAULT_PERCENTILES
+) -> LatencySummary:
     """Statistics of per-call latencies given in integer nanoseconds (as the runner records them)."""
     ns = np.asarray(latencies_ns, dtype=np.int64).ravel()
     if ns.size == 0:

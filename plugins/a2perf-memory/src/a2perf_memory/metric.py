@@ -23,8 +23,10 @@ CGROUP_SOURCE = "cgroup v2 memory.peak of the participant's own cgroup (exact; i
 
 #: what the runner records as ``ru_maxrss_kib`` (ru_maxrss itself survives exec, so it would start at
 #: the harness's size in a spawned process)
-RUNNER_HWM_SOURCE = ("the participant process's own kernel high-water mark (VmHWM) and its reaped children's "
-                     "ru_maxrss, recorded by the runner")
+RUNNER_HWM_SOURCE = (
+    "the participant process's own kernel high-water mark (VmHWM) and its reaped children's "
+    "ru_maxrss, recorded by the runner"
+)
 
 
 class MemoryMetricError(A2PerfError):
@@ -46,13 +48,23 @@ def missed_spike(polled_peak: float, kernel_peak: float | None, tolerance: float
 class MemoryMetric(Metric):
     """Peak and mean RSS (MiB) of the participant's whole process tree in each phase."""
 
-    def __init__(self, interval_s: float = 0.1, measure_uss_pss: bool = False, spike_tolerance: float = 0.05,
-                 spike_slack_mib: float = 2.0, use_cgroup: bool = True) -> None:
+    def __init__(
+        self,
+        interval_s: float = 0.1,
+        measure_uss_pss: bool = False,
+        spike_tolerance: float = 0.05,
+        spike_slack_mib: float = 2.0,
+        use_cgroup: bool = True,
+    ) -> None:
         if interval_s <= 0:
             raise MemoryMetricError(f"memory sampling interval must be positive, got {interval_s!r} s")
-        self._settings = {"interval_s": interval_s, "measure_uss_pss": measure_uss_pss,
-                          "spike_tolerance": spike_tolerance, "spike_slack_mib": spike_slack_mib,
-                          "use_cgroup": use_cgroup}
+        self._settings = {
+            "interval_s": interval_s,
+            "measure_uss_pss": measure_uss_pss,
+            "spike_tolerance": spike_tolerance,
+            "spike_slack_mib": spike_slack_mib,
+            "use_cgroup": use_cgroup,
+        }
         self.interval_s = float(interval_s)
         self.measure_uss_pss = measure_uss_pss
         self.spike_tolerance = float(spike_tolerance)
@@ -96,45 +108,95 @@ class MemoryMetric(Metric):
         cfg = self._configs.pop(phase.phase, self)
         return cfg._phase_values(phase.phase, record, sampler.reader.method, cgroup_peak)
 
-    def _phase_values(self, phase: str, record: TreeMemoryRecord, method: str,
-                      cgroup_peak: int | None) -> list[MetricValue]:
+    def _phase_values(
+        self, phase: str, record: TreeMemoryRecord, method: str, cgroup_peak: int | None
+    ) -> list[MetricValue]:
         polled_source = f"poll every {self.interval_s * 1000:g} ms: {method}"
-        sampling = {"interval_s": self.interval_s, "samples": len(record.samples),
-                    "sampler_cpu_s": record.sampler_cpu_s, "wall_s": record.wall_s,
-                    "sampler_cpu_share_of_one_core": record.sampler_cpu_s / record.wall_s if record.wall_s else 0.0}
+        sampling = {
+            "interval_s": self.interval_s,
+            "samples": len(record.samples),
+            "sampler_cpu_s": record.sampler_cpu_s,
+            "wall_s": record.wall_s,
+            "sampler_cpu_share_of_one_core": record.sampler_cpu_s / record.wall_s if record.wall_s else 0.0,
+        }
         peak_polled = record.peak_rss / MIB
         if cgroup_peak is not None:
             headline, source = cgroup_peak / MIB, CGROUP_SOURCE
         else:
             headline, source = peak_polled, polled_source
         values = [
-            MetricValue("memory.peak", headline, "MiB", "lower", phase,
-                        "peak memory of the participant's process tree", {"source": source, **sampling}),
-            MetricValue("memory.peak_rss_polled", peak_polled, "MiB", "lower", phase,
-                        "largest RSS summed over the process tree among the polls", {"source": polled_source}),
-            MetricValue("memory.mean_rss", record.mean_rss / MIB, "MiB", "lower", phase,
-                        "mean over the polls of RSS summed over the process tree", {"source": polled_source}),
+            MetricValue(
+                "memory.peak",
+                headline,
+                "MiB",
+                "lower",
+                phase,
+                "peak memory of the participant's process tree",
+                {"source": source, **sampling},
+            ),
+            MetricValue(
+                "memory.peak_rss_polled",
+                peak_polled,
+                "MiB",
+                "lower",
+                phase,
+                "largest RSS summed over the process tree among the polls",
+                {"source": polled_source},
+            ),
+            MetricValue(
+                "memory.mean_rss",
+                record.mean_rss / MIB,
+                "MiB",
+                "lower",
+                phase,
+                "mean over the polls of RSS summed over the process tree",
+                {"source": polled_source},
+            ),
         ]
         largest_hwm = record.largest_hwm
         if largest_hwm is not None:
             hwm_pid = max(record.hwm_by_pid, key=record.hwm_by_pid.__getitem__)
             missed = missed_spike(peak_polled, largest_hwm / MIB, self.spike_tolerance, self.spike_slack_mib)
             values += [
-                MetricValue("memory.peak_largest_process", largest_hwm / MIB, "MiB", "lower", phase,
-                            "kernel high-water mark (VmHWM) of the single largest process of the tree",
-                            {"source": "/proc/<pid>/status VmHWM, last read while the process lived", "pid": hwm_pid}),
-                MetricValue("memory.spike_missed", missed, "", "none", phase,
-                            "a process's own kernel peak exceeds the polled tree peak: a spike fell between polls "
-                            "(lower the interval, or trust memory.peak_largest_process as a lower bound)",
-                            {"polled_peak_mib": peak_polled, "kernel_peak_mib": largest_hwm / MIB,
-                             "tolerance": self.spike_tolerance, "slack_mib": self.spike_slack_mib}),
+                MetricValue(
+                    "memory.peak_largest_process",
+                    largest_hwm / MIB,
+                    "MiB",
+                    "lower",
+                    phase,
+                    "kernel high-water mark (VmHWM) of the single largest process of the tree",
+                    {"source": "/proc/<pid>/status VmHWM, last read while the process lived", "pid": hwm_pid},
+                ),
+                MetricValue(
+                    "memory.spike_missed",
+                    missed,
+                    "",
+                    "none",
+                    phase,
+                    "a process's own kernel peak exceeds the polled tree peak: a spike fell between polls "
+                    "(lower the interval, or trust memory.peak_largest_process as a lower bound)",
+                    {
+                        "polled_peak_mib": peak_polled,
+                        "kernel_peak_mib": largest_hwm / MIB,
+                        "tolerance": self.spike_tolerance,
+                        "slack_mib": self.spike_slack_mib,
+                    },
+                ),
             ]
         if self.measure_uss_pss:
             for field, label in (("uss", "unique (USS)"), ("pss", "proportional (PSS)")):
                 peak = max((getattr(s, field) or 0 for s in record.samples), default=0)
-                values.append(MetricValue(f"memory.peak_{field}", peak / MIB, "MiB", "lower", phase,
-                                          f"largest {label} set size summed over the tree among the polls",
-                                          {"source": "psutil memory_full_info (smaps)"}))
+                values.append(
+                    MetricValue(
+                        f"memory.peak_{field}",
+                        peak / MIB,
+                        "MiB",
+                        "lower",
+                        phase,
+                        f"largest {label} set size summed over the tree among the polls",
+                        {"source": "psutil memory_full_info (smaps)"},
+                    )
+                )
         return values
 
     def analyze(self, run: RunRecords) -> list[MetricValue]:
@@ -148,13 +210,24 @@ class MemoryMetric(Metric):
             polled = max(read_timeline_rss_mib(timeline), default=0.0)
             kernel = float(ru_maxrss_kib) / 1024
             values += [
-                MetricValue("memory.ru_maxrss", kernel, "MiB", "lower", phase,
-                            "kernel high-water mark of the largest single waited-for process (not a tree sum)",
-                            {"source": RUNNER_HWM_SOURCE}),
-                MetricValue("memory.spike_missed_ru_maxrss",
-                            missed_spike(polled, kernel, self.spike_tolerance, self.spike_slack_mib), "", "none",
-                            phase, "ru_maxrss exceeds the polled tree peak: a spike fell between polls",
-                            {"polled_peak_mib": polled, "kernel_peak_mib": kernel}),
+                MetricValue(
+                    "memory.ru_maxrss",
+                    kernel,
+                    "MiB",
+                    "lower",
+                    phase,
+                    "kernel high-water mark of the largest single waited-for process (not a tree sum)",
+                    {"source": RUNNER_HWM_SOURCE},
+                ),
+                MetricValue(
+                    "memory.spike_missed_ru_maxrss",
+                    missed_spike(polled, kernel, self.spike_tolerance, self.spike_slack_mib),
+                    "",
+                    "none",
+                    phase,
+                    "ru_maxrss exceeds the polled tree peak: a spike fell between polls",
+                    {"polled_peak_mib": polled, "kernel_peak_mib": kernel},
+                ),
             ]
         return values
 
@@ -165,9 +238,15 @@ def write_timeline(path: Path, record: TreeMemoryRecord) -> Path:
         writer = csv.writer(f)
         writer.writerow(TIMELINE_HEADER)
         for s in record.samples:
-            writer.writerow([f"{s.time_s:.4f}", f"{s.rss / MIB:.3f}", s.processes,
-                             "" if s.uss is None else f"{s.uss / MIB:.3f}",
-                             "" if s.pss is None else f"{s.pss / MIB:.3f}"])
+            writer.writerow(
+                [
+                    f"{s.time_s:.4f}",
+                    f"{s.rss / MIB:.3f}",
+                    s.processes,
+                    "" if s.uss is None else f"{s.uss / MIB:.3f}",
+                    "" if s.pss is None else f"{s.pss / MIB:.3f}",
+                ]
+            )
     return path
 
 

@@ -192,8 +192,9 @@ def cgroup_v2_mount(proc_root: Path = Path("/proc")) -> Path | None:
     return None
 
 
-def own_cgroup_peak_file(pid: int, tree: list[int], proc_root: Path = Path("/proc"),
-                         mount: Path | None = None) -> Path | None:
+def own_cgroup_peak_file(
+    pid: int, tree: list[int], proc_root: Path = Path("/proc"), mount: Path | None = None
+) -> Path | None:
     """The ``memory.peak`` file of ``pid``'s cgroup, if that cgroup holds only the participant's tree.
 
     A cgroup shared with the harness (or anything else) would count foreign memory, so it is not

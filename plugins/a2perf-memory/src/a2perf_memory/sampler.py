@@ -62,8 +62,13 @@ class TreeMemorySampler:
     phase shorter than the interval still has two samples.
     """
 
-    def __init__(self, root_pid: int, interval_s: float = 0.1, measure_uss_pss: bool = False,
-                 reader: ProcessTreeReader | None = None) -> None:
+    def __init__(
+        self,
+        root_pid: int,
+        interval_s: float = 0.1,
+        measure_uss_pss: bool = False,
+        reader: ProcessTreeReader | None = None,
+    ) -> None:
         if interval_s <= 0:
             raise ValueError(f"sampling interval must be positive, got {interval_s!r}")
         self.root_pid = root_pid
@@ -114,8 +119,9 @@ class TreeMemorySampler:
                 if sizes is not None:
                     uss += sizes[0]
                     pss += sizes[1]
-        sample = TreeSample(now, rss, processes, uss if self.measure_uss_pss else None,
-                            pss if self.measure_uss_pss else None)
+        sample = TreeSample(
+            now, rss, processes, uss if self.measure_uss_pss else None, pss if self.measure_uss_pss else None
+        )
         with self._lock:
             self.record.samples.append(sample)
             for pid, hwm in hwm_seen.items():

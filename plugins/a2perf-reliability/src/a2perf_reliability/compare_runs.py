@@ -78,18 +78,21 @@ def across_run_metric(
     def value(curves: Sequence[tuple[np.ndarray, np.ndarray]]) -> float:
         g = metric.curve_geometry(curves)
         if not cache:
-            common: dict[str, Any] = dict(eval_points=g.across_eval_points, window=g.window,
-                                          lowpass_cutoff=g.lowpass_cutoff, baseline=s.baseline)
+            common: dict[str, Any] = dict(
+                eval_points=g.across_eval_points, window=g.window, lowpass_cutoff=g.lowpass_cutoff, baseline=s.baseline
+            )
             if name == "risk_across_runs":
                 return float(measures.risk_across_runs(curves, alpha=s.alpha, **common)[1][-1])
             points, values = measures.dispersion_across_runs(curves, **common)
             return metric.summarize_points(points, values)[0]
         if len(curves) < 2:
             raise ReliabilityInputError(f"across-run metrics need at least 2 runs, got {len(curves)}")
-        matrix = np.vstack([
-            nearest_within_window(c[0], filtered.smooth(c, g.lowpass_cutoff), g.across_eval_points, g.window)
-            for c in curves
-        ])
+        matrix = np.vstack(
+            [
+                nearest_within_window(c[0], filtered.smooth(c, g.lowpass_cutoff), g.across_eval_points, g.window)
+                for c in curves
+            ]
+        )
         ranges = np.array([filtered.range(c) for c in curves]) if s.baseline == "curve_range" else None
         if name == "risk_across_runs":
             return float(measures.risk_across_runs_of_matrix(matrix, s.alpha, ranges)[-1])
@@ -123,9 +126,14 @@ def compare_run_directories(
             for sub, tasks in run_dirs.items()
         }
         return compare_submissions(
-            curves, higher_is_better=ACROSS_RUN_METRICS[metric_name], across_runs=True,
+            curves,
+            higher_is_better=ACROSS_RUN_METRICS[metric_name],
+            across_runs=True,
             metric=across_run_metric(metric, metric_name),
-            n_resamples=n_resamples, alpha=alpha, correction=correction, seed=seed,
+            n_resamples=n_resamples,
+            alpha=alpha,
+            correction=correction,
+            seed=seed,
         )
     direction = None
     numbers: dict[str, dict[str, list[float]]] = {}
@@ -138,5 +146,11 @@ def compare_run_directories(
                 direction = values[0].direction
     if direction not in ("higher", "lower"):
         raise ReliabilityInputError(f"{metric_name} has no better direction to rank by")
-    return compare_submissions(numbers, higher_is_better=direction == "higher", n_resamples=n_resamples,
-                               alpha=alpha, correction=correction, seed=seed)
+    return compare_submissions(
+        numbers,
+        higher_is_better=direction == "higher",
+        n_resamples=n_resamples,
+        alpha=alpha,
+        correction=correction,
+        seed=seed,
+    )

@@ -94,8 +94,13 @@ class ReliabilityMetric(Metric):
     # --- helpers -------------------------------------------------------------------------------
 
     def _value(
-        self, name: str, direction: Direction, description: str, compute: Callable[[], tuple[Any, dict[str, Any]]],
-        phase: str | None = None, unit: str = "",
+        self,
+        name: str,
+        direction: Direction,
+        description: str,
+        compute: Callable[[], tuple[Any, dict[str, Any]]],
+        phase: str | None = None,
+        unit: str = "",
     ) -> MetricValue:
         try:
             value, details = compute()
@@ -152,51 +157,111 @@ class ReliabilityMetric(Metric):
 
             return compute
 
-        out.append(self._value(
-            "dispersion_across_time", "lower",
-            "IQR of the differenced training curve in trailing windows (DT)",
-            within(measures.dispersion_across_time, baseline=s.baseline), phase="train"))
-        out.append(self._value(
-            "short_term_risk_across_time", "higher",
-            f"lower CVaR (alpha={s.alpha}) of the differenced training curve (SRT)",
-            scalar(measures.short_term_risk_across_time, alpha=s.alpha, baseline=s.baseline), phase="train"))
-        out.append(self._value(
-            "long_term_risk_across_time", "lower",
-            f"{s.drawdown_tail} CVaR (alpha={s.alpha}) of the training curve's drawdown (LRT)",
-            scalar(measures.long_term_risk_across_time, alpha=s.alpha, baseline=s.baseline,
-                   drawdown_tail=s.drawdown_tail), phase="train"))
-        out.append(self._value(
-            "max_drawdown", "lower", "largest drop of the training curve below its running peak",
-            scalar(measures.max_drawdown, baseline=s.baseline), phase="train"))
-        out.append(self._value(
-            "median_performance_during_training", "higher",
-            "median episode return in trailing windows of training",
-            within(measures.median_performance_during_training), phase="train"))
+        out.append(
+            self._value(
+                "dispersion_across_time",
+                "lower",
+                "IQR of the differenced training curve in trailing windows (DT)",
+                within(measures.dispersion_across_time, baseline=s.baseline),
+                phase="train",
+            )
+        )
+        out.append(
+            self._value(
+                "short_term_risk_across_time",
+                "higher",
+                f"lower CVaR (alpha={s.alpha}) of the differenced training curve (SRT)",
+                scalar(measures.short_term_risk_across_time, alpha=s.alpha, baseline=s.baseline),
+                phase="train",
+            )
+        )
+        out.append(
+            self._value(
+                "long_term_risk_across_time",
+                "lower",
+                f"{s.drawdown_tail} CVaR (alpha={s.alpha}) of the training curve's drawdown (LRT)",
+                scalar(
+                    measures.long_term_risk_across_time,
+                    alpha=s.alpha,
+                    baseline=s.baseline,
+                    drawdown_tail=s.drawdown_tail,
+                ),
+                phase="train",
+            )
+        )
+        out.append(
+            self._value(
+                "max_drawdown",
+                "lower",
+                "largest drop of the training curve below its running peak",
+                scalar(measures.max_drawdown, baseline=s.baseline),
+                phase="train",
+            )
+        )
+        out.append(
+            self._value(
+                "median_performance_during_training",
+                "higher",
+                "median episode return in trailing windows of training",
+                within(measures.median_performance_during_training),
+                phase="train",
+            )
+        )
 
         def rollout(fn: Callable[..., float], **kw: Any) -> Callable[[], tuple]:
             return lambda: (fn(_rollout_returns(run), **kw), {"n_episodes": int(_rollout_returns(run).size)})
 
-        out.append(self._value(
-            "dispersion_across_rollouts", "lower", "IQR of the fixed policy's episode returns (DF)",
-            rollout(measures.dispersion_across_rollouts, baseline=s.rollout_baseline), phase="inference"))
-        out.append(self._value(
-            "risk_across_rollouts", "higher", f"lower CVaR (alpha={s.alpha}) of the fixed policy's returns (RF)",
-            rollout(measures.risk_across_rollouts, alpha=s.alpha, baseline=s.rollout_baseline), phase="inference"))
-        for key, direction in (("mean", "higher"), ("std", "none"), ("iqm", "higher"), ("min", "higher"),
-                               ("max", "higher")):
-            out.append(self._value(
-                f"returns.{key}", direction, f"{key} of the inference episode returns",
-                lambda k=key: (measures.return_statistics(_rollout_returns(run))[k],
-                               {"n_episodes": int(_rollout_returns(run).size)}),
-                phase="inference"))
+        out.append(
+            self._value(
+                "dispersion_across_rollouts",
+                "lower",
+                "IQR of the fixed policy's episode returns (DF)",
+                rollout(measures.dispersion_across_rollouts, baseline=s.rollout_baseline),
+                phase="inference",
+            )
+        )
+        out.append(
+            self._value(
+                "risk_across_rollouts",
+                "higher",
+                f"lower CVaR (alpha={s.alpha}) of the fixed policy's returns (RF)",
+                rollout(measures.risk_across_rollouts, alpha=s.alpha, baseline=s.rollout_baseline),
+                phase="inference",
+            )
+        )
+        for key, direction in (
+            ("mean", "higher"),
+            ("std", "none"),
+            ("iqm", "higher"),
+            ("min", "higher"),
+            ("max", "higher"),
+        ):
+            out.append(
+                self._value(
+                    f"returns.{key}",
+                    direction,
+                    f"{key} of the inference episode returns",
+                    lambda k=key: (
+                        measures.return_statistics(_rollout_returns(run))[k],
+                        {"n_episodes": int(_rollout_returns(run).size)},
+                    ),
+                    phase="inference",
+                )
+            )
         try:
             by_task = _generalization(run)
         except ReliabilityInputError:
             by_task = {}
         for task, value in by_task.items():
-            out.append(self._value(
-                f"generalization.{task}", "higher", f"mean episode return on {task}",
-                lambda v=value: (v, {}), phase="generalization"))
+            out.append(
+                self._value(
+                    f"generalization.{task}",
+                    "higher",
+                    f"mean episode return on {task}",
+                    lambda v=value: (v, {}),
+                    phase="generalization",
+                )
+            )
         return out
 
     # --- across runs ---------------------------------------------------------------------------
@@ -215,12 +280,21 @@ class ReliabilityMetric(Metric):
         def across(fn: Callable[..., tuple[np.ndarray, np.ndarray]], final: bool, **kw: Any) -> Callable[[], tuple]:
             def compute() -> tuple[float, dict[str, Any]]:
                 g = self.curve_geometry(curves)
-                points, values = fn(curves, eval_points=g.across_eval_points, window=g.window,
-                                    lowpass_cutoff=g.lowpass_cutoff, baseline=s.baseline, **kw)
+                points, values = fn(
+                    curves,
+                    eval_points=g.across_eval_points,
+                    window=g.window,
+                    lowpass_cutoff=g.lowpass_cutoff,
+                    baseline=s.baseline,
+                    **kw,
+                )
                 if final:
                     value = float(values[-1])
-                    details = {"eval_points": points.tolist(), "values": values.tolist(),
-                               "final_eval_point": float(points[-1])}
+                    details = {
+                        "eval_points": points.tolist(),
+                        "values": values.tolist(),
+                        "final_eval_point": float(points[-1]),
+                    }
                 else:
                     value, details = self.summarize_points(points, values)
                 details.update(n_runs=len(curves), window=g.window, lowpass_cutoff=g.lowpass_cutoff)
@@ -230,13 +304,24 @@ class ReliabilityMetric(Metric):
 
             return compute
 
-        out.append(self._value(
-            "dispersion_across_runs", "lower", "IQR across seeds of the low-passed training curves (DR)",
-            across(measures.dispersion_across_runs, final=False), phase="train"))
-        out.append(self._value(
-            "risk_across_runs", "higher",
-            f"lower CVaR (alpha={s.alpha}) across seeds of final training performance (RR)",
-            across(measures.risk_across_runs, final=True, alpha=s.alpha), phase="train"))
+        out.append(
+            self._value(
+                "dispersion_across_runs",
+                "lower",
+                "IQR across seeds of the low-passed training curves (DR)",
+                across(measures.dispersion_across_runs, final=False),
+                phase="train",
+            )
+        )
+        out.append(
+            self._value(
+                "risk_across_runs",
+                "higher",
+                f"lower CVaR (alpha={s.alpha}) across seeds of final training performance (RR)",
+                across(measures.risk_across_runs, final=True, alpha=s.alpha),
+                phase="train",
+            )
+        )
 
         returns: dict[str, np.ndarray] = {}
         for i, run in enumerate(runs):
@@ -252,13 +337,22 @@ class ReliabilityMetric(Metric):
                 raise ReliabilityInputError("no run has inference episodes")
             iqm, low, high = iqm_with_ci(returns, n_resamples=self.n_resamples, seed=self.seed)
             stats = measures.return_statistics(np.concatenate(list(returns.values())))
-            return iqm, {**stats, "ci95": [low, high], "n_runs": len(returns),
-                         "method": "IQM of all episodes pooled; bootstrap resamples episodes within each seed"}
+            return iqm, {
+                **stats,
+                "ci95": [low, high],
+                "n_runs": len(returns),
+                "method": "IQM of all episodes pooled; bootstrap resamples episodes within each seed",
+            }
 
-        out.append(self._value(
-            "returns.iqm_across_runs", "higher",
-            "interquartile mean of inference returns over all seeds, with a stratified bootstrap 95% CI",
-            pooled_returns, phase="inference"))
+        out.append(
+            self._value(
+                "returns.iqm_across_runs",
+                "higher",
+                "interquartile mean of inference returns over all seeds, with a stratified bootstrap 95% CI",
+                pooled_returns,
+                phase="inference",
+            )
+        )
 
         per_seed = []
         for run in runs:
@@ -271,8 +365,13 @@ class ReliabilityMetric(Metric):
             score, means = measures.generalization_aggregate(per_seed)
             return score, {"per_task_mean_over_seeds": means, "n_runs": len(per_seed)}
 
-        out.append(self._value(
-            "generalization.aggregate", "higher",
-            "A2Perf generalization score: mean return over seeds per task, summed over tasks",
-            aggregate, phase="generalization"))
+        out.append(
+            self._value(
+                "generalization.aggregate",
+                "higher",
+                "A2Perf generalization score: mean return over seeds per task, summed over tasks",
+                aggregate,
+                phase="generalization",
+            )
+        )
         return out
