@@ -19,7 +19,7 @@ import pluggy
 if TYPE_CHECKING:
     import click
 
-    from a2perf_core.runner.settings import RunSettings
+    from a2perf_core.settings import RunSettings
     from a2perf_core.specs import DataAsset, ExecutorSpec, LoaderSpec, MetricSpec, Task
 
 PROJECT = "a2perf"
@@ -102,7 +102,7 @@ def a2perf_configure_run(settings: RunSettings) -> None:
     Called once per ``a2perf run``, after all gin files and bindings are parsed and before anything
     starts. The compatibility package uses it to map A2Perf's ``Submission.*`` bindings.
 
-    :param settings: the mutable :class:`~a2perf_core.runner.settings.RunSettings` of the run.
+    :param settings: the mutable :class:`~a2perf_core.settings.RunSettings` of the run.
     """
 
 

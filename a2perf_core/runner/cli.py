@@ -72,7 +72,7 @@ def build_settings(
     """Command line, then the task's and the user's gin files, then plugins (compat), then explicit flags."""
     from a2perf_core.envs import get_task
     from a2perf_core.plugins import get_plugins
-    from a2perf_core.runner.settings import RunSettings, apply_gin, clear_gin, parse_participant_arg
+    from a2perf_core.settings import RunSettings, apply_gin, clear_gin, parse_participant_arg
     from a2perf_core.specs import PHASES
 
     clear_gin()

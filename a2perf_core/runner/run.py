@@ -20,8 +20,8 @@ from a2perf_core.errors import A2PerfError
 from a2perf_core.metrics import METRICS_JSON, RUN_JSON, Metric, MetricValue, PhaseContext, RunRecords
 from a2perf_core.runner.child import job_environ
 from a2perf_core.runner.results import machine_facts, package_versions, read_json, write_json
-from a2perf_core.runner.settings import RunSettings
 from a2perf_core.runner.submission import Submission, load_submission
+from a2perf_core.settings import RunSettings
 
 #: called with (label, elapsed seconds, run directory) while a phase runs
 Progress = Callable[[str, float, Path], None]

@@ -42,7 +42,7 @@ def test_assets_match_the_shared_files_and_carry_the_licence_notice(a2perf_plugi
 
 
 def test_gin_files_set_small_run_defaults(a2perf_plugins):
-    from a2perf_core.runner.settings import RunSettings, apply_gin
+    from a2perf_core.settings import RunSettings, apply_gin
 
     plugins = a2perf_plugins(plugin)
     task = plugins.registry.tasks["QuadrupedLocomotion-DogPace-v0"].spec

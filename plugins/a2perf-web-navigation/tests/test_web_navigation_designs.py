@@ -184,7 +184,7 @@ def test_plugin_module_imports_only_core_api():
 def test_gin_files_exist_and_set_only_known_run_settings():
     from importlib import resources
 
-    from a2perf_core.runner.settings import GIN_DEFAULTS
+    from a2perf_core.settings import GIN_DEFAULTS
 
     for phase, reference in plugin.GIN_FILES.items():
         package, _, relative = reference.partition(":")

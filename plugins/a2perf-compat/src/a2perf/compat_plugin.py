@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from a2perf_core.hookspecs import hookimpl
 
 if TYPE_CHECKING:
-    from a2perf_core.runner.settings import RunSettings
+    from a2perf_core.settings import RunSettings
 
 SUBMISSION_MODULE = "a2perf.submission.submission_util"
 
@@ -55,7 +55,7 @@ def _bindings(name: str) -> dict[str, Any]:
 
 def parse_participant_args(text: str | None) -> dict[str, Any]:
     """A2Perf's ``"k1=v1,k2=v2"`` participant arguments, values parsed as Python literals if possible."""
-    from a2perf_core.runner.settings import parse_participant_arg
+    from a2perf_core.settings import parse_participant_arg
 
     return dict(parse_participant_arg(item) for item in (text or "").split(",") if item.strip())
 
