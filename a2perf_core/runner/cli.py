@@ -212,7 +212,8 @@ def run_command(
     from rich.console import Console
 
     from a2perf_core.cli import print_json
-    from a2perf_core.runner.run import Run, summarize
+    from a2perf_core.runner.run import Run
+    from a2perf_core.runner.summary import summarize
 
     reference = submission or str(example_submission())
     settings = build_settings(reference, task, phase, seed, gin_file, gin_param, participant_arg, timeout, max_memory)
