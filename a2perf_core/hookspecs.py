@@ -31,7 +31,7 @@ hookimpl = pluggy.HookimplMarker(PROJECT)
 
 
 @hookspec
-def a2perf_register_domains(register: Callable[[Task], None]) -> None:
+def a2perf_register_tasks(register: Callable[[Task], None]) -> None:
     """Register the tasks of a domain.
 
     Called once, the first time the registry is built.
@@ -39,9 +39,21 @@ def a2perf_register_domains(register: Callable[[Task], None]) -> None:
     :param register: call ``register(Task(...))`` once per task. A :class:`~a2perf_core.specs.Task`
         carries the Gymnasium-style id (``Name-vN``), the lazy ``"module:callable"`` entry point,
         default kwargs, ``max_episode_steps``, a one-line description, the gin files it ships per
-        phase, the data assets it needs and whether it belongs to the domain's generalization set.
+        phase, the data assets it needs, whether it belongs to the domain's generalization set and
+        whether it is the default task of ``a2perf run``.
 
     Registering an id another plugin already registered is an error naming both distributions.
+    """
+
+
+@hookspec
+def a2perf_register_domains(register: Callable[[Task], None]) -> None:
+    """Deprecated name of :func:`a2perf_register_tasks`; still registers tasks for one release.
+
+    Called once, the first time the registry is built, after every ``a2perf_register_tasks``; a
+    plugin implementing it gets a :class:`DeprecationWarning` naming the plugin.
+
+    :param register: as for :func:`a2perf_register_tasks`.
     """
 
 

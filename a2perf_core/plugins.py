@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 import re
+import warnings
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
@@ -35,12 +36,14 @@ CORE_DISTRIBUTION = "a2perf-core"
 
 #: registry section -> (hook name, spec class)
 SECTIONS: dict[str, tuple[str, type]] = {
-    "tasks": ("a2perf_register_domains", Task),
+    "tasks": ("a2perf_register_tasks", Task),
     "data_assets": ("a2perf_register_data_assets", DataAsset),
     "metrics": ("a2perf_register_metrics", MetricSpec),
     "loaders": ("a2perf_register_submission_loaders", LoaderSpec),
     "executors": ("a2perf_register_executors", ExecutorSpec),
 }
+#: old hook name -> registry section it still feeds, for one release (with a DeprecationWarning)
+DEPRECATED_HOOKS: dict[str, str] = {"a2perf_register_domains": "tasks"}
 
 
 def canonical_name(name: str) -> str:
@@ -143,9 +146,19 @@ class Plugins:
 
     def _build_registry(self) -> Registry:
         registry = Registry()
-        for section, (hook_name, _) in SECTIONS.items():
+        hooks = [(hook_name, section) for section, (hook_name, _) in SECTIONS.items()]
+        hooks += [(old_name, section) for old_name, section in DEPRECATED_HOOKS.items()]
+        for hook_name, section in hooks:
             for impl in _in_registration_order(getattr(self.pm.hook, hook_name)):
                 info = self._infos[impl.plugin_name]
+                if hook_name in DEPRECATED_HOOKS:
+                    new_name = SECTIONS[section][0]
+                    warnings.warn(
+                        f"plugin {info.name!r} ({info.distribution}) implements {hook_name}, which is renamed "
+                        f"{new_name}; the old name stops working in the next release",
+                        DeprecationWarning,
+                        stacklevel=2,
+                    )
 
                 def register(spec: Any, section: str = section, info: PluginInfo = info) -> None:
                     registry.add(section, spec, info)

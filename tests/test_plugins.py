@@ -17,12 +17,48 @@ def domain_plugin(name: str, *task_ids: str) -> tuple[object, PluginInfo]:
     module = types.ModuleType(name)
 
     @hookimpl
+    def a2perf_register_tasks(register):
+        for task_id in task_ids:
+            register(Task(id=task_id, entry_point="pkg.mod:Env", domain=name))
+
+    module.a2perf_register_tasks = a2perf_register_tasks
+    return module, PluginInfo(name, f"dist-{name}", "1.0")
+
+
+def old_name_plugin(name: str, *task_ids: str) -> tuple[object, PluginInfo]:
+    """A plugin written against the hook's old name."""
+    module = types.ModuleType(name)
+
+    @hookimpl
     def a2perf_register_domains(register):
         for task_id in task_ids:
             register(Task(id=task_id, entry_point="pkg.mod:Env", domain=name))
 
     module.a2perf_register_domains = a2perf_register_domains
     return module, PluginInfo(name, f"dist-{name}", "1.0")
+
+
+def test_old_hook_name_still_registers_tasks_with_a_deprecation_warning(a2perf_plugins):
+    plugins = a2perf_plugins(old_name_plugin("legacy", "Legacy-v0"), domain_plugin("modern", "Modern-v0"))
+    with pytest.warns(DeprecationWarning, match="plugin 'legacy' \\(dist-legacy\\) implements a2perf_register_domains"):
+        tasks = plugins.registry.tasks
+    assert sorted(tasks) == ["Legacy-v0", "Modern-v0"]
+    assert tasks["Legacy-v0"].plugin.distribution == "dist-legacy"
+
+
+def test_new_hook_name_gives_no_warning(a2perf_plugins):
+    import warnings
+
+    plugins = a2perf_plugins(domain_plugin("modern", "Modern-v0"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert list(plugins.registry.tasks) == ["Modern-v0"]
+
+
+def test_a_duplicate_across_old_and_new_hook_names_is_still_an_error(a2perf_plugins):
+    plugins = a2perf_plugins(old_name_plugin("legacy", "Same-v0"), domain_plugin("modern", "Same-v0"))
+    with pytest.warns(DeprecationWarning), pytest.raises(PluginError, match="dist-modern.*dist-legacy"):
+        _ = plugins.registry
 
 
 def test_registry_records_which_distribution_supplied_each_task(a2perf_plugins):
@@ -123,7 +159,7 @@ def test_plugin_replacing_a_command_is_an_error(a2perf_plugins):
 def test_plugin_table_lists_hooks_and_registrations(a2perf_plugins):
     plugins = a2perf_plugins(domain_plugin("alpha", "Alpha-A-v0"))
     rows = {r["name"]: r for r in plugins.plugin_table()}
-    assert rows["alpha"]["hooks"] == ["a2perf_register_domains"]
+    assert rows["alpha"]["hooks"] == ["a2perf_register_tasks"]
     assert rows["alpha"]["registered"] == {"tasks": ["Alpha-A-v0"]}
     assert rows["a2perf_core.builtins"]["distribution"] == "a2perf-core"
 
