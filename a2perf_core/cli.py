@@ -29,31 +29,47 @@ CORE_COMMANDS = {
 
 
 class A2PerfGroup(click.Group):
-    """Core commands imported on use; plugin commands added once, on first lookup."""
+    """Core commands imported on use; plugin commands added on first lookup, again when the plugin
+    set changes (tests). The core's names are reserved: a plugin cannot replace them."""
 
-    _plugins_added = False
+    _plugin_source: object | None = None
+    _plugin_commands: frozenset[str] = frozenset()
 
     def _add_plugin_commands(self) -> None:
-        if not self._plugins_added:
-            self._plugins_added = True
-            from a2perf_core.plugins import get_plugins
+        from a2perf_core.plugins import get_plugins
 
-            try:
-                get_plugins().add_commands(self)
-            except A2PerfError as exc:  # the core's own commands stay usable
-                click.secho(f"warning: plugin commands unavailable: {exc}", fg="yellow", err=True)
+        try:
+            plugins = get_plugins()
+        except A2PerfError as exc:  # the core's own commands stay usable
+            click.secho(f"warning: plugin commands unavailable: {exc}", fg="yellow", err=True)
+            return
+        if plugins is self._plugin_source:
+            return
+        for name in self._plugin_commands:
+            self.commands.pop(name, None)
+        self._plugin_source = plugins
+        before = set(self.commands)
+        try:
+            refused = plugins.add_commands(self, reserved=CORE_COMMANDS)
+        except A2PerfError as exc:
+            click.secho(f"warning: plugin commands unavailable: {exc}", fg="yellow", err=True)
+            refused = []
+        self._plugin_commands = frozenset(set(self.commands) - before)
+        for message in refused:
+            click.secho(f"warning: {message}", fg="yellow", err=True)
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         self._add_plugin_commands()
         return sorted(set(CORE_COMMANDS) | set(self.commands))
 
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
-        if name in CORE_COMMANDS and name not in self.commands:
-            from a2perf_core.specs import load_object
+        if name in CORE_COMMANDS:
+            if name not in self.commands:
+                from a2perf_core.specs import load_object
 
-            self.add_command(load_object(CORE_COMMANDS[name]), name)  # type: ignore[arg-type]
-        if name not in self.commands:
-            self._add_plugin_commands()
+                self.add_command(load_object(CORE_COMMANDS[name]), name)  # type: ignore[arg-type]
+            return self.commands[name]
+        self._add_plugin_commands()
         return self.commands.get(name)
 
     def invoke(self, ctx: click.Context) -> Any:

@@ -166,15 +166,34 @@ class Plugins:
                 _call(impl, info, register=register)
         return registry
 
-    def add_commands(self, cli: click.Group) -> None:
-        """Let every plugin add subcommands; a name clash is an error naming the plugin."""
+    def add_commands(self, cli: click.Group, reserved: Iterable[str] = ()) -> list[str]:
+        """Let every plugin add subcommands. A command named like one of ``reserved`` (the core's own,
+        which the CLI adds lazily) is refused and reported in the returned one-line warnings;
+        replacing a command already there is an error naming the plugin."""
+        reserved = set(reserved)
+        refused = []
         for impl in _in_registration_order(self.pm.hook.a2perf_register_commands):
             info = self._infos[impl.plugin_name]
             before = dict(cli.commands)
-            _call(impl, info, cli=cli)
+            try:
+                _call(impl, info, cli=cli)
+            except PluginError:
+                cli.commands = before
+                raise
+            for name in [n for n in cli.commands if n in reserved and cli.commands[n] is not before.get(n)]:
+                refused.append(
+                    f"plugin {info.name!r} ({info.distribution}) defines the command {name!r}, "
+                    "which is a core command; the plugin's command is ignored"
+                )
+                if name in before:
+                    cli.commands[name] = before[name]
+                else:
+                    del cli.commands[name]
             for name, command in cli.commands.items():
                 if name in before and before[name] is not command:
+                    cli.commands = before
                     raise PluginError(f"plugin {info.name!r} ({info.distribution}) replaced the command {name!r}")
+        return refused
 
     def plugin_table(self) -> list[dict[str, Any]]:
         """One row per plugin: distribution, version, hooks implemented, what it registered."""
