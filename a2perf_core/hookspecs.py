@@ -99,11 +99,14 @@ def a2perf_register_submission_loaders(register: Callable[[LoaderSpec], None]) -
 
 @hookspec
 def a2perf_register_executors(register: Callable[[ExecutorSpec], None]) -> None:
-    """Register executors: places where a run executes (the built-in one is ``local``).
+    """Register executors: places where whole runs execute (``a2perf run --executor NAME``).
 
-    Called once, the first time the registry is built.
+    Called once, the first time the registry is built. The built-in one is ``local``.
 
-    :param register: call ``register(ExecutorSpec(...))`` once per executor.
+    :param register: call ``register(ExecutorSpec(...))`` once per executor. The factory returns an
+        :class:`~a2perf_core.protocols.Executor`, whose ``execute(requests, progress)`` runs every
+        :class:`~a2perf_core.runner.executor.RunRequest` with the ordinary local harness and yields
+        one outcome per request, in order.
     """
 
 

@@ -116,3 +116,8 @@ def test_plugin_commands_follow_the_plugin_set(a2perf_plugins):
     a2perf_plugins()
     assert invoke("hello").exit_code == 2  # no such command any more
 
+
+def test_unknown_executor_is_a_one_line_error_with_the_known_names():
+    result = invoke("run", "--executor", "rey")
+    assert result.exit_code == 2
+    assert result.output.strip() == "error: unknown executor 'rey'; known executors: local"

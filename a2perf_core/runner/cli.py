@@ -193,6 +193,7 @@ def print_metrics_table(values: list[Any], title: str) -> None:
 @click.option("--timeout", type=float, help="Seconds a phase's participant process may run.")
 @click.option("--max-memory", help="Memory limit of a phase's process tree, e.g. 2G.")
 @click.option("--json", "as_json", is_flag=True, help="Print the metrics as JSON instead of a table.")
+@click.option("--executor", "executor_name", default="local", show_default=True, help="Where the runs execute.")
 def run_command(
     submission: str | None,
     task: str | None,
@@ -207,14 +208,17 @@ def run_command(
     timeout: float | None,
     max_memory: str | None,
     as_json: bool,
+    executor_name: str,
 ) -> None:
     """Run SUBMISSION (default: the bundled example) on a task and record every metric."""
+    import attrs
     from rich.console import Console
 
     from a2perf_core.cli import print_json
-    from a2perf_core.runner.run import Run
+    from a2perf_core.runner.executor import RunRequest, execute_runs, get_executor
     from a2perf_core.runner.summary import summarize
 
+    executor = get_executor(executor_name)
     reference = submission or str(example_submission())
     settings = build_settings(reference, task, phase, seed, gin_file, gin_param, participant_arg, timeout, max_memory)
     for warning in settings.warnings:
@@ -222,14 +226,16 @@ def run_command(
     seed_list = parse_seeds(seeds) if seeds else [settings.seed]
     out = out or Path("a2perf-runs") / f"{settings.task_id}-{time.strftime('%Y%m%d-%H%M%S')}"
     console = Console(stderr=True, soft_wrap=True)
+    run_dirs = [out / f"seed_{s}" if seeds else out for s in seed_list]
+    requests = [RunRequest(attrs.evolve(settings, seed=s), d, resume) for s, d in zip(seed_list, run_dirs, strict=True)]
+    for request in requests:
+        console.print(f"[bold]a2perf run[/] {settings.task_id} seed {request.settings.seed} -> {request.run_dir}")
     outcomes = []
     with PhaseProgress(console) as progress:
-        for s in seed_list:
-            settings.seed = s
-            run_dir = out / f"seed_{s}" if seeds else out
-            console.print(f"[bold]a2perf run[/] {settings.task_id} seed {s} -> {run_dir}")
-            outcome = Run(settings, run_dir, resume=resume, progress=progress).execute()
+        for index, outcome in enumerate(execute_runs(executor, requests, progress)):
             outcomes.append(outcome)
+            if len(requests) > 1:
+                console.print(f"seed {requests[index].settings.seed}:")
             for name, record in outcome.phases.items():
                 style = "green" if record.get("status") == "ok" else "red"
                 reason = f": {record['reason']}" if record.get("reason") else ""

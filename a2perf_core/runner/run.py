@@ -214,14 +214,10 @@ class Run:
             (self.run_dir / name).unlink(missing_ok=True)
 
     def _run_child(self, phase: str, label: str, task_id: str) -> dict[str, Any]:
-        from a2perf_core.plugins import registered
-        from a2perf_core.runner.executor import LocalExecutor
-        from a2perf_core.specs import load_object
+        from a2perf_core.runner.process import ChildProcess
 
-        executor_spec = registered("executors").get("local")
-        executor = load_object(executor_spec.spec.factory)() if executor_spec else LocalExecutor()
         (self.run_dir / f".{label}_result.json").unlink(missing_ok=True)
-        child = executor.process(self._job(phase, label, task_id))
+        child = ChildProcess(self._job(phase, label, task_id))
         pid = child.start()
         contexts = {}
         for name, metric in self.metrics.items():
