@@ -29,7 +29,7 @@ def test_plugins_lists_builtins_and_installed(with_example_domain):
     assert by_dist["a2perf-core"]["registered"]["executors"] == ["local"]
     assert by_dist["a2perf-example-domain"]["registered"] == {"tasks": ["ExampleCorridor-v0"]}
     table = invoke("plugins").output
-    assert "a2perf-example-domain" in table and "register_domains" in table
+    assert "a2perf-example-domain" in table and "register_tasks" in table
 
 
 def test_tasks_table_and_json(with_example_domain):

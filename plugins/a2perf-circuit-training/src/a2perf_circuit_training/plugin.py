@@ -9,8 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from a2perf_core.hookspecs import hookimpl
-from a2perf_core.specs import DataAsset, Task
+from a2perf_core.api import DataAsset, Task, hookimpl
 
 if TYPE_CHECKING:
     import click
@@ -196,6 +195,7 @@ def tasks() -> list[Task]:
             kwargs={"synthetic": {"num_macros": 12, "num_stdcells": 48, "num_ports": 16, "seed": 0}},
             gin_files=GIN_FILES,
             generalization=True,
+            default=True,  # the README's main job: a task that needs no download
         ),
         design_task(
             "CircuitTraining-ToyMacro-v0",
@@ -222,7 +222,7 @@ def tasks() -> list[Task]:
 
 
 @hookimpl
-def a2perf_register_domains(register: Callable[[Task], None]) -> None:
+def a2perf_register_tasks(register: Callable[[Task], None]) -> None:
     for task in tasks():
         register(task)
 

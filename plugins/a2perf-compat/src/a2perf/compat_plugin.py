@@ -10,10 +10,10 @@ from __future__ import annotations
 import sys
 from typing import TYPE_CHECKING, Any
 
-from a2perf_core.hookspecs import hookimpl
+from a2perf_core.api import hookimpl
 
 if TYPE_CHECKING:
-    from a2perf_core.settings import RunSettings
+    from a2perf_core.api import RunSettings
 
 SUBMISSION_MODULE = "a2perf.submission.submission_util"
 

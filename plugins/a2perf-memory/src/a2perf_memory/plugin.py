@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from a2perf_core.hookspecs import hookimpl
-from a2perf_core.specs import MetricSpec
+from a2perf_core.api import MetricSpec, hookimpl
 
 
 @hookimpl

@@ -8,8 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from a2perf_core.hookspecs import hookimpl
-from a2perf_core.specs import DataAsset, Task
+from a2perf_core.api import DataAsset, Task, hookimpl
 
 DOMAIN = "quadruped_locomotion"
 ENTRY_POINT = "a2perf_quadruped_locomotion.env:make_env"
@@ -113,7 +112,7 @@ def a2perf_register_data_assets(register: Callable[[DataAsset], None]) -> None:
 
 
 @hookimpl
-def a2perf_register_domains(register: Callable[[Task], None]) -> None:
+def a2perf_register_tasks(register: Callable[[Task], None]) -> None:
     for suffix, (asset_name, _, _, _, _, description) in CLIPS.items():
         register(
             Task(

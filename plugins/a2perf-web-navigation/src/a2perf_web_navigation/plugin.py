@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from a2perf_core.hookspecs import hookimpl
-from a2perf_core.specs import DataAsset, Task
+from a2perf_core.api import DataAsset, Task, hookimpl
 
 ENTRY_POINT = "a2perf_web_navigation.env:WebNavigationEnv"
 GIN_FILES = {
@@ -37,7 +36,7 @@ _DESIGN_FILES = {
 
 
 @hookimpl
-def a2perf_register_domains(register: Callable[[Task], None]) -> None:
+def a2perf_register_tasks(register: Callable[[Task], None]) -> None:
     for level in (1, 2, 3):
         register(
             Task(

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from a2perf_core.hookspecs import hookimpl
-from a2perf_core.specs import Task
+from a2perf_core.api import Task, hookimpl
 
 
 @hookimpl
-def a2perf_register_domains(register: Callable[[Task], None]) -> None:
+def a2perf_register_tasks(register: Callable[[Task], None]) -> None:
     register(
         Task(
             id="ExampleCorridor-v0",
