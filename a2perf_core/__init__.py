@@ -1,38 +1,27 @@
 """a2perf_core: the plugin core of the A2Perf benchmark.
 
-Importing this package has no side effects beyond one: when Gymnasium is already imported, the
-installed tasks are registered with it (cheap: reading entry-point metadata), so that
-``import a2perf_core`` followed by ``gym.make("Task-v0")`` works. See :mod:`a2perf_core.envs`.
+Importing this package has no side effects: no plugin is discovered and nothing is registered with
+Gymnasium. ``register_envs()``, ``make(id)`` and ``gym.make("a2perf_core.gym:Task-v0")`` put the
+installed tasks into Gymnasium's registry (see :mod:`a2perf_core.envs`); plugin authors import
+from :mod:`a2perf_core.api`.
 """
 
 from __future__ import annotations
 
-import sys
-
 __version__ = "0.1.0"
 
-__all__ = ["__version__", "hookimpl", "make"]
+__all__ = ["__version__", "hookimpl", "make", "register_envs"]
+
+_LAZY = {
+    "hookimpl": "a2perf_core.hookspecs",
+    "make": "a2perf_core.envs",
+    "register_envs": "a2perf_core.envs",
+}
 
 
 def __getattr__(name: str) -> object:
-    if name == "hookimpl":
-        from a2perf_core.hookspecs import hookimpl
+    if name in _LAZY:
+        import importlib
 
-        return hookimpl
-    if name == "make":
-        from a2perf_core.envs import make
-
-        return make
+        return getattr(importlib.import_module(_LAZY[name]), name)
     raise AttributeError(f"module 'a2perf_core' has no attribute {name!r}")
-
-
-if "gymnasium" in sys.modules:
-    from a2perf_core.envs import register_envs as _register_envs
-    from a2perf_core.errors import PluginError as _PluginError
-
-    try:
-        _register_envs()
-    except _PluginError as _exc:  # a broken plugin must not break every import of the core
-        import warnings
-
-        warnings.warn(f"a2perf tasks were not registered with Gymnasium: {_exc}", stacklevel=2)

@@ -13,25 +13,10 @@ import click
 from a2perf_core.errors import A2PerfError
 
 PHASE_CHOICES = ("train", "inference", "generalization", "all")
-#: the README's main job: a task that needs no download
-PREFERRED_DEFAULT_TASK = "CircuitTraining-Synthetic-v0"
 
 
 def example_submission() -> Path:
     return Path(__file__).resolve().parent.parent / "examples" / "random_submission"
-
-
-def default_task() -> str:
-    """The preferred default task when installed, else the first task that needs no data."""
-    from a2perf_core.envs import tasks
-
-    known = tasks()
-    if PREFERRED_DEFAULT_TASK in known:
-        return PREFERRED_DEFAULT_TASK
-    for task_id, task in sorted(known.items()):
-        if not task.data:
-            return task_id
-    raise A2PerfError("no task is installed that needs no download; install a domain plugin (see `a2perf plugins`)")
 
 
 def parse_seeds(seeds: str) -> list[int]:
@@ -70,7 +55,7 @@ def build_settings(
     max_memory: str | None,
 ) -> Any:
     """Command line, then the task's and the user's gin files, then plugins (compat), then explicit flags."""
-    from a2perf_core.envs import get_task
+    from a2perf_core.envs import default_task, get_task
     from a2perf_core.plugins import get_plugins
     from a2perf_core.settings import RunSettings, apply_gin, clear_gin, parse_participant_arg
     from a2perf_core.specs import PHASES
@@ -282,7 +267,7 @@ def validate_command(submission: str) -> None:
 @click.option("--domain", help="Domain the submission targets (its default task is noted in the README).")
 def init_submission_command(directory: Path, domain: str | None) -> None:
     """Write a working submission template into DIRECTORY."""
-    from a2perf_core.envs import tasks
+    from a2perf_core.envs import default_task, tasks
 
     known = tasks()
     domain_tasks = sorted(t.id for t in known.values() if t.domain == domain) if domain else []

@@ -1,1 +1,1 @@
-"""A minimal working submission: a seeded random policy that respects action masks."""
+"""A minimal working submission: a seeded random policy that picks only legal actions."""

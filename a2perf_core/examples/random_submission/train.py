@@ -13,7 +13,7 @@ def train(num_episodes: int = 3) -> None:
     from inference import RandomPolicy, infer_once
 
     env = participant.make_env()
-    policy = RandomPolicy(env.action_space, seed=participant.seed())
+    policy = RandomPolicy(env, seed=participant.seed())
     for episode in range(num_episodes):
         observation, _ = env.reset(seed=participant.seed() + episode)
         done = False
