@@ -7,9 +7,11 @@ too, registered from :data:`BUILTIN_PLUGINS`.
 Environment switches (read when plugins are first loaded):
 
 ``A2PERF_LOAD_PLUGINS``
-    Comma-separated distribution names to load; empty means none but the built-ins.
+    Comma-separated distribution names to load; empty means none but the built-ins. A name that is
+    not an installed plugin is an error (with close matches).
 ``A2PERF_DISABLE_PLUGINS``
-    Comma-separated distribution names to skip.
+    Comma-separated distribution names to skip. A name that is not installed is accepted unless it
+    is close to an installed plugin's name (a typo that would leave that plugin on): an error.
 """
 
 from __future__ import annotations
@@ -271,8 +273,10 @@ def _entry_point_plugins() -> Iterable[tuple[object, PluginInfo]]:
 
     allowed = _names_from_env("A2PERF_LOAD_PLUGINS")
     disabled = _names_from_env("A2PERF_DISABLE_PLUGINS") or set()
+    found = sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name)
+    _check_switches(allowed, disabled, {canonical_name(ep.dist.name) for ep in found if ep.dist is not None})
     seen: dict[str, str] = {}
-    for ep in sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name):
+    for ep in found:
         dist_name = ep.dist.name if ep.dist is not None else "unknown"
         version = ep.dist.version if ep.dist is not None else "unknown"
         dist = canonical_name(dist_name)
@@ -294,6 +298,32 @@ def _entry_point_plugins() -> Iterable[tuple[object, PluginInfo]]:
                 f"{type(exc).__name__}: {exc}. Reinstall it, or skip it with A2PERF_DISABLE_PLUGINS={dist_name}"
             ) from exc
         yield plugin, PluginInfo(ep.name, dist_name, version)
+
+
+#: how close a name of A2PERF_DISABLE_PLUGINS must be to an installed plugin to count as its typo
+TYPO_CUTOFF = 0.85
+
+
+def _check_switches(allowed: set[str] | None, disabled: set[str], installed: set[str]) -> None:
+    """A name in A2PERF_LOAD_PLUGINS must be an installed plugin distribution (or the core). A name
+    in A2PERF_DISABLE_PLUGINS that is not installed is fine (there is nothing to skip) unless it is
+    close to an installed one: then it is a typo that would leave that plugin on."""
+    import difflib
+
+    known = installed | {CORE_DISTRIBUTION}
+    listing = ", ".join(sorted(installed)) or "none"
+    for name in sorted((allowed or set()) - known):
+        close = difflib.get_close_matches(name, sorted(known), n=3, cutoff=0.75)
+        hint = f"; did you mean {', '.join(close)}?" if close else ""
+        raise PluginError(
+            f"A2PERF_LOAD_PLUGINS names {name!r}, which is not an installed a2perf plugin{hint} (installed: {listing})"
+        )
+    for name in sorted(disabled - known):
+        close = difflib.get_close_matches(name, sorted(installed), n=3, cutoff=TYPO_CUTOFF)
+        if close:
+            raise PluginError(
+                f"A2PERF_DISABLE_PLUGINS names {name!r}, which is not installed; did you mean {', '.join(close)}?"
+            )
 
 
 _PLUGINS: Plugins | None = None

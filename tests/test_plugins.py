@@ -188,6 +188,64 @@ class TestEntryPointSwitches:
         monkeypatch.setenv("A2PERF_DISABLE_PLUGINS", "A2Perf_Example.Domain")  # normalised like PEP 503
         assert list(_entry_point_plugins()) == []
 
+    @pytest.mark.parametrize(
+        ("variable", "value", "message"),
+        [
+            (
+                "A2PERF_LOAD_PLUGINS",
+                "a2perf-exmple-domain",
+                "A2PERF_LOAD_PLUGINS names 'a2perf-exmple-domain', which is not an installed a2perf plugin; "
+                "did you mean a2perf-example-domain",
+            ),
+            (
+                "A2PERF_LOAD_PLUGINS",
+                "a2perf-example-domain,nothing-like-it",
+                "A2PERF_LOAD_PLUGINS names 'nothing-like-it', which is not an installed a2perf plugin (installed: ",
+            ),
+            (
+                "A2PERF_DISABLE_PLUGINS",
+                "a2perf-example-domian",
+                "A2PERF_DISABLE_PLUGINS names 'a2perf-example-domian', which is not installed; "
+                "did you mean a2perf-example-domain?",
+            ),
+        ],
+    )
+    def test_a_misspelled_distribution_is_a_one_line_error(
+        self, with_example_domain, monkeypatch, variable, value, message
+    ):
+        monkeypatch.setenv(variable, value)
+        with pytest.raises(PluginError) as excinfo:
+            list(_entry_point_plugins())
+        assert str(excinfo.value).startswith(message) and "\n" not in str(excinfo.value)
+        assert "a2perf-example-domain" in str(excinfo.value)  # what is installed, or the close match
+
+    def test_disabling_a_plugin_that_is_not_installed_is_fine(self, with_example_domain, monkeypatch):
+        monkeypatch.setenv("A2PERF_DISABLE_PLUGINS", "a2perf-energy")
+        assert [info.distribution for _, info in _entry_point_plugins()] == ["a2perf-example-domain"]
+
+    @pytest.mark.parametrize("command", [["tasks"], ["run", "--phase", "inference", "--out", "run"]])
+    def test_a_misspelled_name_stops_the_cli_before_anything_runs(self, with_example_domain, tmp_path, command):
+        import os
+        import subprocess
+        import sys
+
+        env = {**os.environ, "A2PERF_LOAD_PLUGINS": "a2perf-example-domian"}
+        result = subprocess.run(
+            [sys.executable, "-m", "a2perf_core", *command],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=120,
+        )
+        assert result.returncode == 2
+        [line] = result.stderr.splitlines()
+        assert line.startswith(
+            "error: A2PERF_LOAD_PLUGINS names 'a2perf-example-domian', which is not an installed a2perf plugin; "
+            "did you mean a2perf-example-domain"
+        )
+        assert not (tmp_path / "run").exists()
+
     def test_discovered_plugins_include_builtins(self, with_example_domain):
         plugins = Plugins.discover()
         assert "ExampleCorridor-v0" in plugins.registry.tasks
