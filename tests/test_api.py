@@ -52,6 +52,12 @@ def test_importing_the_api_and_what_an_entry_point_needs_is_cheap(run_python):
     assert not top_level & {"numpy", "gymnasium", "click", "rich", "gin", "psutil"}
 
 
+def test_importing_the_api_module_imports_nothing_else_of_ours(run_python):
+    result = run_python("import sys, a2perf_core.api\nprint(sorted(m for m in sys.modules if m.startswith('a2perf')))")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "['a2perf_core', 'a2perf_core.api']"
+
+
 def a2perf_core_imports(path: Path) -> set[str]:
     """Every a2perf_core module a source file imports, at any depth (TYPE_CHECKING blocks included)."""
     found = set()
