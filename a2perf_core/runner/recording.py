@@ -64,6 +64,7 @@ class SharedStepCounter:
         self._map: mmap.mmap | None = None
         self._offset = 0
         self._count = 0
+        self._adding = threading.Lock()
 
     def _claim(self) -> mmap.mmap:
         import fcntl
@@ -86,9 +87,10 @@ class SharedStepCounter:
         return shared
 
     def add(self, steps: int = 1) -> None:
-        shared = self._map if self._pid == os.getpid() and self._map is not None else self._claim()
-        self._count += steps
-        struct.pack_into(self._FORMAT, shared, self._offset, self._count)
+        with self._adding:  # envs stepped from several threads of one process share its slot
+            shared = self._map if self._pid == os.getpid() and self._map is not None else self._claim()
+            self._count += steps
+            struct.pack_into(self._FORMAT, shared, self._offset, self._count)
 
     def total(self) -> int:
         """Steps of every process so far (this one's included)."""
