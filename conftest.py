@@ -1,8 +1,11 @@
-"""Repository-wide pytest options: slow end-to-end tests run only with --runslow."""
+"""Repository-wide pytest options: slow end-to-end tests run only with --runslow; data and system
+prerequisites through :mod:`a2perf_core.testing_data` (skipped with the fix, failing when ``CI=true``)."""
 
 from __future__ import annotations
 
 import pytest
+
+pytest_plugins = ["a2perf_core.testing_data"]
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -19,13 +22,12 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """Point the data search path at the shared data beside the checkout, unless set already,
-    and keep the user cache out of tests."""
+    """Point the data search path at the shared data beside the checkout (``../shared/data``),
+    unless set already. The user cache stays where the core looks for it, so data fetched with
+    ``a2perf data fetch`` is found; tests that write to a cache point it elsewhere themselves."""
     import os
-    import tempfile
     from pathlib import Path
 
     shared = Path(__file__).resolve().parent.parent / "shared" / "data"
     if "A2PERF_DATA_PATH" not in os.environ and shared.is_dir():
         os.environ["A2PERF_DATA_PATH"] = str(shared)
-    os.environ.setdefault("A2PERF_CACHE_DIR", tempfile.mkdtemp(prefix="a2perf-test-cache-"))

@@ -143,7 +143,7 @@ class RunRecords:
         return columns
 
     def train_log(self) -> dict[str, np.ndarray]:
-        """Columns ``global_step, episode_return, episode_length, wall_time_s``: one row per training episode."""
+        """Columns ``global_step, episode_return, episode_length, wall_time_s, finished`` (0: cut off)."""
         return self.table(TRAIN_LOG)
 
     def inference_episodes(self) -> dict[str, np.ndarray]:

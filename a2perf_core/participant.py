@@ -35,14 +35,27 @@ def num_train_steps(default: int | None = None) -> int | None:
     return int(value) if value else default
 
 
-def make_env(**kwargs: Any) -> Any:
-    """The run's task as a Gymnasium env (training episodes are recorded inside a run)."""
+def make_env(evaluation: bool = False, **kwargs: Any) -> Any:
+    """The run's task as a Gymnasium env. Inside a run its episodes are the training curve; with
+    ``evaluation=True`` (an env to evaluate the policy during training) they go to ``eval_log.csv``
+    instead and its steps are not training steps."""
     from a2perf_core.envs import make
 
     task = task_id()
     if task is None:
         raise RuntimeError(f"no task: set {TASK_ENV} or run through `a2perf run`")
-    return make(task, **kwargs)
+    if not evaluation:
+        return make(task, **kwargs)
+    with evaluation_envs():
+        return make(task, **kwargs)
+
+
+def evaluation_envs() -> Any:
+    """Context manager: every env made inside it in this thread (``gym.make``, a vector env built
+    in this process) is an evaluation env, e.g. ``with participant.evaluation_envs(): eval_env = ...``."""
+    from a2perf_core.runner.recording import evaluation_envs as _evaluation_envs
+
+    return _evaluation_envs()
 
 
 def log_scalar(name: str, value: float, step: int | None = None) -> None:

@@ -77,7 +77,7 @@ def test_inference_returns_come_from_the_participants_policy(with_example_domain
     scalars = (out / "train_scalars.csv").read_text().splitlines()
     assert scalars[0] == "name,value,step,wall_time_s" and scalars[1].startswith("learning_rate,0.5,0,")
     train_log = (out / "train_log.csv").read_text().splitlines()
-    assert train_log[0] == "global_step,episode_return,episode_length,wall_time_s"
+    assert train_log[0] == "global_step,episode_return,episode_length,wall_time_s,finished"
     assert train_log[1].split(",")[:3] == ["5", "0.5", "5"]
     general = (out / "generalization_episodes.csv").read_text().splitlines()
     assert general[1:] == ["ExampleCorridor-v0,0,0.5,5", "ExampleCorridor-v0,1,0.5,5"]

@@ -201,11 +201,13 @@ def run_command(
 
     from a2perf_core.cli import print_json
     from a2perf_core.runner.executor import RunRequest, execute_runs, get_executor
+    from a2perf_core.runner.submission import check_participant_args, load_submission
     from a2perf_core.runner.summary import summarize
 
     executor = get_executor(executor_name)
     reference = submission or str(example_submission())
     settings = build_settings(reference, task, phase, seed, gin_file, gin_param, participant_arg, timeout, max_memory)
+    check_participant_args(load_submission(reference), settings.participant_args, settings.phases)
     for warning in settings.warnings:
         click.secho(f"warning: {warning}", fg="yellow", err=True)
     seed_list = parse_seeds(seeds) if seeds else [settings.seed]

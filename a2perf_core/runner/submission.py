@@ -9,7 +9,9 @@ reads the source with :mod:`ast`, so a check never runs participant code.
 from __future__ import annotations
 
 import ast
+import difflib
 import importlib.util
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -50,31 +52,271 @@ class Submission:
     train_module: str
     inference_module: str
     requirements: tuple[str, ...] = ()
+    #: function name -> its signature as read from the source; ``None`` when only running the code
+    #: would tell (e.g. ``infer_once = wrap(f)``, or a function from an installed package)
+    signatures: dict[str, Signature | None] = attrs.field(factory=dict, eq=False)
 
 
-def _function_problems(source: str, filename: str, wanted: dict[str, list[tuple[str, ...]]]) -> list[str]:
-    try:
-        tree = ast.parse(source, filename=filename)
-    except SyntaxError as exc:
-        return [f"{filename}: syntax error on line {exc.lineno}: {exc.msg}"]
-    defined = {node.name: node for node in tree.body if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))}
-    problems = []
-    for name, params in wanted.items():
-        node = defined.get(name)
-        if node is None:
-            problems.append(f"{filename}: no top-level function {name}()")
-            continue
-        args = node.args
+@attrs.frozen
+class Signature:
+    """The parameters of a participant function as its source declares them."""
+
+    #: positional-or-keyword parameters (positional-only ones first), in order
+    positional: tuple[str, ...]
+    #: how many of ``positional`` are positional-only
+    positional_only: int
+    keyword_only: tuple[str, ...]
+    #: parameters without a default
+    required: tuple[str, ...]
+    var_positional: bool
+    var_keyword: bool
+
+    @classmethod
+    def from_ast(cls, args: ast.arguments) -> Signature:
         positional = [a.arg for a in args.posonlyargs + args.args]
-        names = set(positional) | {a.arg for a in args.kwonlyargs}
-        for index, spellings in enumerate(params):
-            accepted = any(s in names for s in spellings) or len(positional) > index or args.vararg is not None
-            if not accepted:
-                problems.append(
-                    f"{filename}: {name}() must accept {' or '.join(spellings)!s} "
-                    f"(it takes ({', '.join(positional) or 'nothing'}))"
+        without_default = positional[: len(positional) - len(args.defaults)]
+        required_kw = [a.arg for a, d in zip(args.kwonlyargs, args.kw_defaults, strict=True) if d is None]
+        return cls(
+            positional=tuple(positional),
+            positional_only=len(args.posonlyargs),
+            keyword_only=tuple(a.arg for a in args.kwonlyargs),
+            required=tuple(without_default + required_kw),
+            var_positional=args.vararg is not None,
+            var_keyword=args.kwarg is not None,
+        )
+
+    def takes_keyword(self, name: str) -> bool:
+        """Whether ``name=value`` may be passed."""
+        return self.var_keyword or name in self.positional[self.positional_only :] or name in self.keyword_only
+
+    def required_beyond(self, given_positionally: int) -> list[str]:
+        """Required parameters left over when the first ``given_positionally`` arguments are passed."""
+        filled = set(self.positional[:given_positionally])
+        return [name for name in self.required if name not in filled]
+
+    def describe(self) -> str:
+        return ", ".join(self.positional + self.keyword_only) or "nothing"
+
+
+#: how many arguments the harness passes positionally to each function (the rest are keywords)
+HARNESS_POSITIONAL = {"train": 0, "load_policy": 1, "infer_once": 2, "preprocess_observation": 1}
+#: keyword parameters the harness may pass besides participant arguments
+HARNESS_KEYWORDS = {"infer_once": ("policy", "preprocessed_observation"), "preprocess_observation": ("time_step_spec",)}
+#: functions whose extra keyword parameters are filled from participant arguments
+TAKES_PARTICIPANT_ARGS = ("train", "load_policy")
+#: how many ``from x import f`` hops within the submission are followed
+MAX_IMPORT_DEPTH = 8
+
+
+@attrs.frozen
+class _Binding:
+    """What a module-level name resolves to: a function (its signature), something whose signature
+    cannot be read without running code (``signature`` None), or a problem."""
+
+    signature: Signature | None = None
+    problem: str | None = None
+    #: the file that defines the function
+    where: str = ""
+
+
+@attrs.frozen
+class _SourceTree:
+    """Where a submission's own modules live, to follow its imports without importing anything."""
+
+    #: directories on the participant's ``sys.path`` (absolute imports are looked up there)
+    import_roots: tuple[Path, ...]
+    #: only files under this directory are the submission's own
+    root: Path
+
+    def module_file(self, importer: Path, module: str | None, level: int) -> Path | None:
+        """The submission's file for ``from <level dots><module> import ...`` in ``importer``."""
+        parts = module.split(".") if module else []
+        if level:
+            base = importer.parent
+            for _ in range(level - 1):
+                base = base.parent
+            bases = [base]
+        else:
+            bases = list(self.import_roots)
+        for base in bases:
+            target = base.joinpath(*parts)
+            for candidate in (target.with_suffix(".py") if parts else None, target / "__init__.py"):
+                if candidate is not None and candidate.is_file() and candidate.resolve().is_relative_to(self.root):
+                    return candidate
+        return None
+
+
+def _parse(path: Path, label: str) -> tuple[ast.Module | None, str | None]:
+    try:
+        return ast.parse(path.read_text(), filename=label), None
+    except SyntaxError as exc:
+        return None, f"{label}: syntax error on line {exc.lineno}: {exc.msg}"
+    except (OSError, UnicodeDecodeError) as exc:
+        return None, f"{label}: cannot be read ({exc})"
+
+
+def _top_level_statements(body: list[ast.stmt]) -> list[ast.stmt]:
+    """Statements run at import, including those inside top-level ``if``/``try``/``with`` blocks."""
+    found: list[ast.stmt] = []
+    for node in body:
+        found.append(node)
+        if isinstance(node, ast.If):
+            found += _top_level_statements(node.body + node.orelse)
+        elif isinstance(node, ast.Try):
+            found += _top_level_statements(node.body + node.orelse + node.finalbody)
+            for handler in node.handlers:
+                found += _top_level_statements(handler.body)
+        elif isinstance(node, ast.With):
+            found += _top_level_statements(node.body)
+    return found
+
+
+_NOT_CALLABLE = (
+    ast.Constant, ast.List, ast.Tuple, ast.Dict, ast.Set, ast.JoinedStr,
+    ast.ListComp, ast.DictComp, ast.SetComp, ast.GeneratorExp, ast.BinOp, ast.Compare,
+)  # fmt: skip
+
+
+def _value_binding(value: ast.expr, name: str, label: str, resolve: Any) -> _Binding:
+    if isinstance(value, ast.Lambda):
+        return _Binding(Signature.from_ast(value.args), where=label)
+    if isinstance(value, ast.Name):
+        return resolve(value.id)
+    if isinstance(value, _NOT_CALLABLE):
+        return _Binding(problem=f"{label}: {name} is bound to a {type(value).__name__.lower()}, not a function")
+    return _Binding()  # a call (a decorator, functools.partial, ...) or an attribute: checked when it runs
+
+
+def _resolve(name: str, path: Path, label: str, tree: _SourceTree, depth: int = 0) -> _Binding:
+    """The last top-level binding of ``name`` in the file ``path``, following imports into the
+    submission's own files."""
+    module, problem = _parse(path, label)
+    if module is None:
+        return _Binding(problem=problem)
+    binding: _Binding | None = None
+    for node in _top_level_statements(module.body):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name == name:
+            binding = _Binding(Signature.from_ast(node.args), where=label)
+        elif isinstance(node, ast.ClassDef) and node.name == name:
+            binding = _Binding()
+        elif isinstance(node, (ast.Assign, ast.AnnAssign)) and node.value is not None:
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            if any(isinstance(t, ast.Name) and t.id == name for t in targets):
+                binding = _value_binding(
+                    node.value, name, label, lambda other: _resolve_local(other, name, path, label, tree, depth)
                 )
+        elif isinstance(node, ast.Import):
+            for alias in node.names:
+                if (alias.asname or alias.name.split(".")[0]) == name:
+                    binding = _Binding(problem=f"{label}: {name} is bound to the module {alias.name}, not a function")
+        elif isinstance(node, ast.ImportFrom):
+            for alias in node.names:
+                if alias.name == "*" or (alias.asname or alias.name) == name:
+                    binding = _imported(node, alias.name if alias.name != "*" else name, label, path, tree, depth)
+                    if alias.name == "*" and binding.problem and "no top-level" in binding.problem:
+                        binding = None  # a star import that does not provide the name
+    if binding is None:
+        return _Binding(problem=f"{label}: no top-level function {name}()")
+    return binding
+
+
+def _resolve_local(other: str, name: str, path: Path, label: str, tree: _SourceTree, depth: int) -> _Binding:
+    if other == name or depth >= MAX_IMPORT_DEPTH:
+        return _Binding()
+    return _resolve(other, path, label, tree, depth + 1)
+
+
+def _imported(node: ast.ImportFrom, original: str, label: str, path: Path, tree: _SourceTree, depth: int) -> _Binding:
+    source = tree.module_file(path, node.module, node.level)
+    if source is None:
+        return _Binding()  # an installed package (or a name not statically findable): checked when it runs
+    if depth >= MAX_IMPORT_DEPTH:
+        return _Binding()
+    source_label = source.relative_to(tree.root).as_posix() if source.is_relative_to(tree.root) else str(source)
+    if source.name == "__init__.py" and tree.module_file(source, original, 1) is not None:
+        return _Binding(problem=f"{label}: {original} is imported as a module, not a function")
+    return _resolve(original, source, source_label, tree, depth + 1)
+
+
+def _signature_problems(function: str, signature: Signature, label: str, spellings: list[tuple[str, ...]]) -> list[str]:
+    problems = []
+    for index, names in enumerate(spellings):
+        accepted = (
+            any(n in signature.positional or n in signature.keyword_only for n in names)
+            or len(signature.positional) > index
+            or signature.var_positional
+        )
+        if not accepted:
+            problems.append(
+                f"{label}: {function}() must accept {' or '.join(names)!s} (it takes ({signature.describe()}))"
+            )
+    given = HARNESS_POSITIONAL[function]
+    harness_keywords = HARNESS_KEYWORDS.get(function, ())
+    extra = [n for n in signature.required_beyond(given) if n not in harness_keywords]
+    if function in TAKES_PARTICIPANT_ARGS:
+        extra = [n for n in extra if n in signature.positional[: signature.positional_only]]
+        how = "positional-only, so no participant argument can fill it"
+    else:
+        how = "the harness never passes it"
+    for name in extra:
+        problems.append(f"{label}: {function}() requires the parameter {name!r}, {how}; give it a default")
     return problems
+
+
+def _function_problems(
+    path: Path, label: str, wanted: dict[str, list[tuple[str, ...]]], tree: _SourceTree
+) -> tuple[list[str], dict[str, Signature | None]]:
+    """Problems of the functions ``wanted`` from ``path``, and the signature of each one found."""
+    module, problem = _parse(path, label)
+    if module is None:
+        return [problem or label], {}
+    problems: list[str] = []
+    signatures: dict[str, Signature | None] = {}
+    for name, spellings in wanted.items():
+        binding = _resolve(name, path, label, tree)
+        if binding.problem:
+            problems.append(binding.problem)
+            continue
+        signatures[name] = binding.signature
+        if binding.signature is not None:
+            problems += _signature_problems(name, binding.signature, binding.where or label, spellings)
+    return problems, signatures
+
+
+#: the participant function each phase calls with participant arguments
+PHASE_FUNCTIONS = {"train": "train", "inference": "load_policy", "generalization": "load_policy"}
+
+
+def check_participant_args(submission: Submission, names: Iterable[str], phases: Iterable[str] | None = None) -> None:
+    """Before anything starts: every participant argument is a parameter ``train()`` or
+    ``load_policy()`` takes (a misspelling would be ignored silently), and every parameter they
+    require is given (``phases``: only the functions those phases call; default all)."""
+    names = list(names)
+    called = {PHASE_FUNCTIONS[p] for p in phases if p in PHASE_FUNCTIONS} if phases is not None else None
+    takers = {f: s for f, s in submission.signatures.items() if f in TAKES_PARTICIPANT_ARGS}
+    problems = []
+    if all(f in takers for f in TAKES_PARTICIPANT_ARGS):
+        readable = [s for s in takers.values() if s is not None]
+        open_ended = len(readable) < len(takers) or any(s.var_keyword for s in readable)
+        for name in names:
+            if not open_ended and not any(s.takes_keyword(name) for s in readable):
+                close = difflib.get_close_matches(name, [p for s in readable for p in s.positional + s.keyword_only])
+                hint = f" (did you mean {close[0]!r}?)" if close else ""
+                accepted = "; ".join(f"{f}({s.describe()})" for f, s in takers.items() if s is not None)
+                problems.append(
+                    f"participant argument {name!r} is not a parameter of train() or load_policy(){hint}: {accepted}"
+                )
+    for function, signature in takers.items():
+        if signature is None or (called is not None and function not in called):
+            continue
+        for name in signature.required_beyond(HARNESS_POSITIONAL[function]):
+            if name not in names:
+                problems.append(
+                    f"{function}() requires {name!r}, which only a participant argument gives: "
+                    f"--participant-arg {name}=VALUE (or give it a default)"
+                )
+    if problems:
+        raise SubmissionError(submission.reference, problems)
 
 
 def requirement_problems(text: str, filename: str = "requirements.txt") -> tuple[list[str], list[str]]:
@@ -118,10 +360,14 @@ class FolderLoader:
             if not (root / required).is_file():
                 problems.append(f"missing file {required}")
         requirements = _read_requirements(root, problems)
+        tree = _SourceTree(import_roots=(root, root.parent), root=root)
+        signatures: dict[str, Signature | None] = {}
         for module, wanted in REQUIRED_FUNCTIONS.items():
             path = root / f"{module}.py"
             if path.is_file():
-                problems += _function_problems(path.read_text(), path.name, wanted)
+                found, signatures_found = _function_problems(path, path.name, wanted, tree)
+                problems += found
+                signatures.update(signatures_found)
         if problems:
             raise SubmissionError(reference, problems)
         return Submission(
@@ -132,6 +378,7 @@ class FolderLoader:
             train_module="train",
             inference_module="inference",
             requirements=tuple(requirements),
+            signatures=signatures,
         )
 
 
@@ -157,12 +404,16 @@ class ModuleLoader:
             raise SubmissionError(reference, [problem])
         root = Path(locations[0])
         problems: list[str] = []
+        tree = _SourceTree(import_roots=(root.parent,), root=root.resolve())
+        signatures: dict[str, Signature | None] = {}
         for module, wanted in REQUIRED_FUNCTIONS.items():
             path = root / f"{module}.py"
             if not path.is_file():
                 problems.append(f"missing module {reference}.{module}")
                 continue
-            problems += _function_problems(path.read_text(), f"{reference}.{module}", wanted)
+            found, signatures_found = _function_problems(path, f"{reference}.{module}", wanted, tree)
+            problems += found
+            signatures.update(signatures_found)
         requirements = _read_requirements(root, problems)
         if problems:
             raise SubmissionError(reference, problems)
@@ -174,6 +425,7 @@ class ModuleLoader:
             train_module=f"{reference}.train",
             inference_module=f"{reference}.inference",
             requirements=tuple(requirements),
+            signatures=signatures,
         )
 
 

@@ -1,24 +1,23 @@
-"""Fixtures of the circuit-training tests: the shared data folder, found through A2PERF_DATA_PATH."""
+"""Fixtures of the circuit-training tests: the designs' files, found through the core's data lookup."""
 
 from __future__ import annotations
 
-import os
+from collections.abc import Callable
 from pathlib import Path
 
+import a2perf_circuit_training.plugin as plugin
 import pytest
 
+from a2perf_core.testing_data import data_file
 
-def find_circuit_data() -> Path | None:
-    for root in os.environ.get("A2PERF_DATA_PATH", "").split(os.pathsep):
-        if root and (Path(root) / "circuit_training" / "toy_macro_stdcell").is_dir():
-            return Path(root) / "circuit_training"
-    return None
+
+def find_circuit_file(path: str) -> Path:
+    """``<design>/<file>`` (e.g. ``"ariane133_ng45/netlist.pb.txt"``) of a registered asset; the
+    calling test skips with the fetch command when it is missing (fails in CI)."""
+    assets = {asset.path: asset for asset in plugin.data_assets()}
+    return data_file(assets[f"{plugin.DOMAIN}/{path}"])
 
 
 @pytest.fixture(scope="session")
-def circuit_data() -> Path:
-    """The ``circuit_training`` data folder; tests that need it skip when it is absent."""
-    found = find_circuit_data()
-    if found is None:
-        pytest.skip("circuit_training data not found on A2PERF_DATA_PATH")
-    return found
+def circuit_file() -> Callable[[str], Path]:
+    return find_circuit_file

@@ -14,12 +14,12 @@ from .test_circuit_training_parsing import node
 
 
 @pytest.fixture(scope="module")
-def ariane133(circuit_data):
-    return read_netlist(circuit_data / "ariane133_ng45" / "netlist.pb.txt")
+def ariane133(circuit_file):
+    return read_netlist(circuit_file("ariane133_ng45/netlist.pb.txt"))
 
 
-def test_ariane133_legalized_matches_google(ariane133, circuit_data):
-    plc = read_plc(circuit_data / "ariane133_ng45" / "legalized.plc")
+def test_ariane133_legalized_matches_google(ariane133, circuit_file):
+    plc = read_plc(circuit_file("ariane133_ng45/legalized.plc"))
     cost, report = evaluate(ariane133, plc)
     p = cost.parameters
     assert (p.columns, p.rows, p.smoothing) == (24, 21, 0)
@@ -35,16 +35,16 @@ def test_ariane133_legalized_matches_google(ariane133, circuit_data):
     assert round(report.density_cost, 4) == plc.recorded_costs["density_cost"]
 
 
-def test_ariane133_initial_with_macros_off_canvas_does_not_crash(ariane133, circuit_data):
-    _, report = evaluate(ariane133, read_plc(circuit_data / "ariane133_ng45" / "initial.plc"))
+def test_ariane133_initial_with_macros_off_canvas_does_not_crash(ariane133, circuit_file):
+    _, report = evaluate(ariane133, read_plc(circuit_file("ariane133_ng45/initial.plc")))
     assert report.wirelength == pytest.approx(3219213.9982, rel=1e-9)
     assert report.density_cost == pytest.approx(0.606734846, rel=1e-6)
     # documented rule: off-canvas pins are clamped into the edge cells (MacroPlacement with clamping)
     assert report.congestion_cost == pytest.approx(0.715673449, rel=1e-6)
 
 
-def test_macro_tiles_netlist_only_matches_google(circuit_data):
-    netlist = read_netlist(circuit_data / "macro_tiles_10x10" / "netlist.pb.txt")
+def test_macro_tiles_netlist_only_matches_google(circuit_file):
+    netlist = read_netlist(circuit_file("macro_tiles_10x10/netlist.pb.txt"))
     cost, report = evaluate(netlist)
     assert cost.parameters.width == pytest.approx(math.sqrt(250000 / 0.6))
     assert (cost.parameters.columns, cost.parameters.rows) == (10, 10)

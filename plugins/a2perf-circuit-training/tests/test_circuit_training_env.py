@@ -17,9 +17,11 @@ SYNTHETIC = {"num_macros": 12, "num_stdcells": 48, "num_ports": 16, "seed": 0}
 
 
 @pytest.fixture
-def toy_env(circuit_data):
-    design = circuit_data / "toy_macro_stdcell"
-    return CircuitPlacementEnv(netlist_file=design / "netlist.pb.txt", plc_file=design / "initial.plc")
+def toy_env(circuit_file):
+    return CircuitPlacementEnv(
+        netlist_file=circuit_file("toy_macro_stdcell/netlist.pb.txt"),
+        plc_file=circuit_file("toy_macro_stdcell/initial.plc"),
+    )
 
 
 def run_random_episode(env: CircuitPlacementEnv, seed: int = 0) -> tuple[float, dict, int]:
@@ -121,9 +123,10 @@ def test_check_env_on_synthetic_and_toy(toy_env):
 
 
 @pytest.mark.slow
-def test_ariane133_random_episode(circuit_data):
-    design = circuit_data / "ariane133_ng45"
-    env = CircuitPlacementEnv(netlist_file=design / "netlist.pb.txt", plc_file=design / "initial.plc")
+def test_ariane133_random_episode(circuit_file):
+    env = CircuitPlacementEnv(
+        netlist_file=circuit_file("ariane133_ng45/netlist.pb.txt"), plc_file=circuit_file("ariane133_ng45/initial.plc")
+    )
     assert len(env.macro_order) == 133
     areas = env.netlist.width[env.macro_order] * env.netlist.height[env.macro_order]
     assert np.all(np.diff(areas) <= 0)

@@ -19,8 +19,8 @@ def node(name: str, kind: str, inputs: tuple[str, ...] = (), **attrs: object) ->
     return "\n".join(lines) + "\n}\n"
 
 
-def test_toy_design_counts_and_canvas(circuit_data):
-    netlist = read_netlist(circuit_data / "toy_macro_stdcell" / "netlist.pb.txt")
+def test_toy_design_counts_and_canvas(circuit_file):
+    netlist = read_netlist(circuit_file("toy_macro_stdcell/netlist.pb.txt"))
     assert netlist.summary() == {
         "nodes": 30, "hard_macros": 2, "soft_macros": 0, "hard_macro_pins": 4, "soft_macro_pins": 0,
         "ports": 12, "stdcells": 12, "nets": 20,
@@ -28,8 +28,8 @@ def test_toy_design_counts_and_canvas(circuit_data):
     assert netlist.canvas == (200.0, 100.0)
 
 
-def test_ariane133_counts_match_source_notes(circuit_data):
-    netlist = read_netlist(circuit_data / "ariane133_ng45" / "netlist.pb.txt")
+def test_ariane133_counts_match_source_notes(circuit_file):
+    netlist = read_netlist(circuit_file("ariane133_ng45/netlist.pb.txt"))
     summary = netlist.summary()
     assert (summary["hard_macros"], summary["soft_macros"], summary["ports"]) == (133, 782, 495)
     assert (summary["hard_macro_pins"], summary["soft_macro_pins"], summary["nodes"]) == (7847, 10630, 19887)
@@ -38,10 +38,10 @@ def test_ariane133_counts_match_source_notes(circuit_data):
     assert netlist.metadata == {"soft_macro_area_bloating_ratio": 2.0}
 
 
-def test_lowercase_macro_without_grp_prefix_is_hard(circuit_data):
-    netlist = read_netlist(circuit_data / "macro_tiles_10x10" / "netlist.pb.txt")
+def test_lowercase_macro_without_grp_prefix_is_hard(circuit_file):
+    netlist = read_netlist(circuit_file("macro_tiles_10x10/netlist.pb.txt"))
     assert len(netlist.hard_macros) == 100 and len(netlist.soft_macros) == 0
-    clustered = read_netlist(circuit_data / "sample_clustered" / "netlist.pb.txt")
+    clustered = read_netlist(circuit_file("sample_clustered/netlist.pb.txt"))
     assert [clustered.names[i] for i in clustered.soft_macros] == ["Grp_2"]
 
 
@@ -97,9 +97,9 @@ def test_malformed_netlist_reports_line(text, line, fragment):
     assert str(info.value).startswith(f"bad.pb.txt:{line}: ")
 
 
-def test_plc_header_body_and_round_trip(circuit_data):
-    netlist = read_netlist(circuit_data / "ariane133_ng45" / "netlist.pb.txt")
-    plc = parse_plc((circuit_data / "ariane133_ng45" / "legalized.plc").read_text())
+def test_plc_header_body_and_round_trip(circuit_file):
+    netlist = read_netlist(circuit_file("ariane133_ng45/netlist.pb.txt"))
+    plc = parse_plc((circuit_file("ariane133_ng45/legalized.plc")).read_text())
     assert (plc.columns, plc.rows, plc.width, plc.height) == (24, 21, 1433.406, 1433.406)
     assert plc.routes_per_micron == (57.031, 56.818)
     assert plc.macro_routing_allocation == (39.583, 30.303)
@@ -143,11 +143,11 @@ def test_written_netlist_parses_back_to_the_same_design():
     assert PlacementCost(again, params).report() == PlacementCost(original, params).report()
 
 
-def test_corrupted_netlists_fail_only_with_format_errors(circuit_data):
+def test_corrupted_netlists_fail_only_with_format_errors(circuit_file):
     from hypothesis import HealthCheck, given, settings
     from hypothesis import strategies as st
 
-    text = (circuit_data / "toy_macro_stdcell" / "netlist.pb.txt").read_text()
+    text = (circuit_file("toy_macro_stdcell/netlist.pb.txt")).read_text()
 
     @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
     @given(start=st.integers(0, len(text)), length=st.integers(0, 40), insert=st.text(max_size=8))

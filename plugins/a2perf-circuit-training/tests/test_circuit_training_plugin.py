@@ -25,17 +25,16 @@ def test_tasks_and_generalization_set(a2perf_plugins):
     assert plugin.tasks()[0].data == ()
 
 
-def test_data_assets_match_the_shared_files(a2perf_plugins, circuit_data):
+def test_data_assets_match_the_shared_files(a2perf_plugins, circuit_file):
     a2perf_plugins(plugin)
     assets = {asset.name: asset for asset in plugin.data_assets()}
     assert assets["circuit-training/ariane133/netlist"].path == "circuit_training/ariane133_ng45/netlist.pb.txt"
     assert assets["circuit-training/ariane/netlist"].git_blob == "4b17fcf88e9bb48b28618b1e349aa81506d69b82"
     for asset in assets.values():
         assert asset.url.startswith("https://raw.githubusercontent.com/") and asset.license
-        found = locate(asset)
         if asset.name == "circuit-training/ariane/netlist":
             continue
-        assert found is not None, asset.path
+        found = circuit_file(asset.path.removeprefix("circuit_training/"))
         if asset.size and asset.size < 100_000:
             assert git_blob_id(found.read_bytes()) == asset.git_blob
 
@@ -55,11 +54,12 @@ def test_gin_files_set_run_settings():
         assert "RunSettings." in text
 
 
-def test_tasks_make_and_pass_check_env(a2perf_plugins, circuit_data):
+def test_tasks_make_and_pass_check_env(a2perf_plugins, circuit_file):
     from gymnasium.utils.env_checker import check_env
 
     from a2perf_core.envs import make
 
+    circuit_file("toy_macro_stdcell/netlist.pb.txt"), circuit_file("toy_macro_stdcell/initial.plc")
     a2perf_plugins(plugin)
     for task_id in ("CircuitTraining-Synthetic-v0", "CircuitTraining-ToyMacro-v0"):
         env = make(task_id)
@@ -68,7 +68,7 @@ def test_tasks_make_and_pass_check_env(a2perf_plugins, circuit_data):
         assert obs["mask"].shape == (128 * 128,) and obs["mask"].any()
 
 
-def test_missing_ariane_netlist_says_how_to_fetch(a2perf_plugins, circuit_data, monkeypatch, tmp_path):
+def test_missing_ariane_netlist_says_how_to_fetch(a2perf_plugins, monkeypatch, tmp_path):
     from a2perf_core.envs import make
     from a2perf_core.errors import DataMissingError
 
@@ -80,14 +80,14 @@ def test_missing_ariane_netlist_says_how_to_fetch(a2perf_plugins, circuit_data, 
         make("CircuitTraining-Ariane-v0")
 
 
-def test_cost_command_json_and_errors(circuit_data, tmp_path):
+def test_cost_command_json_and_errors(circuit_file, tmp_path):
     from a2perf_circuit_training.cli import circuit_group
 
-    design = circuit_data / "ariane133_ng45"
+    netlist, plc = circuit_file("ariane133_ng45/netlist.pb.txt"), circuit_file("ariane133_ng45/legalized.plc")
     runner = CliRunner()
     result = runner.invoke(
         circuit_group,
-        ["cost", "--netlist", str(design / "netlist.pb.txt"), "--plc", str(design / "legalized.plc"), "--json"],
+        ["cost", "--netlist", str(netlist), "--plc", str(plc), "--json"],
     )
     assert result.exit_code == 0, result.output
     values = json.loads(result.output)
@@ -95,7 +95,7 @@ def test_cost_command_json_and_errors(circuit_data, tmp_path):
     assert values["grid"] == [24, 21] and values["smoothing"] == 0
     result = runner.invoke(
         circuit_group,
-        ["cost", "--netlist", str(design / "netlist.pb.txt"), "--plc", str(design / "legalized.plc"),
+        ["cost", "--netlist", str(netlist), "--plc", str(plc),
          "--smoothing", "2", "--json"],
     )  # fmt: skip
     assert json.loads(result.output)["smoothing"] == 2
@@ -110,15 +110,15 @@ def test_cost_command_json_and_errors(circuit_data, tmp_path):
     assert f"{bad}:3:" in result.stderr and "Traceback" not in result.stderr
 
 
-def test_render_command_writes_a_png(circuit_data, tmp_path):
+def test_render_command_writes_a_png(circuit_file, tmp_path):
     from a2perf_circuit_training.cli import circuit_group
     from PIL import Image
 
-    design = circuit_data / "toy_macro_stdcell"
+    netlist, plc = circuit_file("toy_macro_stdcell/netlist.pb.txt"), circuit_file("toy_macro_stdcell/initial.plc")
     out = tmp_path / "toy.png"
     result = CliRunner().invoke(
         circuit_group,
-        ["render", "--netlist", str(design / "netlist.pb.txt"), "--plc", str(design / "initial.plc"),
+        ["render", "--netlist", str(netlist), "--plc", str(plc),
          "--out", str(out), "--size", "200"],
     )  # fmt: skip
     assert result.exit_code == 0, result.output

@@ -1,22 +1,29 @@
-"""Fixtures of the quadruped tests: the motion clips, found through A2PERF_DATA_PATH."""
+"""Fixtures of the quadruped tests: the motion clips and trained policies, found through the core's
+data lookup."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
 
+import a2perf_quadruped_locomotion.plugin as plugin
 import pytest
+
+from a2perf_core.specs import DataAsset
+from a2perf_core.testing_data import data_file
+
+
+def quadruped_assets() -> dict[str, DataAsset]:
+    """The assets the plugin registers, by name (without going through a plugin set)."""
+    assets: list[DataAsset] = []
+    plugin.a2perf_register_data_assets(register=assets.append)
+    return {asset.name: asset for asset in assets}
 
 
 def find_clip(name: str) -> Path:
-    """``dog_<name>.txt`` on the data search path; the calling test skips when it is absent."""
-    from a2perf_core.data import search_path
-
-    for root in search_path():
-        candidate = root / "quadruped" / "motions" / f"dog_{name}.txt"
-        if candidate.is_file():
-            return candidate
-    pytest.skip("the quadruped motion clips are not on A2PERF_DATA_PATH")
+    """``dog_<name>.txt``; the calling test skips with the fetch command when it is missing (fails in CI)."""
+    clip = next(a for a in quadruped_assets().values() if a.path == f"quadruped/motions/dog_{name}.txt")
+    return data_file(clip)
 
 
 @pytest.fixture(scope="session")

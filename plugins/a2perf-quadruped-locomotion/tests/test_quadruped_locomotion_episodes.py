@@ -62,18 +62,13 @@ def test_reference_tracking_earns_well_above_zero_action_per_step(clip_file, cap
 
 
 def pretrained_policy(a2perf_plugins, clip: str):
-    """Peng et al.'s trained policy for ``clip``, fetched (checksum-verified) if not already here."""
+    """Peng et al.'s trained policy for ``clip`` (``a2perf data fetch quadruped-policy-dog-<clip>``)."""
     from a2perf_quadruped_locomotion.policies import PretrainedImitationPolicy
 
-    from a2perf_core.data import fetch, get_asset
-    from a2perf_core.errors import DataMissingError
+    from a2perf_core.testing_data import data_file
 
     a2perf_plugins(plugin)
-    try:
-        path = fetch(get_asset(f"quadruped-policy-dog-{clip}"))
-    except DataMissingError as exc:
-        pytest.skip(f"the pretrained policy could not be fetched: {exc}")
-    return PretrainedImitationPolicy.from_file(path)
+    return PretrainedImitationPolicy.from_file(data_file(f"quadruped-policy-dog-{clip}"))
 
 
 @pytest.mark.slow

@@ -5,7 +5,6 @@ from __future__ import annotations
 import subprocess
 import sys
 
-import pytest
 from a2perf_quadruped_locomotion import plugin
 
 TASK_IDS = ("QuadrupedLocomotion-DogPace-v0", "QuadrupedLocomotion-DogTrot-v0", "QuadrupedLocomotion-DogSpin-v0")
@@ -25,7 +24,8 @@ def test_three_tasks_each_needing_its_clip(a2perf_plugins):
 
 
 def test_assets_match_the_shared_files_and_carry_the_licence_notice(a2perf_plugins):
-    from a2perf_core.data import locate, verify
+    from a2perf_core.data import verify
+    from a2perf_core.testing_data import data_file
 
     plugins = a2perf_plugins(plugin)
     assets = {k: r.spec for k, r in plugins.registry.data_assets.items() if k.startswith("quadruped-dog-")}
@@ -34,9 +34,7 @@ def test_assets_match_the_shared_files_and_carry_the_licence_notice(a2perf_plugi
         assert asset.path.startswith("quadruped/motions/dog_")
         assert asset.url.endswith(asset.path.split("/")[-1])
         assert "Apache-2.0" in asset.license and "CC BY-NC 4.0" in asset.license
-        found = locate(asset)
-        if found is None:
-            pytest.skip("the quadruped clips are not on A2PERF_DATA_PATH")
+        found = data_file(asset)
         verify(asset, found)  # raises on a sha256 or git blob mismatch
         assert found.stat().st_size == asset.size
 

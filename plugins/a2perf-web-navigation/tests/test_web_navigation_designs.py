@@ -160,10 +160,11 @@ def test_plugin_registers_tasks_and_assets(a2perf_plugins):
 def test_original_designs_load_and_show_the_upstream_label_defect(a2perf_plugins):
     from a2perf_web_navigation.env import original_designs
 
-    from a2perf_core.data import asset_path, verify
+    from a2perf_core.data import verify
+    from a2perf_core.testing_data import data_file
 
     plugins = a2perf_plugins(plugin)
-    path = asset_path("web-navigation-designs-01")
+    path = data_file("web-navigation-designs-01")
     verify(plugins.registry.data_assets["web-navigation-designs-01"].spec, path)
     designs = original_designs(1)
     assert len(designs) == len(json.loads(path.read_text()))

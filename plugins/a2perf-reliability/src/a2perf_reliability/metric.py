@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+import attrs
 import gin
 import numpy as np
 
@@ -24,15 +25,23 @@ from a2perf_reliability.presets import Geometry, ReliabilitySettings, geometry, 
 
 PREFIX = "reliability"
 TIMEFRAME_NAMES = ("beginning", "middle", "end")
+#: key of a generalization failure that is not one task's: the phase did not run at all
+WHOLE_PHASE = "(the whole phase)"
 
 
 def curve_from_train_log(columns: Mapping[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
     """Training curve from the runner's log: returns of episodes ending at the same global step are
-    averaged, so that timepoints strictly increase (several envs can finish together)."""
+    averaged, so that timepoints strictly increase (several envs can finish together). Episodes cut
+    off when training stopped (``finished`` 0) are left out: their return is not an episode's."""
     if not columns or "global_step" not in columns or columns["global_step"].size == 0:
         raise ReliabilityInputError("no training log: the train phase did not run or finished no episode")
     steps = np.asarray(columns["global_step"], dtype=float)
     returns = np.asarray(columns["episode_return"], dtype=float)
+    if "finished" in columns:
+        complete = np.asarray(columns["finished"], dtype=float) == 1
+        steps, returns = steps[complete], returns[complete]
+        if steps.size == 0:
+            raise ReliabilityInputError("no training episode finished: the train phase ended inside the first one")
     unique, inverse = np.unique(steps, return_inverse=True)
     sums = np.bincount(inverse, weights=returns)
     counts = np.bincount(inverse)
@@ -51,6 +60,38 @@ def _generalization(run: RunRecords) -> dict[str, float]:
     if not episodes or "task" not in episodes or episodes["task"].size == 0:
         raise ReliabilityInputError("no generalization episodes: the generalization phase did not run")
     return measures.generalization_by_task(list(episodes["task"].astype(str)), episodes["return"])
+
+
+def generalization_outcome(run: RunRecords) -> tuple[dict[str, float], dict[str, str]]:
+    """(mean return of each generalization task that completed, reason of each task that did not).
+
+    The tasks requested are those of ``run.json``'s generalization record (``tasks``); a task whose
+    child process failed, or that completed without an episode, is a failure, and so is a
+    requested generalization phase that never ran (key ``WHOLE_PHASE``). Tasks skipped because their data is
+    missing on the machine are neither. Without a record (records written by hand) every task in
+    ``generalization_episodes.csv`` counts as completed.
+    """
+    record = run.info.get("phases", {}).get("generalization")
+    if record is None:
+        return _generalization(run), {}
+    if record.get("status") == "skipped":
+        raise ReliabilityInputError(f"generalization skipped: {record.get('reason')}")
+    ran = record.get("tasks")
+    if ran is None:
+        return {}, {
+            WHOLE_PHASE: f"generalization phase {record.get('status')}: {record.get('reason') or 'no task ran'}"
+        }
+    try:
+        means = _generalization(run)
+    except ReliabilityInputError:
+        means = {}
+    failed = {task: part.get("reason") or "failed" for task, part in ran.items() if not part.get("ok")}
+    failed.update({task: "no episode recorded" for task, part in ran.items() if part.get("ok") and task not in means})
+    return {task: value for task, value in means.items() if task in ran and task not in failed}, failed
+
+
+def _run_name(run: RunRecords, index: int) -> str:
+    return run.run_dir.name or str(index)
 
 
 @gin.configurable(module="a2perf_reliability")
@@ -249,9 +290,9 @@ class ReliabilityMetric(Metric):
                 )
             )
         try:
-            by_task = _generalization(run)
+            by_task, failed = generalization_outcome(run)
         except ReliabilityInputError:
-            by_task = {}
+            by_task, failed = {}, {}
         for task, value in by_task.items():
             out.append(
                 self._value(
@@ -262,6 +303,15 @@ class ReliabilityMetric(Metric):
                     phase="generalization",
                 )
             )
+        for task, reason in failed.items():
+            if task != WHOLE_PHASE:
+                description = f"mean episode return on {task}"
+                details = {"preset": s.preset, "reason": f"the task failed: {reason}"}
+                out.append(
+                    MetricValue(
+                        f"{PREFIX}.generalization.{task}", None, "", "higher", "generalization", description, details
+                    )
+                )
         return out
 
     # --- across runs ---------------------------------------------------------------------------
@@ -354,24 +404,57 @@ class ReliabilityMetric(Metric):
             )
         )
 
-        per_seed = []
-        for run in runs:
+        per_seed: list[dict[str, float]] = []
+        failures: dict[str, dict[str, str]] = {}
+        for index, run in enumerate(runs):
             try:
-                per_seed.append(_generalization(run))
+                completed, failed = generalization_outcome(run)
             except ReliabilityInputError:
-                pass
-
-        def aggregate() -> tuple[float, dict[str, Any]]:
-            score, means = measures.generalization_aggregate(per_seed)
-            return score, {"per_task_mean_over_seeds": means, "n_runs": len(per_seed)}
-
-        out.append(
-            self._value(
-                "generalization.aggregate",
-                "higher",
-                "A2Perf generalization score: mean return over seeds per task, summed over tasks",
-                aggregate,
-                phase="generalization",
-            )
-        )
+                continue
+            per_seed.append(completed)
+            if failed:
+                failures[_run_name(run, index)] = failed
+        out.append(self._generalization_aggregate(per_seed, failures))
         return out
+
+    def _generalization_aggregate(
+        self, per_seed: Sequence[Mapping[str, float]], failures: Mapping[str, Mapping[str, str]]
+    ) -> MetricValue:
+        """A2Perf's sum over tasks of the mean over seeds, defined only when every task ran in every
+        seed: a task that failed (or is missing from a seed) makes the score ``None`` with the reason
+        and ``n_failed``, so crashing on hard tasks never scores better than attempting them."""
+        tasks = sorted({task for seed in per_seed for task in seed})
+        incomplete = {task: sum(task not in seed for seed in per_seed) for task in tasks}
+        missing = {task: n for task, n in incomplete.items() if n}
+
+        def compute() -> tuple[float, dict[str, Any]]:
+            if failures or missing:
+                n_failed = sum(len(f) for f in failures.values()) + sum(missing.values())
+                raise _UndefinedAggregate(n_failed, failures, missing)
+            score, means = measures.generalization_aggregate(per_seed)
+            return score, {"per_task_mean_over_seeds": means, "n_runs": len(per_seed), "n_failed": 0}
+
+        value = self._value(
+            "generalization.aggregate",
+            "higher",
+            "A2Perf generalization score: mean return over seeds per task, summed over tasks",
+            compute,
+            phase="generalization",
+        )
+        if failures or missing:
+            details = {**value.details, "n_failed": sum(len(f) for f in failures.values()) + sum(missing.values())}
+            details["failed"] = {run: dict(f) for run, f in failures.items()}
+            if missing:
+                details["missing_in_runs"] = missing
+            value = attrs.evolve(value, details=details)
+        return value
+
+
+class _UndefinedAggregate(ReliabilityInputError):
+    def __init__(self, n_failed: int, failures: Mapping[str, Mapping[str, str]], missing: Mapping[str, int]) -> None:
+        parts = [f"{run}: {', '.join(f)}" for run, f in failures.items()]
+        parts += [f"{task} missing from {n} run(s)" for task, n in missing.items()]
+        super().__init__(
+            f"{n_failed} generalization task run(s) failed or did not run ({'; '.join(parts)}); "
+            "a failed task counts as failed, so the aggregate is not defined"
+        )
