@@ -5,7 +5,7 @@ A test asks for an asset through the core's own lookup (``A2PERF_DATA_PATH``, th
 ``a2perf data fetch NAME`` is what makes it run::
 
     def test_parses_the_netlist(a2perf_data):
-        netlist = a2perf_data("circuit-training/ariane133/netlist")
+        netlist = a2perf_data("my-domain/design-netlist")
 
 Where it is missing the test is skipped with the command that fetches it, except in CI (``CI`` set
 to ``true``), where a missing prerequisite fails the test: a reference test that silently skips

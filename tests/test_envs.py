@@ -116,8 +116,9 @@ def test_training_log_records_episodes_cut_by_the_time_limit(with_example_domain
     env = make("ExampleCorridor-v0", max_episode_steps=3)
     assert episode_length(env) == (3, True, False)
     rows = log.read_text().splitlines()  # written when the episode ended, not at the next reset
-    assert rows[0] == "global_step,episode_return,episode_length,wall_time_s"
+    assert rows[0] == "global_step,episode_return,episode_length,wall_time_s,finished"
     assert [r.split(",")[2] for r in rows[1:]] == ["3"]
+    assert [r.split(",")[4] for r in rows[1:]] == ["1"]  # a time-limit truncation is a whole episode
 
 
 def test_run_env_kwargs_are_defaults_the_caller_overrides(with_example_domain, run_python):

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import fcntl
 import mmap
 import os
 import struct
@@ -177,12 +178,22 @@ class EpisodeRecorder(gym.Wrapper):
                 f"{self._steps.total()},{self._return!r},{self._length},"
                 f"{time.monotonic() - _start:.6f},{int(finished)}\n"
             )
-            new = not os.path.exists(self._log_path) or os.path.getsize(self._log_path) == 0
-            with open(self._log_path, "a") as f:
-                if new:
-                    f.write(HEADER)
-                f.write(row)
+            append_row(self._log_path, HEADER, row)
         self._return, self._length = 0.0, 0
+
+
+def append_row(path: str, header: str, row: str) -> None:
+    """Append a CSV row, writing the header first into an empty file. Several processes (vector
+    env workers) append to one log: an exclusive lock makes the check and the writes one step."""
+    with open(path, "a") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            if os.fstat(f.fileno()).st_size == 0:
+                f.write(header)
+            f.write(row)
+            f.flush()
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
 
 
 @atexit.register
@@ -199,9 +210,6 @@ def log_scalar(name: str, value: float, step: int | None = None) -> None:
     if not run_dir:
         return
     path = os.path.join(run_dir, "train_scalars.csv")
+    row = f"{name},{float(value)!r},{'' if step is None else int(step)},{time.monotonic() - _start:.6f}\n"
     with _lock:
-        new = not os.path.exists(path)
-        with open(path, "a") as f:
-            if new:
-                f.write("name,value,step,wall_time_s\n")
-            f.write(f"{name},{float(value)!r},{'' if step is None else int(step)},{time.monotonic() - _start:.6f}\n")
+        append_row(path, "name,value,step,wall_time_s\n", row)
