@@ -38,6 +38,30 @@ WARMUP_LATENCIES = "warmup_latencies_ns.npy"
 GENERALIZATION_EPISODES = "generalization_episodes.csv"
 RUN_JSON = "run.json"
 METRICS_JSON = "metrics.json"
+#: the child appends each latency sample here as it is taken (raw native int64); the runner
+#: turns them into LATENCIES / WARMUP_LATENCIES when the phase ends, however it ends
+LATENCIES_RAW = ".latencies_ns.i64"
+WARMUP_LATENCIES_RAW = ".warmup_latencies_ns.i64"
+
+
+def phase_log(label: str) -> str:
+    """The participant's stdout and stderr in the phase process ``label``."""
+    return f"{label}.log"
+
+
+def phase_error(label: str) -> str:
+    """The full traceback when the phase process ``label`` raised."""
+    return f"{label}_error.txt"
+
+
+def phase_result(label: str) -> str:
+    """What the phase process ``label`` reports (``PhaseResult``), written as it ends."""
+    return f".{label}_result.json"
+
+
+def phase_rusage(label: str) -> str:
+    """The kernel's memory high-water marks of the phase process ``label``."""
+    return f".{label}_rusage.json"
 
 
 @attrs.frozen

@@ -16,35 +16,47 @@ import os
 import sys
 import traceback
 from pathlib import Path
+from time import perf_counter_ns
 from typing import Any
 
-from a2perf_core.metrics import GENERALIZATION_EPISODES, INFERENCE_EPISODES, LATENCIES, WARMUP_LATENCIES
+from a2perf_core.metrics import (
+    GENERALIZATION_EPISODES,
+    INFERENCE_EPISODES,
+    LATENCIES_RAW,
+    WARMUP_LATENCIES_RAW,
+    phase_error,
+    phase_log,
+    phase_result,
+    phase_rusage,
+)
 from a2perf_core.participant import RUN_DIR_ENV, SEED_ENV, TASK_ENV, TRAIN_STEPS_ENV
+from a2perf_core.runner.records import PhaseJob, PhaseResult
 
 
-def child_main(job: dict[str, Any], go: Any) -> None:
-    """Entry point of the spawned process (``job`` holds plain values only)."""
+def child_main(job: PhaseJob, go: Any) -> None:
+    """Entry point of the spawned process."""
     os.setsid()
-    run_dir = Path(job["run_dir"])
-    log = open(run_dir / f"{job['label']}.log", "ab", buffering=0)  # noqa: SIM115 - lives as long as the process
+    run_dir = Path(job.run_dir)
+    log = open(run_dir / phase_log(job.label), "ab", buffering=0)  # noqa: SIM115 - lives as long as the process
     os.dup2(log.fileno(), 1)
     os.dup2(log.fileno(), 2)
     sys.stdout = open(1, "w", buffering=1, closefd=False)  # noqa: SIM115
     sys.stderr = open(2, "w", buffering=1, closefd=False)  # noqa: SIM115
-    os.chdir(job["cwd"])
-    sys.path[:0] = job["sys_path"]
-    os.environ.update(job["environ"])
+    os.chdir(job.cwd)
+    sys.path[:0] = job.sys_path
+    os.environ.update(job.environ)
     go.wait()
     try:
-        result = PHASE_FUNCTIONS[job["phase"]](job)
+        result = PHASE_FUNCTIONS[job.phase](job)
     except Exception as exc:
-        (run_dir / f"{job['label']}_error.txt").write_text(traceback.format_exc())
-        _write_json(run_dir / f".{job['label']}_result.json", {"error": f"{type(exc).__name__}: {exc}"})
+        (run_dir / phase_error(job.label)).write_text(traceback.format_exc())
+        error = f"{type(exc).__name__}: {exc}"  # the runner shortens it for run.json and the terminal
+        _write_json(run_dir / phase_result(job.label), PhaseResult(error=error).to_json())
         sys.stderr.flush()
         sys.exit(1)
     finally:
-        _write_json(run_dir / f".{job['label']}_rusage.json", own_rusage())
-    _write_json(run_dir / f".{job['label']}_result.json", result)
+        _write_json(run_dir / phase_rusage(job.label), own_rusage())
+    _write_json(run_dir / phase_result(job.label), result.to_json())
 
 
 def own_rusage() -> dict[str, int]:
@@ -67,7 +79,7 @@ def own_rusage() -> dict[str, int]:
 
 def _write_json(path: Path, data: Any) -> None:
     tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(data, default=str))
+    tmp.write_text(json.dumps(data))
     os.replace(tmp, path)
 
 
@@ -77,7 +89,7 @@ class ParticipantCalls:
     def __init__(self, module: Any) -> None:
         self.module = module
         infer = inspect.signature(module.infer_once).parameters
-        self._infer_keywords = "preprocessed_observation" in infer
+        self.infer_keywords = "preprocessed_observation" in infer
         pre = inspect.signature(module.preprocess_observation).parameters
         spec = pre.get("time_step_spec")
         self._pre_needs_spec = spec is not None and spec.default is inspect.Parameter.empty
@@ -95,7 +107,7 @@ class ParticipantCalls:
         return self.module.preprocess_observation(observation)
 
     def infer(self, policy: Any, observation: Any) -> Any:
-        if self._infer_keywords:
+        if self.infer_keywords:
             return self.module.infer_once(policy=policy, preprocessed_observation=observation)
         return self.module.infer_once(policy, observation)
 
@@ -107,11 +119,11 @@ def _call_with_accepted(function: Any, arguments: dict[str, Any]) -> Any:
     return function(**{k: v for k, v in arguments.items() if k in parameters})
 
 
-def run_train(job: dict[str, Any]) -> dict[str, Any]:
+def run_train(job: PhaseJob) -> PhaseResult:
     _register_envs()
-    module = importlib.import_module(job["train_module"])
-    _call_with_accepted(module.train, job["participant_args"])
-    return {}
+    module = importlib.import_module(job.train_module)
+    _call_with_accepted(module.train, dict(job.participant_args))
+    return PhaseResult()
 
 
 def _register_envs() -> None:
@@ -120,25 +132,46 @@ def _register_envs() -> None:
     register_envs()
 
 
-def _make_env(job: dict[str, Any], task_id: str) -> Any:
+def _make_env(job: PhaseJob, task_id: str) -> Any:
     from a2perf_core.envs import make
 
-    return make(task_id, **job["env_kwargs"])
+    return make(task_id, **job.env_kwargs)
 
 
-def _noop(policy: Any, observation: Any) -> None:
-    return None
+def timed_infer(calls: ParticipantCalls, policy: Any, observation: Any) -> tuple[Any, int]:
+    """The one timed call path: ``(action, nanoseconds)`` of ``infer_once`` through ``calls``."""
+    t0 = perf_counter_ns()
+    action = calls.infer(policy, observation)
+    return action, perf_counter_ns() - t0
 
 
-def harness_overhead_ns(calls: int = 2000) -> float:
-    """Median cost of the timing code itself around a call that does nothing."""
-    from time import perf_counter_ns
+class _NoOpPositional:
+    """An inference module that does nothing, spelled as A2Perf's template positionally."""
 
-    samples = []
-    for _ in range(calls):
-        t0 = perf_counter_ns()
-        _noop(None, None)
-        samples.append(perf_counter_ns() - t0)
+    @staticmethod
+    def load_policy(env: Any) -> None:
+        return None
+
+    @staticmethod
+    def preprocess_observation(observation: Any) -> Any:
+        return observation
+
+    @staticmethod
+    def infer_once(policy: Any, observation: Any) -> None:
+        return None
+
+
+class _NoOpKeywords(_NoOpPositional):
+    @staticmethod
+    def infer_once(*, policy: Any, preprocessed_observation: Any) -> None:
+        return None
+
+
+def harness_overhead_ns(participant: ParticipantCalls, calls: int = 2000) -> float:
+    """Median of :func:`timed_infer` around a no-op ``infer_once`` called the way the participant's
+    is (same ``ParticipantCalls.infer`` branch): the harness's own cost in each timed sample."""
+    noop = ParticipantCalls(_NoOpKeywords if participant.infer_keywords else _NoOpPositional)
+    samples = [timed_infer(noop, None, None)[1] for _ in range(calls)]
     samples.sort()
     return float(samples[len(samples) // 2])
 
@@ -162,47 +195,51 @@ class EpisodeTable:
         self._file.close()
 
 
-def _save_array(path: Path, values: list[int]) -> None:
-    import numpy as np
+class SampleFile:
+    """Latency samples appended as raw native int64s, one unbuffered write each (outside the
+    timed region), so a process killed mid-phase leaves every sample it took on disk."""
 
-    tmp = path.with_name(path.name + ".tmp.npy")
-    np.save(tmp, np.asarray(values, dtype=np.int64))
-    os.replace(tmp, path)
+    def __init__(self, path: Path) -> None:
+        self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        self.count = 0
+
+    def add(self, nanoseconds: int) -> None:
+        os.write(self._fd, nanoseconds.to_bytes(8, sys.byteorder, signed=True))
+        self.count += 1
+
+    def close(self) -> None:
+        os.close(self._fd)
 
 
-def run_inference(job: dict[str, Any]) -> dict[str, Any]:
-    from time import perf_counter_ns
-
+def run_inference(job: PhaseJob) -> PhaseResult:
     _register_envs()
-    run_dir = Path(job["run_dir"])
-    env = _make_env(job, job["task_id"])
-    calls = ParticipantCalls(importlib.import_module(job["inference_module"]))
-    policy = calls.load_policy(env, job["participant_args"])
-    overhead = harness_overhead_ns()
-    warmup_left = int(job["num_warmup_calls"])
-    cap = job["num_inference_steps"]
-    timed: list[int] = []
-    warmup: list[int] = []
+    run_dir = Path(job.run_dir)
+    env = _make_env(job, job.task_id)
+    calls = ParticipantCalls(importlib.import_module(job.inference_module))
+    policy = calls.load_policy(env, dict(job.participant_args))
+    overhead = harness_overhead_ns(calls)
+    warmup_left = int(job.num_warmup_calls)
+    cap = job.num_inference_steps
+    timed = SampleFile(run_dir / LATENCIES_RAW)
+    warmup = SampleFile(run_dir / WARMUP_LATENCIES_RAW)
     table = EpisodeTable(run_dir / INFERENCE_EPISODES, ["episode", "return", "length"])
     episodes_done = 0
-    dropped_partial = False
+    dropped_partial = cap_reached = False
     try:
-        for episode in range(int(job["num_inference_episodes"])):
-            observation, _ = env.reset(seed=job["seed"] if episode == 0 else None)
+        for episode in range(int(job.num_inference_episodes)):
+            observation, _ = env.reset(seed=job.seed if episode == 0 else None)
             total, length, done = 0.0, 0, False
             while not done:
-                if cap is not None and len(timed) >= cap:
-                    dropped_partial = length > 0
+                if cap is not None and timed.count >= cap:
+                    dropped_partial, cap_reached = length > 0, True
                     break
                 prepared = calls.preprocess(observation)
-                t0 = perf_counter_ns()
-                action = calls.infer(policy, prepared)
-                elapsed = perf_counter_ns() - t0
+                action, elapsed = timed_infer(calls, policy, prepared)
                 if warmup_left > 0:
-                    warmup.append(elapsed)
+                    warmup.add(elapsed)
                     warmup_left -= 1
                 else:
-                    timed.append(elapsed)
+                    timed.add(elapsed)
                 observation, reward, terminated, truncated, _ = env.step(action)
                 total += float(reward)
                 length += 1
@@ -211,34 +248,34 @@ def run_inference(job: dict[str, Any]) -> dict[str, Any]:
                 break
             table.add([episode, repr(total), length])
             episodes_done += 1
-            _save_array(run_dir / LATENCIES, timed)
-            _save_array(run_dir / WARMUP_LATENCIES, warmup)
     finally:
         table.close()
-        _save_array(run_dir / LATENCIES, timed)
-        _save_array(run_dir / WARMUP_LATENCIES, warmup)
+        timed.close()
+        warmup.close()
         env.close()
-    return {
-        "episodes": episodes_done,
-        "timed_calls": len(timed),
-        "warmup_calls": len(warmup),
-        "harness_overhead_ns_per_call": overhead,
-        "partial_episode_dropped": dropped_partial,
-    }
+    return PhaseResult(
+        episodes=episodes_done,
+        episodes_requested=int(job.num_inference_episodes),
+        timed_calls=timed.count,
+        warmup_calls=warmup.count,
+        harness_overhead_ns_per_call=overhead,
+        partial_episode_dropped=dropped_partial,
+        step_cap_reached=cap_reached,
+    )
 
 
-def run_generalization(job: dict[str, Any]) -> dict[str, Any]:
+def run_generalization(job: PhaseJob) -> PhaseResult:
     _register_envs()
-    run_dir = Path(job["run_dir"])
-    task_id = job["generalization_task"]
+    run_dir = Path(job.run_dir)
+    task_id = job.generalization_task
     env = _make_env(job, task_id)
-    calls = ParticipantCalls(importlib.import_module(job["inference_module"]))
-    policy = calls.load_policy(env, job["participant_args"])
+    calls = ParticipantCalls(importlib.import_module(job.inference_module))
+    policy = calls.load_policy(env, dict(job.participant_args))
     table = EpisodeTable(run_dir / GENERALIZATION_EPISODES, ["task", "episode", "return", "length"])
     returns = []
     try:
-        for episode in range(int(job["num_generalization_episodes"])):
-            observation, _ = env.reset(seed=job["seed"] if episode == 0 else None)
+        for episode in range(int(job.num_generalization_episodes)):
+            observation, _ = env.reset(seed=job.seed if episode == 0 else None)
             total, length, done = 0.0, 0, False
             while not done:
                 action = calls.infer(policy, calls.preprocess(observation))
@@ -251,7 +288,7 @@ def run_generalization(job: dict[str, Any]) -> dict[str, Any]:
     finally:
         table.close()
         env.close()
-    return {"episodes": len(returns)}
+    return PhaseResult(episodes=len(returns), episodes_requested=int(job.num_generalization_episodes))
 
 
 PHASE_FUNCTIONS = {"train": run_train, "inference": run_inference, "generalization": run_generalization}

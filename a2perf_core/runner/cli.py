@@ -120,7 +120,9 @@ class PhaseProgress:
 
 
 def _count_rows(run_dir: Path, label: str) -> int:
-    name = {"train": "train_log.csv", "inference": "inference_episodes.csv"}.get(label, "generalization_episodes.csv")
+    from a2perf_core.metrics import GENERALIZATION_EPISODES, INFERENCE_EPISODES, TRAIN_LOG
+
+    name = {"train": TRAIN_LOG, "inference": INFERENCE_EPISODES}.get(label, GENERALIZATION_EPISODES)
     path = run_dir / name
     if not path.exists():
         return 0
@@ -128,13 +130,22 @@ def _count_rows(run_dir: Path, label: str) -> int:
         return max(0, sum(1 for _ in f) - 1)
 
 
+#: marks a value whose ``details["trustworthy"]`` is false (e.g. a p99 from too few calls)
+UNTRUSTWORTHY_MARK = "~"
+
+
 def print_metrics_table(values: list[Any], title: str) -> None:
-    """One row per metric, one column per phase; descriptive (text) values listed below the table."""
+    """One row per metric, one column per phase; descriptive (text) values listed below the table.
+
+    A value whose plugin says it is not trustworthy (``details["trustworthy"] is False``) is shown
+    as ``~value`` with its note below, so that it is not read as a firm number.
+    """
     from a2perf_core.cli import print_table
 
     columns = ["train", "inference", "generalization"]
     rows: dict[str, dict[str, Any]] = {}
     notes: dict[tuple[str, str], list[str]] = {}
+    doubts: dict[str, str] = {}
     several_tasks = len({v.phase for v in values if (v.phase or "").startswith("generalization-")}) > 1
     for v in values:
         phase, row = v.phase or "", v.name
@@ -148,20 +159,45 @@ def print_metrics_table(values: list[Any], title: str) -> None:
             columns.append(phase)
         entry = rows.setdefault(row, {"unit": v.unit, "direction": v.direction})
         entry[phase] = v.value
+        if (v.details or {}).get("trustworthy") is False and v.value is not None:
+            entry.setdefault("doubtful", set()).add(phase)
+            doubts[row] = str(v.details.get("note") or "its plugin marks it as not trustworthy")
 
-    def show(value: Any) -> str:
+    def show(value: Any, doubtful: bool = False) -> str:
         if value is None:
             return "n/a"
-        return f"{value:.4g}" if isinstance(value, float) else str(value)
+        text = f"{value:.4g}" if isinstance(value, float) else str(value)
+        return UNTRUSTWORTHY_MARK + text if doubtful else text
 
     used = [c for c in columns if any(c in entry for entry in rows.values())]
     print_table(
         title,
         ["metric", "unit", "better", *used],
-        ((name, e["unit"], e["direction"], *(show(e[c]) if c in e else "" for c in used)) for name, e in rows.items()),
+        (
+            (name, e["unit"], e["direction"], *(show(e[c], c in e.get("doubtful", ())) if c in e else "" for c in used))
+            for name, e in rows.items()
+        ),
     )
     for (name, text), phases in notes.items():
         click.echo(f"  {name} ({', '.join(dict.fromkeys(phases))}): {text}")
+    for name, note in doubts.items():
+        click.echo(f"  {UNTRUSTWORTHY_MARK} {name}: not trustworthy: {note}")
+
+
+def print_outcome(console: Any, outcome: Any) -> None:
+    """Each phase's status and reason, and metric errors as warnings (their text is not markup)."""
+    from rich.markup import escape
+
+    from a2perf_core.runner.records import shorten
+
+    for name, record in outcome.phases.items():
+        style = "green" if record.get("status") == "ok" else "red"
+        reason = f": {escape(shorten(record['reason'], 'run.json'))}" if record.get("reason") else ""
+        console.print(f"  {name}: [{style}]{escape(str(record.get('status')))}[/]{reason}")
+        for task, why in record.get("skipped_tasks", {}).items():
+            console.print(f"    [yellow]skipped {escape(task)}[/]: {escape(why)}")
+    for error in outcome.record.metric_errors if outcome.record else []:
+        console.print(f"  [yellow]warning: metric failed (the run went on without it)[/]: {escape(error)}")
 
 
 @click.command("run")
@@ -223,12 +259,7 @@ def run_command(
             outcomes.append(outcome)
             if len(requests) > 1:
                 console.print(f"seed {requests[index].settings.seed}:")
-            for name, record in outcome.phases.items():
-                style = "green" if record.get("status") == "ok" else "red"
-                reason = f": {record['reason']}" if record.get("reason") else ""
-                console.print(f"  {name}: [{style}]{record.get('status')}[/]{reason}")
-                for task, why in record.get("skipped_tasks", {}).items():
-                    console.print(f"    [yellow]skipped {task}[/]: {why}")
+            print_outcome(console, outcome)
     summary = summarize([o.run_dir for o in outcomes], out) if seeds else None
     if as_json:
         print_json(

@@ -8,6 +8,7 @@ so a failure never loses what was measured before it.
 from __future__ import annotations
 
 import time
+import warnings
 from collections.abc import Callable, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
@@ -16,15 +17,71 @@ from typing import Any
 import attrs
 
 from a2perf_core.envs import get_task, tasks
-from a2perf_core.errors import A2PerfError
-from a2perf_core.metrics import METRICS_JSON, RUN_JSON, Metric, MetricValue, PhaseContext, RunRecords
+from a2perf_core.errors import A2PerfError, DataMissingError
+from a2perf_core.metrics import (
+    GENERALIZATION_EPISODES,
+    INFERENCE_EPISODES,
+    LATENCIES,
+    LATENCIES_RAW,
+    METRICS_JSON,
+    RUN_JSON,
+    TRAIN_LOG,
+    TRAIN_SCALARS,
+    WARMUP_LATENCIES,
+    WARMUP_LATENCIES_RAW,
+    Metric,
+    MetricValue,
+    PhaseContext,
+    RunRecords,
+    phase_error,
+    phase_result,
+    phase_rusage,
+)
 from a2perf_core.runner.child import job_environ
-from a2perf_core.runner.results import machine_facts, package_versions, read_json, write_json
+from a2perf_core.runner.process import describe_exit
+from a2perf_core.runner.records import (
+    PhaseJob,
+    PhaseRecord,
+    PhaseResult,
+    ProcessRecord,
+    RunRecord,
+    SubmissionRecord,
+    check_json,
+    plain_settings,
+    shorten,
+)
+from a2perf_core.runner.results import (
+    machine_facts,
+    package_versions,
+    read_json,
+    submission_content_hash,
+    submission_package_versions,
+    write_json,
+)
 from a2perf_core.runner.submission import Submission, load_submission
 from a2perf_core.settings import RunSettings
 
 #: called with (label, elapsed seconds, run directory) while a phase runs
 Progress = Callable[[str, float, Path], None]
+
+#: settings that change what a phase produces: ``--resume`` reuses a phase only when they match
+RESULT_SETTINGS = (
+    "task_id",
+    "seed",
+    "num_inference_episodes",
+    "num_inference_steps",
+    "num_warmup_calls",
+    "num_generalization_episodes",
+    "num_train_steps",
+    "participant_args",
+    "env_kwargs",
+    "train_env_kwargs",
+    "generalization_tasks",
+)
+
+
+class RunDirectoryError(A2PerfError):
+    """``--out`` holds records that this run must not mix with or reuse."""
 
 
 def now() -> str:
@@ -34,8 +91,10 @@ def now() -> str:
 @attrs.define
 class RunOutcome:
     run_dir: Path
+    #: phase name -> its record as in run.json
     phases: dict[str, dict[str, Any]]
     metrics: list[MetricValue]
+    record: RunRecord | None = None
 
     @property
     def ok(self) -> bool:
@@ -55,7 +114,9 @@ def missing_data(task_id: str) -> list[str]:
     return [name for name in get_task(task_id).data if locate(get_asset(name)) is None]
 
 
-def instantiate_metrics() -> dict[str, Metric]:
+def instantiate_metrics(errors: list[str] | None = None) -> dict[str, Metric]:
+    """Every registered metric that can be created. A broken one is left out, never fatal: its error
+    is appended to ``errors`` (or issued as a warning when no list is given)."""
     from a2perf_core.plugins import registered
     from a2perf_core.specs import load_object
 
@@ -64,8 +125,32 @@ def instantiate_metrics() -> dict[str, Metric]:
         try:
             metrics[name] = load_object(reg.spec.factory)()  # type: ignore[operator]
         except Exception as exc:  # a broken metric must not stop the benchmark
-            raise A2PerfError(f"metric {name!r} ({reg.plugin.distribution}) could not be created: {exc}") from exc
+            message = f"metric {name!r} ({reg.plugin.distribution}) could not be created: {type(exc).__name__}: {exc}"
+            if errors is None:
+                warnings.warn(message, RuntimeWarning, stacklevel=2)
+            else:
+                errors.append(shorten(message, "the metric's plugin"))
     return metrics
+
+
+def _phase_labels_match(phase: str, value_phase: str | None) -> bool:
+    if value_phase is None:
+        return False
+    return value_phase == phase or (phase == "generalization" and value_phase.startswith("generalization-"))
+
+
+def _save_samples(raw: Path, target: Path) -> None:
+    """The raw int64 samples a phase process appended, as an ``.npy`` (written atomically)."""
+    import numpy as np
+
+    if not raw.exists():
+        return
+    data = raw.read_bytes()
+    samples = np.frombuffer(data[: len(data) - len(data) % 8], dtype=np.dtype("=i8")).astype(np.int64)
+    tmp = target.with_name(target.name + ".tmp.npy")
+    np.save(tmp, samples)
+    tmp.replace(target)
+    raw.unlink()
 
 
 class Run:
@@ -79,144 +164,187 @@ class Run:
         self.progress = progress
         self.submission: Submission = load_submission(settings.submission)
         get_task(settings.task_id)
-        self.metrics = instantiate_metrics()
-        run_dir.mkdir(parents=True, exist_ok=True)
-        previous = read_json(run_dir / RUN_JSON) if resume else None
-        if previous and previous.get("task") != settings.task_id:
-            raise A2PerfError(f"--resume: {run_dir} holds a run of {previous.get('task')}, not {settings.task_id}")
-        self.info: dict[str, Any] = previous or {}
-        self.values: list[dict[str, Any]] = (read_json(run_dir / METRICS_JSON) or []) if previous else []
+        if {"train", "inference"} & set(settings.phases) and (missing := missing_data(settings.task_id)):
+            raise DataMissingError(
+                f"{settings.task_id} needs data that is not on this machine: {', '.join(missing)}; "
+                f"run `a2perf data fetch {' '.join(missing)}` first"
+            )
+        self.content_hash = submission_content_hash(self.submission.root)
+        previous = self._previous(resume)
         self.metric_errors: list[str] = []
+        self.metrics = instantiate_metrics(self.metric_errors)
+        run_dir.mkdir(parents=True, exist_ok=True)
+        self.record = self._new_record(previous)
+        self.values: list[MetricValue] = (
+            [MetricValue.from_json(v) for v in read_json(run_dir / METRICS_JSON) or []] if previous else []
+        )
+
+    def _previous(self, resume: bool) -> RunRecord | None:
+        """The run ``--resume`` continues; refuses records that are not this run's."""
+        path = self.run_dir / RUN_JSON
+        if not path.exists():
+            if not resume and (self.run_dir / METRICS_JSON).exists():
+                raise RunDirectoryError(f"{self.run_dir} holds metrics of another run; choose another --out")
+            return None
+        if not resume:
+            raise RunDirectoryError(
+                f"{self.run_dir} already holds a run; pass --resume to continue it, or choose another --out"
+            )
+        try:
+            previous = RunRecord.from_json(read_json(path))
+        except (ValueError, TypeError, KeyError) as exc:
+            raise RunDirectoryError(f"--resume: {path} is not a run this version can continue ({exc})") from None
+        now_settings = plain_settings(self.settings)
+        differences = [
+            f"{key} {previous.settings.get(key)!r} -> {now_settings.get(key)!r}"
+            for key in RESULT_SETTINGS
+            if previous.settings.get(key) != now_settings.get(key)
+        ]
+        if previous.submission.content_hash != self.content_hash:
+            differences.insert(0, "the submission's files differ (content hash)")
+        if differences:
+            raise RunDirectoryError(
+                f"--resume: {self.run_dir} holds a different run: {'; '.join(differences)}; "
+                "rerun without --resume into another --out"
+            )
+        return previous
+
+    def _new_record(self, previous: RunRecord | None) -> RunRecord:
+        s, sub = self.settings, self.submission
+        return RunRecord(
+            task=s.task_id,
+            seed=s.seed,
+            phases_requested=list(s.phases),
+            submission=SubmissionRecord(
+                reference=s.submission,
+                loader=sub.loader,
+                requirements=list(sub.requirements),
+                content_hash=self.content_hash,
+                package_versions=submission_package_versions(sub.root, sub.requirements),
+            ),
+            settings=plain_settings(s),
+            gin_config=s.gin_text,
+            versions=package_versions(),
+            machine=machine_facts(),
+            started=previous.started if previous else now(),
+            phases=previous.phases if previous else {},
+            metric_errors=self.metric_errors,
+        )
 
     def _write(self) -> None:
-        write_json(self.run_dir / RUN_JSON, self.info)
-        write_json(self.run_dir / METRICS_JSON, self.values)
-
-    def _begin(self) -> None:
-        s = self.settings
-        self.info.update(
-            {
-                "format": "a2perf-run/1",
-                "task": s.task_id,
-                "seed": s.seed,
-                "phases_requested": list(s.phases),
-                "submission": {
-                    "reference": s.submission,
-                    "loader": self.submission.loader,
-                    "requirements": list(self.submission.requirements),
-                },
-                "settings": s.to_json(),
-                "gin_config": s.gin_text,
-                "versions": package_versions(),
-                "machine": machine_facts(),
-                "started": self.info.get("started", now()),
-                "ended": None,
-            }
-        )
-        self.info.setdefault("phases", {})
-        self._write()
+        write_json(self.run_dir / RUN_JSON, self.record.to_json())
+        write_json(self.run_dir / METRICS_JSON, [v.to_json() for v in self.values])
 
     def execute(self) -> RunOutcome:
-        self._begin()
+        self._write()
+        phases = self.record.phases
         failed_before = None
         for phase in self.settings.phases:
-            record = self.info["phases"].get(phase, {})
-            if record.get("status") == "ok":
-                record["resumed"] = True
+            earlier = phases.get(phase)
+            if earlier is not None and earlier.status == "ok":
+                earlier.resumed = True
                 continue
+            self.values = [v for v in self.values if not _phase_labels_match(phase, v.phase)]
             if failed_before:
-                self.info["phases"][phase] = {"status": "not run", "reason": f"the {failed_before} phase failed"}
+                phases[phase] = PhaseRecord(status="not run", reason=f"the {failed_before} phase failed")
                 continue
             try:
-                self.info["phases"][phase] = self._run_phase(phase)
+                phases[phase] = self._run_phase(phase)
             except KeyboardInterrupt:
-                self.info["phases"][phase] = {"status": "failed", "reason": "interrupted (Ctrl-C)", "ended": now()}
-                self.info["ended"] = now()
+                phases[phase] = PhaseRecord(status="failed", reason="interrupted (Ctrl-C)", ended=now())
+                self.record.ended = now()
                 self._write()
                 raise
-            if self.info["phases"][phase]["status"] == "failed":
+            if phases[phase].status == "failed":
                 failed_before = phase
             self._write()
         self._analyze()
-        self.info["ended"] = now()
-        if self.metric_errors:
-            self.info["metric_errors"] = self.metric_errors
+        self.record.ended = now()
         self._write()
-        return RunOutcome(self.run_dir, self.info["phases"], [MetricValue.from_json(v) for v in self.values])
+        return RunOutcome(
+            self.run_dir, {name: r.to_json() for name, r in phases.items()}, list(self.values), self.record
+        )
 
-    def _job(self, phase: str, label: str, task_id: str) -> dict[str, Any]:
+    def _job(self, phase: str, label: str, task_id: str) -> PhaseJob:
         s, sub = self.settings, self.submission
         env_kwargs = {**s.env_kwargs, **(s.train_env_kwargs if phase == "train" else {})}
-        return {
-            "phase": phase,
-            "label": label,
-            "task_id": s.task_id,
-            "generalization_task": task_id,
-            "seed": s.seed,
-            "run_dir": str(self.run_dir),
-            "cwd": str(sub.root),
-            "sys_path": list(sub.sys_path),
-            "train_module": sub.train_module,
-            "inference_module": sub.inference_module,
-            "environ": job_environ(self.run_dir, phase, task_id, s.seed, s.num_train_steps, env_kwargs),
-            "participant_args": dict(s.participant_args),
-            "env_kwargs": env_kwargs,
-            "num_inference_episodes": s.num_inference_episodes,
-            "num_inference_steps": s.num_inference_steps,
-            "num_warmup_calls": s.num_warmup_calls,
-            "num_generalization_episodes": s.num_generalization_episodes,
-        }
+        return PhaseJob(
+            phase=phase,
+            label=label,
+            task_id=s.task_id,
+            generalization_task=task_id,
+            seed=s.seed,
+            run_dir=str(self.run_dir),
+            cwd=str(sub.root),
+            sys_path=tuple(sub.sys_path),
+            train_module=sub.train_module,
+            inference_module=sub.inference_module,
+            environ=job_environ(self.run_dir, phase, task_id, s.seed, s.num_train_steps, env_kwargs),
+            participant_args=dict(s.participant_args),
+            env_kwargs=env_kwargs,
+            num_inference_episodes=s.num_inference_episodes,
+            num_inference_steps=s.num_inference_steps,
+            num_warmup_calls=s.num_warmup_calls,
+            num_generalization_episodes=s.num_generalization_episodes,
+        )
 
-    def _run_phase(self, phase: str) -> dict[str, Any]:
-        record: dict[str, Any] = {"status": "running", "started": now()}
+    def _run_phase(self, phase: str) -> PhaseRecord:
+        started = now()
+        skipped: dict[str, str] = {}
         if phase == "generalization":
             task_ids = list(self.settings.generalization_tasks or generalization_set(self.settings.task_id))
             missing = {t: m for t in task_ids if (m := missing_data(t))}
-            if missing:
-                record["skipped_tasks"] = {
-                    t: f"data missing: {', '.join(m)} (a2perf data fetch {' '.join(m)})" for t, m in missing.items()
-                }
-                task_ids = [t for t in task_ids if t not in missing]
+            skipped = {t: f"data missing: {', '.join(m)} (a2perf data fetch {' '.join(m)})" for t, m in missing.items()}
+            task_ids = [t for t in task_ids if t not in missing]
             if not task_ids:
                 reason = "no generalization task has its data" if missing else "the domain has no generalization set"
-                return {**record, "status": "skipped", "reason": reason}
-            self._clear(["generalization_episodes.csv"])
+                return PhaseRecord(status="skipped", reason=reason, started=started, skipped_tasks=skipped)
+            self._clear([GENERALIZATION_EPISODES])
         else:
             task_ids = [self.settings.task_id]
             if phase == "train":
-                self._clear(["train_log.csv", "train_scalars.csv"])
+                self._clear([TRAIN_LOG, TRAIN_SCALARS])
             if phase == "inference":
-                self._clear(["inference_episodes.csv", "latencies_ns.npy", "warmup_latencies_ns.npy"])
-        parts = []
+                self._clear([INFERENCE_EPISODES, LATENCIES, WARMUP_LATENCIES, LATENCIES_RAW, WARMUP_LATENCIES_RAW])
+        parts: list[tuple[ProcessRecord, PhaseResult]] = []
         for task_id in task_ids:
             label = phase if phase != "generalization" else f"generalization-{task_id}"
             parts.append(self._run_child(phase, label, task_id))
-        failed = [p for p in parts if not p["ok"]]
-        record.update(
-            {
-                "status": "failed" if failed else "ok",
-                "reason": "; ".join(f"{p['label']}: {p['reason']}" for p in failed) or None,
-                "ended": now(),
-                "wall_time_s": sum(p["wall_time_s"] for p in parts),
-                "exitcodes": {p["label"]: p["exitcode"] for p in parts},
-                "peak_tree_rss_mib": max(p["peak_tree_rss_mib"] for p in parts),
-                "ru_maxrss_kib": max((p["ru_maxrss_kib"] for p in parts if p["ru_maxrss_kib"]), default=None),
-            }
+        processes = [p for p, _ in parts]
+        failed = [p for p in processes if p.status != "ok"]
+        rss = [p.ru_maxrss_kib for p in processes if p.ru_maxrss_kib]
+        record = PhaseRecord(
+            status="failed" if failed else "ok",
+            reason="; ".join(f"{p.label}: {p.reason}" for p in failed) or None,
+            started=started,
+            ended=now(),
+            wall_time_s=sum(p.wall_time_s for p in processes),
+            exitcodes={p.label: p.exitcode for p in processes},
+            peak_tree_rss_mib=max(p.peak_tree_rss_mib for p in processes),
+            ru_maxrss_kib=max(rss) if rss else None,
+            skipped_tasks=skipped,
         )
         if phase == "generalization":
-            record["tasks"] = {p["label"].removeprefix("generalization-"): p for p in parts}
+            record.tasks = {p.label.removeprefix("generalization-"): p for p in processes}
+            counted = [r for _, r in parts if r.episodes is not None]
+            record.episodes = sum(r.episodes or 0 for r in counted) if counted else None
+            record.episodes_requested = sum(r.episodes_requested or 0 for _, r in parts)
         else:
-            record.update(parts[0].get("result", {}))
+            result = parts[0][1]
+            for name in attrs.fields_dict(PhaseResult):
+                if name != "error":
+                    setattr(record, name, getattr(result, name))
         return record
 
     def _clear(self, names: Sequence[str]) -> None:
         for name in names:
             (self.run_dir / name).unlink(missing_ok=True)
 
-    def _run_child(self, phase: str, label: str, task_id: str) -> dict[str, Any]:
+    def _run_child(self, phase: str, label: str, task_id: str) -> tuple[ProcessRecord, PhaseResult]:
         from a2perf_core.runner.process import ChildProcess
 
-        (self.run_dir / f".{label}_result.json").unlink(missing_ok=True)
+        for name in (phase_result(label), phase_rusage(label), phase_error(label)):
+            (self.run_dir / name).unlink(missing_ok=True)
         child = ChildProcess(self._job(phase, label, task_id))
         pid = child.start()
         contexts = {}
@@ -238,37 +366,49 @@ class Run:
         try:
             outcome = child.release_and_wait(s.timeout_s, s.max_memory_mib, tick)
         finally:
+            if phase == "inference":
+                _save_samples(self.run_dir / LATENCIES_RAW, self.run_dir / LATENCIES)
+                _save_samples(self.run_dir / WARMUP_LATENCIES_RAW, self.run_dir / WARMUP_LATENCIES)
             for name, metric in self.metrics.items():
-                values = self._guard(name, "stop", lambda m=metric, c=contexts[name]: m.stop(c)) or []
-                self.values.extend(v.to_json() for v in values)
-        result = read_json(self.run_dir / f".{label}_result.json") or {}
-        rusage = read_json(self.run_dir / f".{label}_rusage.json") or {}
+                self.values.extend(self._guard(name, "stop", lambda m=metric, c=contexts[name]: m.stop(c)) or [])
+        reported = read_json(self.run_dir / phase_result(label))
+        result = PhaseResult.from_json(reported) if reported is not None else PhaseResult()
+        rusage = read_json(self.run_dir / phase_rusage(label)) or {}
         reason = outcome.reason
-        if "error" in result:
-            reason = f"{result.pop('error')} (traceback in {label}_error.txt)"
-        return {
-            "label": label,
-            "ok": outcome.ok and reason is None,
-            "reason": reason,
-            "exitcode": outcome.exitcode,
-            "wall_time_s": outcome.wall_time_s,
-            "peak_tree_rss_mib": outcome.peak_tree_rss_mib,
-            "ru_maxrss_kib": max(rusage.values()) if rusage else None,
-            "result": result,
-        }
+        if result.error is not None:
+            reason = f"{shorten(result.error, phase_error(label))} (traceback in {phase_error(label)})"
+        elif reason is None and reported is None:
+            reason = f"the process {describe_exit(outcome.exitcode)} without reporting a result"
+        elif reason is None:
+            reason = result.shortfall()
+        process = ProcessRecord(
+            label=label,
+            status="ok" if outcome.ok and reason is None else "failed",
+            reason=reason,
+            exitcode=outcome.exitcode,
+            wall_time_s=outcome.wall_time_s,
+            peak_tree_rss_mib=outcome.peak_tree_rss_mib,
+            ru_maxrss_kib=max(rusage.values()) if rusage else None,
+            episodes=result.episodes,
+        )
+        return process, result
 
     def _guard(self, name: str, step: str, call: Callable[[], Any]) -> Any:
+        """The metric step's result; its failure (or a value that is not JSON) is recorded, never fatal."""
         try:
-            return call()
+            result = call()
+            for value in result or []:
+                check_json(value.to_json(), f"value {value.name!r}")
+            return result
         except Exception as exc:  # a metric's failure is reported, never fatal to the run
-            self.metric_errors.append(f"{name}.{step}: {type(exc).__name__}: {exc}")
+            self.metric_errors.append(shorten(f"{name}.{step}: {type(exc).__name__}: {exc}", "the metric's plugin"))
             return None
 
     def _analyze(self) -> None:
         records = RunRecords(self.run_dir)
-        write_json(self.run_dir / RUN_JSON, self.info)
+        write_json(self.run_dir / RUN_JSON, self.record.to_json())
         for name, metric in self.metrics.items():
             values = self._guard(name, "analyze", lambda m=metric: m.analyze(records)) or []
             fresh = {(v.name, v.phase) for v in values}  # a resumed run's old analysis is replaced
-            self.values = [v for v in self.values if (v["name"], v.get("phase")) not in fresh]
-            self.values.extend(v.to_json() for v in values)
+            self.values = [v for v in self.values if (v.name, v.phase) not in fresh]
+            self.values.extend(values)
