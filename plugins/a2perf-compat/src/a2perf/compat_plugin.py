@@ -33,7 +33,12 @@ OBSOLETE = {
     "track_emissions_decorator.save_to_logger": "not used",
     "track_emissions_decorator.gpu_ids": "codecarbon finds the GPUs itself",
     "track_emissions_decorator.log_level": "not used",
+    "suite_gym.create_domain.root_dir": "use `a2perf run --out DIR`",
+    "suite_gym.create_domain.num_parallel_envs": "the harness runs one env per phase process",
+    "suite_gym.create_domain.is_eval": "a2perf's circuit training env never writes the netlist",
 }
+#: ``suite_gym.create_domain`` parameters passed on to the env as keyword arguments
+ENV_OPTIONS = ("mode",)
 ENERGY_OPTIONS = {
     "measure_power_secs": "measure_power_secs",
     "country_iso_code": "country_iso_code",
@@ -60,6 +65,18 @@ def parse_participant_args(text: str | None) -> dict[str, Any]:
     return dict(parse_participant_arg(item) for item in (text or "").split(",") if item.strip())
 
 
+def _task_id(env_name: str) -> str:
+    """A2Perf's env id as a registered task id (A2Perf's ``WebNavigation-DifficultyLevel-0N`` spelling too)."""
+    from a2perf.constants import ENV_ID_ALIASES
+    from a2perf_core.envs import tasks
+    from a2perf_core.errors import A2PerfError
+
+    task_id = ENV_ID_ALIASES.get(env_name, env_name)
+    if task_id not in tasks():
+        raise A2PerfError(f"suite_gym.create_domain.env_name = {env_name!r}: no installed task has that id")
+    return task_id
+
+
 @hookimpl
 def a2perf_configure_run(settings: RunSettings) -> None:
     if SUBMISSION_MODULE not in sys.modules:
@@ -68,12 +85,18 @@ def a2perf_configure_run(settings: RunSettings) -> None:
 
     submission = _bindings("Submission")
     emissions = _bindings("track_emissions_decorator")
+    domain_options = _bindings("suite_gym.create_domain")
     mode = submission.get("mode")
     if isinstance(mode, BenchmarkMode) and "phases" not in settings.explicit:
         settings.phases = (mode.value,)
     domain = submission.get("domain")
     if isinstance(domain, BenchmarkDomain) and "task_id" not in settings.explicit and not settings.task_id:
         settings.task_id = DEFAULT_TASKS[domain]
+    if domain_options.get("env_name") and "task_id" not in settings.explicit:
+        settings.task_id = _task_id(domain_options["env_name"])
+    env_kwargs = {k: domain_options[k] for k in ENV_OPTIONS if k in domain_options}
+    if env_kwargs:
+        settings.env_kwargs = {**settings.env_kwargs, **env_kwargs}
     for key in ("num_inference_steps", "num_inference_episodes", "num_generalization_episodes"):
         if submission.get(key) is not None:
             setattr(settings, key, submission[key])
@@ -90,7 +113,12 @@ def a2perf_configure_run(settings: RunSettings) -> None:
     for key, target in ENERGY_OPTIONS.items():
         if emissions.get(key) is not None:
             energy[target] = emissions[key]
-    for scope, bound in (("Submission", submission), ("track_emissions_decorator", emissions)):
+    scopes = (
+        ("Submission", submission),
+        ("track_emissions_decorator", emissions),
+        ("suite_gym.create_domain", domain_options),
+    )
+    for scope, bound in scopes:
         for key in bound:
             name = f"{scope}.{key}"
             if name in OBSOLETE:
