@@ -334,23 +334,30 @@ def parse_gin(files: list[str], params: list[str]) -> tuple[dict[str, Any], list
 
 @contextmanager
 def _gin_log() -> Iterator[list[str]]:
-    """Gin's own log lines, kept off the terminal: the names of the imports it skipped are collected."""
+    """Gin's own log lines (root logger) kept off the terminal; the names of the imports it skipped collected.
+
+    Gin reports a skipped import at INFO, so the root logger is lowered for the parse and every
+    record below its usual level is dropped here.
+    """
     import logging
 
     skipped: list[str] = []
+    root = logging.getLogger()
+    saved, usual = root.level, root.getEffectiveLevel()
 
     def keep(record: logging.LogRecord) -> bool:
         message = str(record.msg)
         if message.startswith("Skipping import of unknown module"):
             skipped.append(str(record.args[0]) if record.args else "?")  # type: ignore[index]
             return False
-        return not message.startswith("Path not found")
+        return record.levelno >= usual and not message.startswith("Path not found")
 
-    root = logging.getLogger()
     root.addFilter(keep)
+    root.setLevel(min(usual, logging.INFO))
     try:
         yield skipped
     finally:
+        root.setLevel(saved)
         root.removeFilter(keep)
 
 
