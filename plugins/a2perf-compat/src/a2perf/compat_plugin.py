@@ -1,8 +1,9 @@
 """Entry point of the compatibility package: maps A2Perf's gin bindings onto a2perf's run settings.
 
-Only A2Perf gin files import :mod:`a2perf.submission.submission_util`; when nothing imported it,
-this hook does nothing. Every A2Perf option either maps onto a setting or is accepted with a
-one-line warning saying why it no longer means anything.
+Only A2Perf gin files import :mod:`a2perf.submission.submission_util` or
+:mod:`a2perf.domains.tfa.suite_gym`; when nothing imported either, this hook does nothing.
+Every A2Perf option either maps onto a setting or is accepted with a one-line warning saying why
+it no longer means anything.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ if TYPE_CHECKING:
     from a2perf_core.settings import RunSettings
 
 SUBMISSION_MODULE = "a2perf.submission.submission_util"
+#: A2Perf's per-clip ``domain.gin`` files import only this one
+DOMAIN_MODULE = "a2perf.domains.tfa.suite_gym"
 
 #: A2Perf options accepted but without effect here, and why
 OBSOLETE = {
@@ -79,7 +82,7 @@ def _task_id(env_name: str) -> str:
 
 @hookimpl
 def a2perf_configure_run(settings: RunSettings) -> None:
-    if SUBMISSION_MODULE not in sys.modules:
+    if SUBMISSION_MODULE not in sys.modules and DOMAIN_MODULE not in sys.modules:
         return
     from a2perf.constants import DEFAULT_TASKS, GENERALIZATION_TASKS, BenchmarkDomain, BenchmarkMode
 
@@ -109,10 +112,12 @@ def a2perf_configure_run(settings: RunSettings) -> None:
         settings.generalization_tasks = tuple(
             dict.fromkeys(GENERALIZATION_TASKS[t] for t in submission["generalization_tasks"] if t not in unknown)
         )
-    energy = settings.metric_options.setdefault("energy", {})
-    for key, target in ENERGY_OPTIONS.items():
-        if emissions.get(key) is not None:
-            energy[target] = emissions[key]
+    energy = {target: emissions[key] for key, target in ENERGY_OPTIONS.items() if emissions.get(key) is not None}
+    if energy:
+        settings.metric_options = {
+            **settings.metric_options,
+            "energy": {**settings.metric_options.get("energy", {}), **energy},
+        }
     scopes = (
         ("Submission", submission),
         ("track_emissions_decorator", emissions),
