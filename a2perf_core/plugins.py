@@ -32,6 +32,8 @@ from a2perf_core.specs import DataAsset, ExecutorSpec, LoaderSpec, MetricSpec, T
 if TYPE_CHECKING:
     import click
 
+    from a2perf_core.settings import RunSettings
+
 ENTRY_POINT_GROUP = "a2perf"
 BUILTIN_PLUGINS = ("a2perf_core.builtins",)
 CORE_DISTRIBUTION = "a2perf-core"
@@ -219,6 +221,14 @@ class Plugins:
                 }
             )
         return rows
+
+    def configure_run(self, settings: RunSettings) -> None:
+        """Let every plugin adjust a run's settings, once, in registration order (the last one wins).
+
+        A plugin's exception is one error naming the plugin.
+        """
+        for impl in _in_registration_order(self.pm.hook.a2perf_configure_run):
+            _call(impl, self._infos[impl.plugin_name], settings=settings)
 
 
 def new_plugin_manager() -> pluggy.PluginManager:

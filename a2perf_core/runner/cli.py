@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import shutil
 import sys
 import time
@@ -30,7 +31,7 @@ def parse_seeds(seeds: str) -> list[int]:
 
 
 def parse_memory(text: str | None) -> float | None:
-    """MiB from '512', '512M', '2G'."""
+    """MiB from '512', '512M', '2G'; a positive size."""
     if text is None:
         return None
     units = {"K": 1 / 1024, "M": 1, "G": 1024, "T": 1024**2}
@@ -38,9 +39,47 @@ def parse_memory(text: str | None) -> float | None:
     factor = units.get(raw[-1:], None)
     number = raw[:-1] if factor is not None else raw
     try:
-        return float(number) * (factor or 1)
+        mib = float(number) * (factor or 1)
     except ValueError:
         raise A2PerfError(f"--max-memory {text!r}: give a size such as 512M or 2G") from None
+    if not (mib > 0 and math.isfinite(mib)):
+        raise A2PerfError(f"--max-memory {text!r}: give a positive size such as 512M or 2G")
+    return mib
+
+
+def check_timeout(ctx: click.Context, param: click.Parameter, value: float | None) -> float | None:
+    """``--timeout``: positive seconds."""
+    if value is not None and not (value > 0 and math.isfinite(value)):
+        raise A2PerfError(f"--timeout {value:g}: give a positive number of seconds")
+    return value
+
+
+def check_out_dir(ctx: click.Context, param: click.Parameter, value: Path | None) -> Path | None:
+    """``--out``: a directory that exists or can be made, and that we can write to, before anything starts."""
+    if value is None:
+        return None
+    if value.exists() and not value.is_dir():
+        raise A2PerfError(f"--out {value}: it is a file, not a directory")
+    existing = next(p for p in (value, *value.parents) if p.exists())
+    if not existing.is_dir():
+        raise A2PerfError(f"--out {value}: {existing} is a file, so no directory can be made below it")
+    if not _writable(existing):
+        raise A2PerfError(f"--out {value}: {existing} is not writable")
+    return value
+
+
+def _writable(folder: Path) -> bool:
+    """``os.access`` plus a probe file: root passes ``os.access`` on a read-only mount."""
+    import os
+    import tempfile
+
+    if not os.access(folder, os.W_OK | os.X_OK):
+        return False
+    try:
+        with tempfile.TemporaryFile(dir=folder):
+            return True
+    except OSError:
+        return False
 
 
 def build_settings(
@@ -54,41 +93,21 @@ def build_settings(
     timeout: float | None,
     max_memory: str | None,
 ) -> Any:
-    """Command line, then the task's and the user's gin files, then plugins (compat), then explicit flags."""
-    from a2perf_core.envs import default_task, get_task
-    from a2perf_core.plugins import get_plugins
-    from a2perf_core.settings import RunSettings, apply_gin, clear_gin, parse_participant_arg
-    from a2perf_core.specs import PHASES
+    """The command line's values, checked, resolved into a run's settings (see :mod:`a2perf_core.settings`)."""
+    from a2perf_core.settings import resolve_run_settings
 
-    clear_gin()
-    settings = RunSettings(task_id=task or "", submission=submission, seed=seed)
-    if task:
-        settings.explicit.add("task_id")
-    if phase:
-        settings.explicit.add("phases")
-        settings.phases = PHASES if phase == "all" else (phase,)
-    files = list(gin_files)
-    if task:
-        task_spec = get_task(task)
-        files = [task_spec.gin_files[p] for p in PHASES if p in task_spec.gin_files] + files
-    apply_gin(settings, files, list(gin_params))
-    get_plugins().pm.hook.a2perf_configure_run(settings=settings)
-    if not settings.task_id:
-        settings.task_id = default_task()
-        task_spec = get_task(settings.task_id)
-        domain_files = [task_spec.gin_files[p] for p in PHASES if p in task_spec.gin_files]
-        if domain_files:  # the domain's defaults first, the user's files and bindings still win
-            apply_gin(settings, domain_files + list(gin_files), list(gin_params))
-            get_plugins().pm.hook.a2perf_configure_run(settings=settings)
-    get_task(settings.task_id)
-    for item in participant_args:
-        key, value = parse_participant_arg(item)
-        settings.participant_args[key] = value
-    if timeout is not None:
-        settings.timeout_s = timeout
-    if max_memory is not None:
-        settings.max_memory_mib = parse_memory(max_memory)
-    return settings
+    check_timeout(None, None, timeout)  # type: ignore[arg-type]
+    return resolve_run_settings(
+        submission,
+        task=task,
+        phase=phase,
+        seed=seed,
+        gin_files=gin_files,
+        gin_params=gin_params,
+        participant_args=participant_args,
+        timeout_s=timeout,
+        max_memory_mib=parse_memory(max_memory),
+    )
 
 
 class PhaseProgress:
@@ -206,12 +225,17 @@ def print_outcome(console: Any, outcome: Any) -> None:
 @click.option("--phase", type=click.Choice(PHASE_CHOICES), help="Phase(s) to run (default: all).")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--seeds", help="Several seeds, e.g. 0,1,2: sibling run directories and a summary.json.")
-@click.option("--out", type=click.Path(path_type=Path), help="Run directory (default: a2perf-runs/<task>-<time>).")
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path),
+    callback=check_out_dir,
+    help="Run directory (default: a2perf-runs/<task>-<time>).",
+)
 @click.option("--resume", is_flag=True, help="Skip phases already complete in --out.")
 @click.option("--gin-file", multiple=True, help="Extra gin file (repeatable).")
 @click.option("--gin-param", multiple=True, help="Extra gin binding, e.g. RunSettings.num_inference_episodes=3.")
 @click.option("--participant-arg", multiple=True, help="k=v passed to the participant (repeatable).")
-@click.option("--timeout", type=float, help="Seconds a phase's participant process may run.")
+@click.option("--timeout", type=float, callback=check_timeout, help="Seconds a phase's participant process may run.")
 @click.option("--max-memory", help="Memory limit of a phase's process tree, e.g. 2G.")
 @click.option("--json", "as_json", is_flag=True, help="Print the metrics as JSON instead of a table.")
 @click.option("--executor", "executor_name", default="local", show_default=True, help="Where the runs execute.")

@@ -364,7 +364,7 @@ class Run:
         for ctx in contexts.values():
             ctx.released_at = time.time()
         try:
-            outcome = child.release_and_wait(s.timeout_s, s.max_memory_mib, tick)
+            outcome = child.release_and_wait(s.timeout_for(phase), s.max_memory_mib, tick)
         finally:
             if phase == "inference":
                 _save_samples(self.run_dir / LATENCIES_RAW, self.run_dir / LATENCIES)

@@ -51,3 +51,8 @@ GENERALIZATION_TASKS = {
     "difficulty_level_1_num_websites_5": "WebNavigation-Difficulty-01-v0",
     "difficulty_level_1_num_websites_10": "WebNavigation-Difficulty-01-v0",
 }
+
+#: A2Perf's env ids that a2perf spells differently
+ENV_ID_ALIASES = {
+    f"WebNavigation-DifficultyLevel-0{level}-v0": f"WebNavigation-Difficulty-0{level}-v0" for level in (1, 2, 3)
+}
