@@ -1,9 +1,10 @@
 """The macro-placement environment: one hard macro per step on a grid, scored by the proxy cost.
 
-Follows Circuit Training's ``CircuitEnv``: hard macros in descending area order (ties by ascending
-node index), ``Discrete(128 * 128)`` actions over the grid embedded in a 128 x 128 canvas, the macro
-centre at the chosen cell's centre, reward 0 until the last macro and then ``-proxy_cost`` after a
-force-directed placement of the soft macros and standard cells.
+Follows A2Perf's ``CircuitEnv``: hard macros in descending area order, equal areas in descending
+node index (A2Perf sorts ascending by area and reverses the list), ``Discrete(128 * 128)`` actions
+over the grid embedded in a 128 x 128 canvas, the macro centre at the chosen cell's centre,
+reward 0 until the last macro and then ``-proxy_cost`` after a force-directed placement of the
+soft macros and standard cells.
 
 Legality (the mask): the macro lies inside the canvas, keeps ``macro_spacing`` microns from every
 placed hard macro (overlaps and gaps are compared with a tolerance of ``overlap_threshold``
@@ -25,6 +26,7 @@ from gymnasium import spaces
 from a2perf_circuit_training.cost import (
     DEFAULT_MACRO_SPACING,
     DEFAULT_OVERLAP_THRESHOLD,
+    MAX_GRID_SIZE,
     CostParameters,
     PlacementCost,
     ProxyWeights,
@@ -34,7 +36,6 @@ from a2perf_circuit_training.netlist import MACRO, STDCELL, Netlist, read_netlis
 from a2perf_circuit_training.placer import ForceDirectedSchedule, connection_edges, force_directed_place
 from a2perf_circuit_training.plc import Placement, apply_placement, format_plc, read_plc
 
-MAX_GRID_SIZE = 128
 HARD_MACRO, SOFT_MACRO, PORT_CLUSTER = 1, 2, 3
 NOT_COMPUTED = -1.0
 
@@ -118,8 +119,6 @@ class CircuitPlacementEnv(gym.Env):
         self.placement = placement
         self.parameters = CostParameters.resolve(self.netlist, placement, use_plc_routing=False, **cost_overrides)
         p = self.parameters
-        if p.columns > MAX_GRID_SIZE or p.rows > MAX_GRID_SIZE:
-            raise CircuitTrainingError(f"grid {p.columns} x {p.rows} is larger than {MAX_GRID_SIZE} x {MAX_GRID_SIZE}")
         self.infeasible_reward = float(infeasible_reward)
         self.macro_spacing = float(macro_spacing)
         self.overlap_threshold = float(overlap_threshold)
@@ -140,7 +139,7 @@ class CircuitPlacementEnv(gym.Env):
         hard = n.hard_macros
         area = n.width[hard] * n.height[hard]
         movable_hard = ~fixed[hard]
-        order = np.lexsort((hard, -area))
+        order = np.lexsort((-hard, -area))  # A2Perf: sorted(hard, key=area)[::-1]
         self.macro_order = hard[order][movable_hard[order]]
         self._fixed_hard = hard[fixed[hard]]
         if len(self.macro_order) == 0:
@@ -248,7 +247,16 @@ class CircuitPlacementEnv(gym.Env):
         self._placed = np.zeros(self.netlist.num_nodes, dtype=bool)
         self._placed[self._fixed] = True
         self._obstacles = list(self._fixed_hard)
-        self._set_mask(self._mask_for(self.macro_order[0]))
+        first = self._mask_for(self.macro_order[0])
+        if not first.any():  # every episode would end before its first action
+            node = int(self.macro_order[0])
+            p = self.parameters
+            raise CircuitTrainingError(
+                f"the first macro to place, {self.netlist.names[node]!r} ({self.netlist.width[node]:g} x "
+                f"{self.netlist.height[node]:g} um), has no legal cell on the {p.columns} x {p.rows} grid of the "
+                f"{p.width:g} x {p.height:g} um canvas (canvas, blockages and fixed macros)"
+            )
+        self._set_mask(first)
         self._last_cost: dict[str, float] | None = None
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[dict, dict]:
