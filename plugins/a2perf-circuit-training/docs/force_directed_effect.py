@@ -32,6 +32,9 @@ DESIGN = Path("circuit_training") / "ariane133_ng45"
 # same hard macros, soft macros placed by Circuit Training's binary or by their open placers;
 # proxy = wirelength + 0.5 density + 0.5 congestion in that table.
 MACROPLACEMENT_PUBLISHED = {
+    # header of CodeElements/FDPlacement/ariane133/ariane.plc, the input, written by Google's binary
+    # (its own routing parameters, smoothing 2); proxy with the table's weights
+    "the input plc, before FD": (0.0526, 0.7209, 0.7721, 0.0526 + 0.5 * 0.7209 + 0.5 * 0.7721),
     "Circuit Training binary FD": (0.089807, 0.888838, 1.475658, 1.272055),
     "MacroPlacement Python FD": (0.084818, 0.912140, 1.460737, 1.271257),
     "MacroPlacement C++ FD": (0.086883, 0.954974, 1.495157, 1.311948),
