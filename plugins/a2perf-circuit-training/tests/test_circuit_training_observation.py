@@ -185,3 +185,25 @@ def test_ariane133_shares_the_space_and_passes_check_env(circuit_data, toy_env):
     assert env.observation_space == CircuitPlacementEnv(synthetic=SYNTHETIC).observation_space
     assert (env.graph.num_nodes, len(env.graph.macros), len(env.graph.adj_weight)) == (929, 915, 9576)
     check_env(env, skip_render_check=True)
+
+
+def test_unplaced_macros_are_observed_where_the_mixed_size_pass_put_them():
+    from a2perf_circuit_training.env import INITIAL_LOCATION_SCHEDULE, initial_locations
+    from a2perf_circuit_training.placer import connection_edges, force_directed_place
+
+    netlist = parse_netlist(small_netlist_text())
+    env = CircuitPlacementEnv(netlist=netlist)
+    obs, _ = env.reset(seed=0)
+    movable = np.array([0, 3, 5, 10])  # A, Grp_S, B and the cell C: everything but pins and ports
+    edges = connection_edges(netlist)
+    x, y = force_directed_place(
+        netlist, netlist.x, netlist.y, movable, (100.0, 100.0), INITIAL_LOCATION_SCHEDULE, edges
+    )
+    assert obs["locations_x"][:3].tolist() == pytest.approx((x[[0, 3, 5]] / 200).tolist(), rel=1e-6)
+    assert obs["locations_y"][:3].tolist() == pytest.approx((y[[0, 3, 5]] / 200).tolist(), rel=1e-6)
+    assert (x[0], y[0]) != (netlist.x[0], netlist.y[0])  # the hard macros moved in that pass too
+    # computed once per netlist and starting state, then shared by later envs
+    first = initial_locations(netlist, netlist.x, netlist.y, movable, (100.0, 100.0), edges)
+    assert initial_locations(netlist, netlist.x, netlist.y, movable, (100.0, 100.0), edges) is first
+    again, _ = CircuitPlacementEnv(netlist=netlist).reset(seed=0)
+    assert np.array_equal(again["locations_x"], obs["locations_x"])

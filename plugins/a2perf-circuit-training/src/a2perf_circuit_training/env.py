@@ -15,7 +15,9 @@ microns) and does not overlap a blockage. Google's binary does not publish its m
 from __future__ import annotations
 
 import functools
+import hashlib
 import os
+import weakref
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +55,31 @@ INITIAL_LOCATION_SCHEDULE = ForceDirectedSchedule(
     repulsion=(0.0, 1e5, 1e6),
     move_fraction=(0.01, 0.02, 0.02),
 )
+
+_INITIAL_LOCATIONS: dict[int, tuple[weakref.ref, dict[bytes, tuple[np.ndarray, np.ndarray]]]] = {}
+
+
+def initial_locations(
+    netlist: Netlist,
+    x: np.ndarray,
+    y: np.ndarray,
+    movable: np.ndarray,
+    canvas: tuple[float, float],
+    edges: tuple[np.ndarray, np.ndarray, np.ndarray],
+) -> tuple[np.ndarray, np.ndarray]:
+    """The mixed-size pass, computed once per netlist object and starting state (it takes seconds on
+    ariane133, and generalization runs make many envs of one netlist; ``load_netlist`` shares it)."""
+    digest = hashlib.sha1(b"".join(np.ascontiguousarray(a).tobytes() for a in (x, y, movable, canvas))).digest()
+    entry = _INITIAL_LOCATIONS.get(id(netlist))
+    if entry is None or entry[0]() is not netlist:
+        for key in [key for key, (ref, _) in _INITIAL_LOCATIONS.items() if ref() is None]:
+            del _INITIAL_LOCATIONS[key]
+        entry = (weakref.ref(netlist), {})
+        _INITIAL_LOCATIONS[id(netlist)] = entry
+    results = entry[1]
+    if digest not in results:
+        results[digest] = force_directed_place(netlist, x, y, movable, canvas, INITIAL_LOCATION_SCHEDULE, edges)
+    return results[digest]
 
 
 @functools.lru_cache(maxsize=8)
@@ -209,9 +236,7 @@ class CircuitPlacementEnv(gym.Env):
         n, p, g = self.netlist, self.parameters, self.graph
         nodes = self.observation_config.max_num_nodes
         movable = np.flatnonzero(((n.kind == MACRO) | (n.kind == STDCELL)) & ~self._fixed)
-        x, y = force_directed_place(
-            n, self._x0, self._y0, movable, (p.width, p.height), INITIAL_LOCATION_SCHEDULE, self._edges
-        )
+        x, y = initial_locations(n, self._x0, self._y0, movable, (p.width, p.height), self._edges)
         half_perimeter = p.width + p.height
         locations = np.zeros((2, nodes), dtype=np.float32)
         macros = g.macros
