@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from a2perf_circuit_training.env import MAX_GRID_SIZE, CircuitPlacementEnv
+from a2perf_circuit_training.cost import MAX_GRID_SIZE
+from a2perf_circuit_training.env import CircuitPlacementEnv
 from a2perf_circuit_training.errors import InfeasibleActionError
 from a2perf_circuit_training.netlist import parse_netlist
 from a2perf_circuit_training.plc import read_plc

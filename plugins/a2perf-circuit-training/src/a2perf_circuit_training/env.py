@@ -29,7 +29,6 @@ from gymnasium import spaces
 from a2perf_circuit_training.cost import (
     DEFAULT_MACRO_SPACING,
     DEFAULT_OVERLAP_THRESHOLD,
-    MAX_GRID_SIZE,
     CostParameters,
     PlacementCost,
     ProxyWeights,
@@ -151,9 +150,9 @@ class CircuitPlacementEnv(gym.Env):
         output_plc: str | os.PathLike | None = None,
         render_congestion: bool = False,
         output_all_features: bool = False,
-        max_num_nodes: int = 3500,
-        max_num_edges: int = 42000,
-        max_grid_size: int = MAX_GRID_SIZE,
+        max_num_nodes: int | None = None,
+        max_num_edges: int | None = None,
+        max_grid_size: int | None = None,
         **cost_overrides: Any,
     ) -> None:
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
@@ -174,7 +173,9 @@ class CircuitPlacementEnv(gym.Env):
         self.output_plc = output_plc
         self.render_congestion = render_congestion
         self.output_all_features = bool(output_all_features)
-        self.observation_config = ObservationConfig(max_num_nodes, max_num_edges, max_grid_size)
+        # keywords left out keep ObservationConfig's defaults, or its gin bindings (as in A2Perf)
+        maxima = {"max_num_nodes": max_num_nodes, "max_num_edges": max_num_edges, "max_grid_size": max_grid_size}
+        self.observation_config = ObservationConfig(**{k: v for k, v in maxima.items() if v is not None})
         grid = self.observation_config.max_grid_size
 
         n = self.netlist
