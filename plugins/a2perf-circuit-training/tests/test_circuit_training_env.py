@@ -96,11 +96,19 @@ def test_final_reward_is_minus_proxy_and_plc_is_written(toy_env, tmp_path):
 def test_no_legal_cell_ends_the_episode_with_the_configured_reward():
     text = "# FP bbox: {0.0 0.0} {100.0 100.0}\n# Columns : 10  Rows : 10\n"
     text += node("A", "MACRO", width=60, height=60, x=50, y=50) + node("B", "MACRO", width=60, height=60, x=50, y=50)
-    env = CircuitPlacementEnv(netlist=parse_netlist(text), infeasible_reward=-4.0)
-    obs, _ = env.reset(seed=0)
+    env = CircuitPlacementEnv(netlist=parse_netlist(text), infeasible_reward=-4.0, reset_on_infeasible=False)
+    first, _ = env.reset(seed=0)
     obs, reward, terminated, truncated, info = env.step(env.cell_to_action(5, 5))
     assert (reward, terminated, truncated, info["infeasible"]) == (-4.0, True, False, True)
-    assert obs["mask"].sum() == 0
+    assert obs["mask"].sum() == 0 and obs["is_node_placed"][:2].tolist() == [0, 1]
+    # A2Perf's default: the env resets itself and returns the fresh observation, terminated and truncated
+    env = CircuitPlacementEnv(netlist=parse_netlist(text), infeasible_reward=-4.0)
+    env.reset(seed=0)
+    obs, reward, terminated, truncated, info = env.step(env.cell_to_action(5, 5))
+    assert (reward, terminated, truncated, info["infeasible"], info["macros_placed"]) == (-4.0, True, True, True, 1)
+    assert all(np.array_equal(obs[key], first[key]) for key in first)
+    assert np.array_equal(info["action_mask"], env.action_masks()) and env.action_masks().any()
+    env.step(env.cell_to_action(5, 5))  # the next episode has begun
 
 
 def test_synthetic_episode_and_render():

@@ -142,6 +142,7 @@ class CircuitPlacementEnv(gym.Env):
         placement: Placement | None = None,
         render_mode: str | None = None,
         infeasible_reward: float = -1.0,
+        reset_on_infeasible: bool = True,
         macro_spacing: float = DEFAULT_MACRO_SPACING,
         overlap_threshold: float = DEFAULT_OVERLAP_THRESHOLD,
         weights: ProxyWeights | None = None,
@@ -165,6 +166,7 @@ class CircuitPlacementEnv(gym.Env):
         self.parameters = CostParameters.resolve(self.netlist, placement, use_plc_routing=False, **cost_overrides)
         p = self.parameters
         self.infeasible_reward = float(infeasible_reward)
+        self.reset_on_infeasible = bool(reset_on_infeasible)
         self.macro_spacing = float(macro_spacing)
         self.overlap_threshold = float(overlap_threshold)
         self.weights = weights if weights is not None else ProxyWeights()
@@ -332,7 +334,13 @@ class CircuitPlacementEnv(gym.Env):
             return self._observation(), -cost["proxy"], True, False, self._info()
         self._set_mask(self._mask_for(self.current_node))
         if not self._mask.any():
-            return self._observation(), self.infeasible_reward, True, False, self._info(infeasible=True)
+            info = self._info(infeasible=True)
+            if not self.reset_on_infeasible:
+                return self._observation(), self.infeasible_reward, True, False, info
+            # A2Perf: the env resets itself and returns the fresh observation, terminated and truncated
+            self._reset_state()
+            info["action_mask"] = self.action_masks()
+            return self._observation(), self.infeasible_reward, True, True, info
         return self._observation(), 0.0, False, False, self._info()
 
     def _sizes(self, nodes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
