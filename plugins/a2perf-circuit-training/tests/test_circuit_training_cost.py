@@ -138,3 +138,24 @@ def test_density_top_ten_percent_and_weights_are_configurable():
     # 25 cells -> k = 2: cells 1.0 and 0.5 -> 0.5 * 0.75
     assert cost.density_cost() == pytest.approx(0.375)
     assert cost.proxy_cost() == pytest.approx(0.75)
+
+
+@pytest.mark.slow
+def test_force_directed_effect_script_starts_from_the_pinned_legalized_costs(circuit_data):
+    """The README's force-directed row comes from docs/force_directed_effect.py: its "before" must be
+    the reference cost of legalized.plc, and its "after" the same hard macros with our placer."""
+    import importlib.util
+    from pathlib import Path
+
+    script = Path(__file__).parents[1] / "docs" / "force_directed_effect.py"
+    spec = importlib.util.spec_from_file_location("force_directed_effect", script)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    effect = module.force_directed_effect(circuit_data / "ariane133_ng45", use_plc_routing=True)
+    before, after = effect["legalized.plc"], effect["after our FD"]
+    assert before["proxy"] == pytest.approx(0.935343575, rel=1e-6)
+    assert before["density"] == pytest.approx(0.498817906, rel=1e-6)
+    assert after["proxy"] != pytest.approx(before["proxy"], rel=1e-3)
+    assert after["density"] > before["density"]
+    rows = module.table_rows(circuit_data / "ariane133_ng45")
+    assert rows[0].startswith("| ariane133, plc header routing") and f"proxy 0.935 -> {after['proxy']:.3f}" in rows[0]

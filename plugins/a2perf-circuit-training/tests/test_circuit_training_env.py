@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from a2perf_circuit_training.env import MAX_GRID_SIZE, CircuitPlacementEnv
+from a2perf_circuit_training.cost import MAX_GRID_SIZE
+from a2perf_circuit_training.env import CircuitPlacementEnv
 from a2perf_circuit_training.errors import InfeasibleActionError
 from a2perf_circuit_training.netlist import parse_netlist
 from a2perf_circuit_training.plc import read_plc
@@ -49,15 +50,17 @@ def test_synthetic_netlist_is_reproducible_and_sized_as_asked():
 
 
 def test_toy_order_grid_embedding_and_placement_at_cell_centre(toy_env):
-    assert [toy_env.netlist.names[i] for i in toy_env.macro_order] == ["ML", "MR"]  # equal areas: by index
+    # equal areas: descending index, as A2Perf's sorted(..., key=area)[::-1] gives
+    assert [toy_env.netlist.names[i] for i in toy_env.macro_order] == ["MR", "ML"]
     assert (toy_env._row_pad, toy_env._col_pad) == (59, 54)
     action = toy_env.cell_to_action(4, 4)
     assert action == (59 + 4) * MAX_GRID_SIZE + 54 + 4
     obs, _ = toy_env.reset(seed=0)
     obs, reward, terminated, _, info = toy_env.step(action)
-    assert (toy_env.x[0], toy_env.y[0]) == (45.0, 45.0)
+    mr = toy_env.netlist.names.index("MR")
+    assert (toy_env.x[mr], toy_env.y[mr]) == (45.0, 45.0)
     assert reward == 0.0 and not terminated and info["proxy"] == -1.0
-    # MR (30 x 40) must stay inside the 200 x 100 canvas and 0.1 um away from ML's [30,60] x [25,65]
+    # ML (30 x 40, the same size) must stay inside the 200 x 100 canvas and 0.1 um away from MR's [30,60] x [25,65]
     legal = obs["mask"].reshape(MAX_GRID_SIZE, MAX_GRID_SIZE)[59 : 59 + 10, 54 : 54 + 20]
     expected = np.zeros((10, 20), dtype=np.int8)
     expected[2:8, 8:19] = 1
@@ -95,11 +98,19 @@ def test_final_reward_is_minus_proxy_and_plc_is_written(toy_env, tmp_path):
 def test_no_legal_cell_ends_the_episode_with_the_configured_reward():
     text = "# FP bbox: {0.0 0.0} {100.0 100.0}\n# Columns : 10  Rows : 10\n"
     text += node("A", "MACRO", width=60, height=60, x=50, y=50) + node("B", "MACRO", width=60, height=60, x=50, y=50)
-    env = CircuitPlacementEnv(netlist=parse_netlist(text), infeasible_reward=-4.0)
-    obs, _ = env.reset(seed=0)
+    env = CircuitPlacementEnv(netlist=parse_netlist(text), infeasible_reward=-4.0, reset_on_infeasible=False)
+    first, _ = env.reset(seed=0)
     obs, reward, terminated, truncated, info = env.step(env.cell_to_action(5, 5))
     assert (reward, terminated, truncated, info["infeasible"]) == (-4.0, True, False, True)
-    assert obs["mask"].sum() == 0
+    assert obs["mask"].sum() == 0 and obs["is_node_placed"][:2].tolist() == [0, 1]
+    # A2Perf's default: the env resets itself and returns the fresh observation, terminated and truncated
+    env = CircuitPlacementEnv(netlist=parse_netlist(text), infeasible_reward=-4.0)
+    env.reset(seed=0)
+    obs, reward, terminated, truncated, info = env.step(env.cell_to_action(5, 5))
+    assert (reward, terminated, truncated, info["infeasible"], info["macros_placed"]) == (-4.0, True, True, True, 1)
+    assert all(np.array_equal(obs[key], first[key]) for key in first)
+    assert np.array_equal(info["action_mask"], env.action_masks()) and env.action_masks().any()
+    env.step(env.cell_to_action(5, 5))  # the next episode has begun
 
 
 def test_synthetic_episode_and_render():
@@ -120,6 +131,17 @@ def test_same_actions_give_the_same_reward():
 def test_check_env_on_synthetic_and_toy(toy_env):
     check_env(CircuitPlacementEnv(synthetic=SYNTHETIC), skip_render_check=True)
     check_env(toy_env, skip_render_check=True)
+
+
+def test_ariane133_macro_order_is_a2perfs(circuit_data):
+    """133 identical SRAMs: A2Perf's stable ascending sort reversed places them in descending index."""
+    design = circuit_data / "ariane133_ng45"
+    env = CircuitPlacementEnv(netlist_file=design / "netlist.pb.txt", plc_file=design / "initial.plc")
+    n = env.netlist
+    hard = [int(i) for i in n.hard_macros]
+    a2perf_order = sorted(hard, key=lambda i: n.width[i] * n.height[i])[::-1]
+    assert [int(i) for i in env.macro_order] == a2perf_order
+    assert env.macro_order[0] > env.macro_order[-1]
 
 
 @pytest.mark.slow

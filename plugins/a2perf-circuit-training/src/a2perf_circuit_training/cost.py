@@ -28,6 +28,8 @@ from a2perf_circuit_training.netlist import MACRO, MACRO_PIN, STDCELL, Netlist, 
 from a2perf_circuit_training.plc import Blockage, Placement, apply_placement
 
 #: Google's environment defaults (``create_placement_cost``)
+#: Circuit Training's largest grid (``max_grid_size``): bounds every grid, the env's action canvas too
+MAX_GRID_SIZE = 128
 DEFAULT_H_ROUTES_PER_MICRON = 70.33
 DEFAULT_V_ROUTES_PER_MICRON = 74.51
 DEFAULT_MACRO_ROUTING_ALLOCATION = 51.79
@@ -71,10 +73,12 @@ class CostParameters:
     blockages: tuple[Blockage, ...] = attrs.field(default=(), converter=tuple)
 
     def __attrs_post_init__(self) -> None:
-        if not (self.width > 0 and self.height > 0):
-            raise CircuitTrainingError(f"canvas must have a positive size, got {self.width} x {self.height}")
-        if self.columns < 1 or self.rows < 1:
-            raise CircuitTrainingError(f"grid must have at least one cell, got {self.columns} x {self.rows}")
+        if not (0 < self.width < math.inf and 0 < self.height < math.inf):
+            raise CircuitTrainingError(f"canvas must have a positive, finite size, got {self.width} x {self.height}")
+        if not (1 <= self.columns <= MAX_GRID_SIZE and 1 <= self.rows <= MAX_GRID_SIZE):
+            raise CircuitTrainingError(
+                f"grid must have 1 to {MAX_GRID_SIZE} columns and rows, got {self.columns} x {self.rows}"
+            )
         if min(self.h_routes_per_micron, self.v_routes_per_micron) <= 0:
             raise CircuitTrainingError("routes per micron must be positive")
         if self.smoothing < 0:

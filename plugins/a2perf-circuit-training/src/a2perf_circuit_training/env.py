@@ -1,9 +1,11 @@
 """The macro-placement environment: one hard macro per step on a grid, scored by the proxy cost.
 
-Follows Circuit Training's ``CircuitEnv``: hard macros in descending area order (ties by ascending
-node index), ``Discrete(128 * 128)`` actions over the grid embedded in a 128 x 128 canvas, the macro
-centre at the chosen cell's centre, reward 0 until the last macro and then ``-proxy_cost`` after a
-force-directed placement of the soft macros and standard cells.
+Follows A2Perf's ``CircuitEnv``: hard macros in descending area order, equal areas in descending
+node index (A2Perf sorts ascending by area and reverses the list), ``Discrete(128 * 128)`` actions
+over the grid embedded in a 128 x 128 canvas, the macro centre at the chosen cell's centre,
+reward 0 until the last macro and then ``-proxy_cost`` after a force-directed placement of the
+soft macros and standard cells. The observation is A2Perf's, padded to fixed maxima so that every
+design shares one space (``observation.py``).
 
 Legality (the mask): the macro lies inside the canvas, keeps ``macro_spacing`` microns from every
 placed hard macro (overlaps and gaps are compared with a tolerance of ``overlap_threshold``
@@ -13,7 +15,9 @@ microns) and does not overlap a blockage. Google's binary does not publish its m
 from __future__ import annotations
 
 import functools
+import hashlib
 import os
+import weakref
 from pathlib import Path
 from typing import Any
 
@@ -31,12 +35,50 @@ from a2perf_circuit_training.cost import (
 )
 from a2perf_circuit_training.errors import CircuitTrainingError, InfeasibleActionError
 from a2perf_circuit_training.netlist import MACRO, STDCELL, Netlist, read_netlist
+from a2perf_circuit_training.observation import (
+    ObservationConfig,
+    check_fits,
+    macro_graph,
+    static_features,
+)
 from a2perf_circuit_training.placer import ForceDirectedSchedule, connection_edges, force_directed_place
 from a2perf_circuit_training.plc import Placement, apply_placement, format_plc, read_plc
 
-MAX_GRID_SIZE = 128
-HARD_MACRO, SOFT_MACRO, PORT_CLUSTER = 1, 2, 3
 NOT_COMPUTED = -1.0
+
+# A2Perf's env runs this mixed-size pass (hard macros movable too) before it extracts features, so
+# the observed location of a node not yet placed is where this pass put it.
+INITIAL_LOCATION_SCHEDULE = ForceDirectedSchedule(
+    steps=(100, 100, 100),
+    attraction=(100.0, 1e-3, 1e-5),
+    repulsion=(0.0, 1e5, 1e6),
+    move_fraction=(0.01, 0.02, 0.02),
+)
+
+_INITIAL_LOCATIONS: dict[int, tuple[weakref.ref, dict[bytes, tuple[np.ndarray, np.ndarray]]]] = {}
+
+
+def initial_locations(
+    netlist: Netlist,
+    x: np.ndarray,
+    y: np.ndarray,
+    movable: np.ndarray,
+    canvas: tuple[float, float],
+    edges: tuple[np.ndarray, np.ndarray, np.ndarray],
+) -> tuple[np.ndarray, np.ndarray]:
+    """The mixed-size pass, computed once per netlist object and starting state (it takes seconds on
+    ariane133, and generalization runs make many envs of one netlist; ``load_netlist`` shares it)."""
+    digest = hashlib.sha1(b"".join(np.ascontiguousarray(a).tobytes() for a in (x, y, movable, canvas))).digest()
+    entry = _INITIAL_LOCATIONS.get(id(netlist))
+    if entry is None or entry[0]() is not netlist:
+        for key in [key for key, (ref, _) in _INITIAL_LOCATIONS.items() if ref() is None]:
+            del _INITIAL_LOCATIONS[key]
+        entry = (weakref.ref(netlist), {})
+        _INITIAL_LOCATIONS[id(netlist)] = entry
+    results = entry[1]
+    if digest not in results:
+        results[digest] = force_directed_place(netlist, x, y, movable, canvas, INITIAL_LOCATION_SCHEDULE, edges)
+    return results[digest]
 
 
 @functools.lru_cache(maxsize=8)
@@ -100,6 +142,7 @@ class CircuitPlacementEnv(gym.Env):
         placement: Placement | None = None,
         render_mode: str | None = None,
         infeasible_reward: float = -1.0,
+        reset_on_infeasible: bool = True,
         macro_spacing: float = DEFAULT_MACRO_SPACING,
         overlap_threshold: float = DEFAULT_OVERLAP_THRESHOLD,
         weights: ProxyWeights | None = None,
@@ -107,6 +150,10 @@ class CircuitPlacementEnv(gym.Env):
         netlist_index: int = 0,
         output_plc: str | os.PathLike | None = None,
         render_congestion: bool = False,
+        output_all_features: bool = False,
+        max_num_nodes: int | None = None,
+        max_num_edges: int | None = None,
+        max_grid_size: int | None = None,
         **cost_overrides: Any,
     ) -> None:
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
@@ -118,9 +165,8 @@ class CircuitPlacementEnv(gym.Env):
         self.placement = placement
         self.parameters = CostParameters.resolve(self.netlist, placement, use_plc_routing=False, **cost_overrides)
         p = self.parameters
-        if p.columns > MAX_GRID_SIZE or p.rows > MAX_GRID_SIZE:
-            raise CircuitTrainingError(f"grid {p.columns} x {p.rows} is larger than {MAX_GRID_SIZE} x {MAX_GRID_SIZE}")
         self.infeasible_reward = float(infeasible_reward)
+        self.reset_on_infeasible = bool(reset_on_infeasible)
         self.macro_spacing = float(macro_spacing)
         self.overlap_threshold = float(overlap_threshold)
         self.weights = weights if weights is not None else ProxyWeights()
@@ -128,6 +174,11 @@ class CircuitPlacementEnv(gym.Env):
         self.netlist_index = int(netlist_index)
         self.output_plc = output_plc
         self.render_congestion = render_congestion
+        self.output_all_features = bool(output_all_features)
+        # keywords left out keep ObservationConfig's defaults, or its gin bindings (as in A2Perf)
+        maxima = {"max_num_nodes": max_num_nodes, "max_num_edges": max_num_edges, "max_grid_size": max_grid_size}
+        self.observation_config = ObservationConfig(**{k: v for k, v in maxima.items() if v is not None})
+        grid = self.observation_config.max_grid_size
 
         n = self.netlist
         self._x0 = n.x.copy()
@@ -140,38 +191,26 @@ class CircuitPlacementEnv(gym.Env):
         hard = n.hard_macros
         area = n.width[hard] * n.height[hard]
         movable_hard = ~fixed[hard]
-        order = np.lexsort((hard, -area))
+        order = np.lexsort((-hard, -area))  # A2Perf: sorted(hard, key=area)[::-1]
         self.macro_order = hard[order][movable_hard[order]]
         self._fixed_hard = hard[fixed[hard]]
         if len(self.macro_order) == 0:
             raise CircuitTrainingError(f"netlist {n.source} has no movable hard macro to place")
         self._soft_and_cells = np.flatnonzero(((n.kind == MACRO) & n.is_soft) | (n.kind == STDCELL))
         self._edges = connection_edges(n)
-        self._build_graph()
+        self.graph = macro_graph(n, p, self._x0, self._y0, self._edges)
+        check_fits(self.graph, p, self.observation_config, n.source)
         self._cell_x = (np.arange(p.columns) + 0.5) * p.cell_width
         self._cell_y = (np.arange(p.rows) + 0.5) * p.cell_height
-        self._row_pad = (MAX_GRID_SIZE - p.rows) // 2
-        self._col_pad = (MAX_GRID_SIZE - p.columns) // 2
+        self._grid = grid
+        self._row_pad = (grid - p.rows) // 2
+        self._col_pad = (grid - p.columns) // 2
+        self._build_initial_features()
 
-        count = len(self.graph_nodes)
-        edges = len(self.edge_weight)
-        self._legal = np.zeros(MAX_GRID_SIZE * MAX_GRID_SIZE, dtype=np.int8)
-        self.action_space = LegalActionSpace(MAX_GRID_SIZE * MAX_GRID_SIZE, self._legal)
-        self.observation_space = spaces.Dict(
-            {
-                "current_node": spaces.Box(0, count - 1, shape=(1,), dtype=np.int32),
-                "locations_x": spaces.Box(0.0, 1.0, shape=(count,), dtype=np.float32),
-                "locations_y": spaces.Box(0.0, 1.0, shape=(count,), dtype=np.float32),
-                "is_node_placed": spaces.MultiBinary(count),
-                "mask": spaces.MultiBinary(MAX_GRID_SIZE * MAX_GRID_SIZE),
-                "netlist_index": spaces.Box(0, np.iinfo(np.int32).max, shape=(1,), dtype=np.int32),
-                "node_types": spaces.Box(0, 3, shape=(count,), dtype=np.int8),
-                "node_sizes": spaces.Box(0.0, 1.0, shape=(count, 2), dtype=np.float32),
-                "edge_index": spaces.Box(0, count - 1, shape=(edges, 2), dtype=np.int32),
-                "edge_weight": spaces.Box(
-                    0.0, max(1.0, float(self.edge_weight.max())), shape=(edges,), dtype=np.float32
-                ),
-            }
+        self._legal = np.zeros(grid * grid, dtype=np.int8)
+        self.action_space = LegalActionSpace(grid * grid, self._legal)
+        self.observation_space = self.observation_config.observation_space(
+            all_features=self.output_all_features, netlist_index=self.netlist_index
         )
         self._reset_state()
 
@@ -195,48 +234,28 @@ class CircuitPlacementEnv(gym.Env):
             return synthetic_netlist(**synthetic)
         return load_netlist(_asset(netlist_asset) if netlist_asset else netlist_file)  # type: ignore[arg-type]
 
-    def _build_graph(self) -> None:
-        """Static features: hard macros, soft macros, then port clusters (ports bucketed by grid cell)."""
-        n, p = self.netlist, self.parameters
-        hard, soft, ports = n.hard_macros, n.soft_macros, n.ports
-        col = np.clip(np.floor(self._x0[ports] / p.cell_width), 0, p.columns - 1).astype(np.int64)
-        row = np.clip(np.floor(self._y0[ports] / p.cell_height), 0, p.rows - 1).astype(np.int64)
-        clusters, port_cluster = np.unique(row * p.columns + col, return_inverse=True)
-        self.graph_nodes = np.concatenate([hard, soft])
-        self._num_macros = len(self.graph_nodes)
-        graph_of_node = np.full(n.num_nodes, -1, dtype=np.int64)
-        graph_of_node[self.graph_nodes] = np.arange(self._num_macros)
-        graph_of_node[ports] = self._num_macros + port_cluster
-        self._graph_of_node = graph_of_node
-        count = self._num_macros + len(clusters)
-        self.graph_nodes = np.concatenate([self.graph_nodes, np.full(len(clusters), -1)])
-        self._cluster_members = port_cluster
-        self._ports = ports
-        self.node_types = np.concatenate(
-            [np.full(len(hard), HARD_MACRO), np.full(len(soft), SOFT_MACRO), np.full(len(clusters), PORT_CLUSTER)]
-        ).astype(np.int8)
-        scale = p.width + p.height
-        sizes = np.zeros((count, 2), dtype=np.float32)
-        sizes[: len(hard), 0] = n.width[hard] / scale
-        sizes[: len(hard), 1] = n.height[hard] / scale
-        self.node_sizes = np.clip(sizes, 0.0, 1.0)
-        a, b, w = self._edges
-        ga, gb = graph_of_node[a], graph_of_node[b]
-        keep = (ga >= 0) & (gb >= 0) & (ga != gb)
-        lo, hi = np.minimum(ga[keep], gb[keep]), np.maximum(ga[keep], gb[keep])
-        pairs, inverse = np.unique(lo * count + hi, return_inverse=True)
-        weight = np.bincount(inverse, w[keep], minlength=len(pairs))
-        if len(pairs) == 0:  # keep a fixed, non-empty shape
-            pairs, weight = np.zeros(1, dtype=np.int64), np.zeros(1)
-        else:
-            weight = weight / weight.mean()
-        self.edge_index = np.stack(np.divmod(pairs, count), axis=1).astype(np.int32)
-        self.edge_weight = weight.astype(np.float32)
-        self._port_cluster_xy = np.zeros((len(clusters), 2))
-        if len(clusters):
-            members = np.bincount(port_cluster, minlength=len(clusters))
-            self._port_cluster_xy[:, 0] = np.bincount(port_cluster, self._x0[ports]) / members
-            self._port_cluster_xy[:, 1] = np.bincount(port_cluster, self._y0[ports]) / members
+    def _build_initial_features(self) -> None:
+        """Padded features at reset, as A2Perf's extractor computes them once per env."""
+        n, p, g = self.netlist, self.parameters, self.graph
+        nodes = self.observation_config.max_num_nodes
+        movable = np.flatnonzero(((n.kind == MACRO) | (n.kind == STDCELL)) & ~self._fixed)
+        x, y = initial_locations(n, self._x0, self._y0, movable, (p.width, p.height), self._edges)
+        half_perimeter = p.width + p.height
+        locations = np.zeros((2, nodes), dtype=np.float32)
+        macros = g.macros
+        locations[0, : len(macros)] = x[macros] / half_perimeter
+        locations[1, : len(macros)] = y[macros] / half_perimeter
+        locations[0, len(macros) : g.num_nodes] = g.cluster_xy[:, 0] / half_perimeter
+        locations[1, len(macros) : g.num_nodes] = g.cluster_xy[:, 1] / half_perimeter
+        placed = np.zeros(nodes, dtype=np.int32)
+        placed[: len(macros)] = self._fixed[macros]
+        placed[len(macros) : g.num_nodes] = 1
+        self._initial_locations = locations
+        self._initial_placed = placed
+        self._static = (
+            static_features(g, n, p, self.observation_config, self.netlist_index) if self.output_all_features else {}
+        )
+        self._fake_net_heatmap = np.zeros(self._grid * self._grid, dtype=np.float32)
 
     # --- episode -----------------------------------------------------------------------------
 
@@ -248,7 +267,18 @@ class CircuitPlacementEnv(gym.Env):
         self._placed = np.zeros(self.netlist.num_nodes, dtype=bool)
         self._placed[self._fixed] = True
         self._obstacles = list(self._fixed_hard)
-        self._set_mask(self._mask_for(self.macro_order[0]))
+        self._locations = self._initial_locations.copy()
+        self._obs_placed = self._initial_placed.copy()
+        first = self._mask_for(self.macro_order[0])
+        if not first.any():  # every episode would end before its first action
+            node = int(self.macro_order[0])
+            p = self.parameters
+            raise CircuitTrainingError(
+                f"the first macro to place, {self.netlist.names[node]!r} ({self.netlist.width[node]:g} x "
+                f"{self.netlist.height[node]:g} um), has no legal cell on the {p.columns} x {p.rows} grid of the "
+                f"{p.width:g} x {p.height:g} um canvas (canvas, blockages and fixed macros)"
+            )
+        self._set_mask(first)
         self._last_cost: dict[str, float] | None = None
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[dict, dict]:
@@ -263,10 +293,10 @@ class CircuitPlacementEnv(gym.Env):
 
     def action_to_cell(self, action: int) -> tuple[int, int]:
         """(row, column) of the grid cell an action names; may lie outside the grid."""
-        return action // MAX_GRID_SIZE - self._row_pad, action % MAX_GRID_SIZE - self._col_pad
+        return action // self._grid - self._row_pad, action % self._grid - self._col_pad
 
     def cell_to_action(self, row: int, column: int) -> int:
-        return (row + self._row_pad) * MAX_GRID_SIZE + column + self._col_pad
+        return (row + self._row_pad) * self._grid + column + self._col_pad
 
     def step(self, action: Any) -> tuple[dict, float, bool, bool, dict]:
         if self._step_index >= len(self.macro_order):
@@ -275,8 +305,8 @@ class CircuitPlacementEnv(gym.Env):
             action = int(np.asarray(action).item())
         except (TypeError, ValueError):
             raise InfeasibleActionError(f"action must be one integer, got {action!r}") from None
-        if not 0 <= action < MAX_GRID_SIZE * MAX_GRID_SIZE:
-            raise InfeasibleActionError(f"action {action} is outside Discrete({MAX_GRID_SIZE * MAX_GRID_SIZE})")
+        if not 0 <= action < self._grid * self._grid:
+            raise InfeasibleActionError(f"action {action} is outside Discrete({self._grid * self._grid})")
         node = self.current_node
         if not self._mask[action]:
             row, col = self.action_to_cell(action)
@@ -292,14 +322,25 @@ class CircuitPlacementEnv(gym.Env):
         self.y[node] = self._cell_y[row]
         self._placed[node] = True
         self._obstacles.append(node)
+        position = self.graph.position[node]
+        half_perimeter = self.parameters.width + self.parameters.height
+        self._locations[0, position] = self.x[node] / half_perimeter
+        self._locations[1, position] = self.y[node] / half_perimeter
+        self._obs_placed[position] = 1
         self._step_index += 1
         if self._step_index == len(self.macro_order):
             cost = self._final_cost()
-            self._set_mask(np.zeros(MAX_GRID_SIZE * MAX_GRID_SIZE, dtype=np.int8))
+            self._set_mask(np.zeros(self._grid * self._grid, dtype=np.int8))
             return self._observation(), -cost["proxy"], True, False, self._info()
         self._set_mask(self._mask_for(self.current_node))
         if not self._mask.any():
-            return self._observation(), self.infeasible_reward, True, False, self._info(infeasible=True)
+            info = self._info(infeasible=True)
+            if not self.reset_on_infeasible:
+                return self._observation(), self.infeasible_reward, True, False, info
+            # A2Perf: the env resets itself and returns the fresh observation, terminated and truncated
+            self._reset_state()
+            info["action_mask"] = self.action_masks()
+            return self._observation(), self.infeasible_reward, True, True, info
         return self._observation(), 0.0, False, False, self._info()
 
     def _sizes(self, nodes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -313,7 +354,7 @@ class CircuitPlacementEnv(gym.Env):
         self._legal[:] = mask
 
     def _mask_for(self, node: int) -> np.ndarray:
-        """Legal actions for ``node`` given the macros placed so far, as a flat 128*128 int8 array."""
+        """Legal actions for ``node`` given the macros placed so far, as a flat int8 array over the padded grid."""
         p = self.parameters
         tol = self.overlap_threshold
         half_w, half_h = self._sizes(np.array([node]))
@@ -335,7 +376,7 @@ class CircuitPlacementEnv(gym.Env):
             near_x = (cx + half_w > blockage.x0 + tol) & (cx - half_w < blockage.x1 - tol)
             near_y = (cy + half_h > blockage.y0 + tol) & (cy - half_h < blockage.y1 - tol)
             legal &= ~np.outer(near_y, near_x)
-        mask = np.zeros((MAX_GRID_SIZE, MAX_GRID_SIZE), dtype=np.int8)
+        mask = np.zeros((self._grid, self._grid), dtype=np.int8)
         mask[self._row_pad : self._row_pad + p.rows, self._col_pad : self._col_pad + p.columns] = legal
         return mask.ravel()
 
@@ -378,36 +419,30 @@ class CircuitPlacementEnv(gym.Env):
         )  # fmt: skip
 
     def _observation(self) -> dict[str, np.ndarray]:
-        count = len(self.graph_nodes)
-        scale = self.parameters.width + self.parameters.height
-        xs = np.empty(count)
-        ys = np.empty(count)
-        macros = self.graph_nodes[: self._num_macros]
-        xs[: self._num_macros] = self.x[macros]
-        ys[: self._num_macros] = self.y[macros]
-        xs[self._num_macros :] = self._port_cluster_xy[:, 0]
-        ys[self._num_macros :] = self._port_cluster_xy[:, 1]
-        placed = np.ones(count, dtype=np.int8)
-        placed[: self._num_macros] = self._placed[macros]
-        current = self._graph_of_node[self.current_node]
-        return {
+        """A2Perf's dynamic features (and its static ones with ``output_all_features``); fresh arrays."""
+        done = self._step_index >= len(self.macro_order)
+        current = 0 if done else int(self.graph.position[self.current_node])
+        observation = {
+            "locations_x": self._locations[0].copy(),
+            "locations_y": self._locations[1].copy(),
+            "is_node_placed": self._obs_placed.copy(),
             "current_node": np.array([current], dtype=np.int32),
-            "locations_x": np.clip(xs / scale, 0.0, 1.0).astype(np.float32),
-            "locations_y": np.clip(ys / scale, 0.0, 1.0).astype(np.float32),
-            "is_node_placed": placed,
-            "mask": self._mask.copy(),
+            "fake_net_heatmap": self._fake_net_heatmap.copy(),
+            "mask": self._mask.astype(np.int32),
             "netlist_index": np.array([self.netlist_index], dtype=np.int32),
-            # static features, computed once; copied so that callers may keep or modify them
-            "node_types": self.node_types.copy(),
-            "node_sizes": self.node_sizes.copy(),
-            "edge_index": self.edge_index.copy(),
-            "edge_weight": self.edge_weight.copy(),
         }
+        for key, value in self._static.items():
+            observation[key] = value.copy()
+        return observation
+
+    def action_masks(self) -> np.ndarray:
+        """The legal actions of the current macro as a bool array (what sb3-contrib's MaskablePPO calls)."""
+        return self._mask.astype(bool)
 
     def _info(self, infeasible: bool = False) -> dict[str, Any]:
         costs = self._last_cost or {}
         return {
-            "action_mask": self._mask.copy(),
+            "action_mask": self._mask.astype(bool),
             "wirelength": costs.get("wirelength", NOT_COMPUTED),
             "density": costs.get("density", NOT_COMPUTED),
             "congestion": costs.get("congestion", NOT_COMPUTED),

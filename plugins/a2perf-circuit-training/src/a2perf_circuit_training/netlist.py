@@ -228,6 +228,8 @@ def _build(
             metadata[key] = _scalar(value)
         blocks = blocks[1:]
     count = len(blocks)
+    if count == 0:
+        raise NetlistFormatError("no nodes: not a netlist (a placement file given as the netlist?)", source=source)
     names = [name for _, name, _ in blocks]
     index = {name: i for i, name in enumerate(names)}
     if len(index) != count:

@@ -121,8 +121,13 @@ def force_directed_place(
         max_move = fraction * step_length
         pull = k_attract * spring_weight
         for _ in range(int(steps)):
-            fx = np.bincount(spring_node, pull * (x[spring_b] - x[spring_a]), minlength=len(movable))
-            fy = np.bincount(spring_node, pull * (y[spring_b] - y[spring_a]), minlength=len(movable))
+            # (a bincount over no springs is integer-typed: cast so that repulsion can be added)
+            fx = np.bincount(spring_node, pull * (x[spring_b] - x[spring_a]), minlength=len(movable)).astype(
+                np.float64, copy=False
+            )
+            fy = np.bincount(spring_node, pull * (y[spring_b] - y[spring_a]), minlength=len(movable)).astype(
+                np.float64, copy=False
+            )
             if k_repel > 0:
                 mx, my = x[movable], y[movable]
                 i, dx_pairs, dy_pairs = _overlapping_pairs(mx, my, half_w, half_h, widest)

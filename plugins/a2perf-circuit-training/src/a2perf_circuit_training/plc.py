@@ -7,6 +7,7 @@ by Google's binary, the routing parameters and the costs at save time) and a bod
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -24,6 +25,11 @@ _MACRO_ROUTES = re.compile(r"Routes used by macros, hor\s*:\s*(\S+)\s+ver\s*:\s*
 _SMOOTH = re.compile(r"Smoothing factor\s*:\s*(\S+)")
 _OVERLAP = re.compile(r"Overlap threshold\s*:\s*(\S+)")
 _BLOCKAGE = re.compile(r"Blockage\s*:\s*(.*)")
+#: the "Counts of node types" block Google's writer emits, e.g. ``HARD_MACROs : 133``
+_COUNT = re.compile(
+    r"^(HARD_MACROs|HARD_MACRO_PINs|MACROs|MACRO_PINs|PORTs|SOFT_MACROs|SOFT_MACRO_PINs|STDCELLs)\s*:\s*(\d+)$"
+)
+WRITER_MARKER = "Placement file for Circuit Training"
 _COST_LINES = {
     "wirelength": re.compile(r"^Wirelength\s*:\s*(\S+)"),
     "wirelength_cost": re.compile(r"^Wirelength cost\s*:\s*(\S+)"),
@@ -60,6 +66,10 @@ class Placement:
     recorded_costs: dict[str, float] = attrs.field(factory=dict)
     #: node index -> (x, y, orientation code or -1, fixed)
     locations: dict[int, tuple[float, float, int, bool]] = attrs.field(factory=dict)
+    #: the header's counts of node types (``HARD_MACROs`` -> 133), when the writer recorded them
+    node_counts: dict[str, int] = attrs.field(factory=dict)
+    #: the first header line is the writers' "Placement file for Circuit Training"
+    has_writer_marker: bool = False
     source: str = "<plc>"
 
 
@@ -69,18 +79,24 @@ def read_plc(path: str | Path) -> Placement:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise NetlistFormatError("no such file", source=str(path)) from None
+    except UnicodeDecodeError as exc:
+        raise NetlistFormatError(f"not a text file ({exc.reason} at byte {exc.start})", source=str(path)) from None
     return parse_plc(text, source=str(path))
 
 
 def parse_plc(text: str, source: str = "<plc>") -> Placement:
     """Parse placement-file text; a malformed line raises :class:`NetlistFormatError` with its number."""
     plc = Placement(source=source)
+    width: int | None = None  # fields per body line: the same on every line of one file
     for number, raw in enumerate(text.splitlines(), start=1):
         line = raw.strip()
         if not line:
             continue
         if line.startswith("#"):
-            _read_header_line(plc, line.lstrip("#").strip(), source, number)
+            header = line.lstrip("#").strip()
+            if not plc.locations and not plc.has_writer_marker and header == WRITER_MARKER:
+                plc.has_writer_marker = True
+            _read_header_line(plc, header, source, number)
             continue
         fields = line.split()
         if len(fields) not in (3, 4, 5):
@@ -101,13 +117,27 @@ def parse_plc(text: str, source: str = "<plc>") -> Placement:
                 source=source,
                 line=number,
             ) from None
+        if not (math.isfinite(x) and math.isfinite(y)):
+            raise NetlistFormatError(f"node {node} has a non-finite location {x} {y}", source=source, line=number)
+        if node in plc.locations:
+            raise NetlistFormatError(f"node {node} is placed twice", source=source, line=number)
+        if width is None:
+            width = len(fields)
+        elif len(fields) != width:
+            raise NetlistFormatError(
+                f"{len(fields)} fields where the lines before have {width}: the file is truncated or mixed",
+                source=source,
+                line=number,
+            )
         plc.locations[node] = (x, y, orientation, fixed)
     return plc
 
 
 def _read_header_line(plc: Placement, line: str, source: str, number: int) -> None:
     try:
-        if match := _GRID.search(line):
+        if match := _COUNT.match(line):
+            plc.node_counts[match.group(1)] = int(match.group(2))
+        elif match := _GRID.search(line):
             plc.columns, plc.rows = int(match.group(1)), int(match.group(2))
         elif match := _SIZE.search(line):
             plc.width, plc.height = float(match.group(1)), float(match.group(2))
@@ -132,10 +162,69 @@ def _read_header_line(plc: Placement, line: str, source: str, number: int) -> No
         raise NetlistFormatError(f"bad header line {line[:60]!r} ({exc})", source=source, line=number) from None
 
 
+def check_placement_matches(netlist: Netlist, plc: Placement) -> None:
+    """Reject a placement file that is not of this netlist or was cut short.
+
+    A wrong or truncated file would otherwise be scored as a plausible placement. Checked: the
+    header's counts of node types (as Google's writer records them) against the netlist's; with
+    those counts, a body line for every macro and port; grid and canvas lines in a file that
+    starts like the writers' output and has a body; each line's node kind (hard macros carry an
+    orientation, ports carry ``-``).
+    """
+    summary = netlist.summary()
+    ours = {
+        "HARD_MACROs": summary["hard_macros"],
+        "SOFT_MACROs": summary["soft_macros"],
+        "MACROs": summary["hard_macros"] + summary["soft_macros"],
+        "HARD_MACRO_PINs": summary["hard_macro_pins"],
+        "SOFT_MACRO_PINs": summary["soft_macro_pins"],
+        "MACRO_PINs": summary["hard_macro_pins"] + summary["soft_macro_pins"],
+        "PORTs": summary["ports"],
+        "STDCELLs": summary["stdcells"],
+    }
+    differing = [
+        f"{key} {value} (netlist: {ours[key]})" for key, value in plc.node_counts.items() if ours[key] != value
+    ]
+    if differing:
+        raise NetlistFormatError(
+            f"placement is of another design than {netlist.source}: header counts {', '.join(differing)}",
+            source=plc.source,
+        )
+    if not (plc.locations or plc.node_counts or plc.columns is not None or plc.width is not None):
+        raise NetlistFormatError(
+            "no placement lines and no grid or canvas header: not a placement file", source=plc.source
+        )
+    if plc.has_writer_marker and (plc.columns is None or plc.width is None):
+        missing = "Columns/Rows" if plc.columns is None else "Width/Height"
+        raise NetlistFormatError(f"header has no {missing} line: the file is truncated or not a plc", source=plc.source)
+    if plc.node_counts:
+        expected = ours["MACROs"] + ours["PORTs"]
+        if len(plc.locations) != expected:
+            raise NetlistFormatError(
+                f"{len(plc.locations)} placement lines, but the header's counts call for {expected} "
+                "(every macro and port): the file is truncated",
+                source=plc.source,
+            )
+    hard = (netlist.kind == MACRO) & ~netlist.is_soft
+    for node, (_, _, code, _) in plc.locations.items():
+        if not 0 <= node < netlist.num_nodes:
+            continue  # reported by apply_placement with the netlist's size
+        if (hard[node] and code < 0) or (netlist.kind[node] == PORT and code >= 0):
+            what = "hard macro without an orientation" if hard[node] else "port with an orientation"
+            raise NetlistFormatError(
+                f"node {node} ({netlist.names[node]!r}) is a {what} in this placement: "
+                f"the placement is of another design than {netlist.source}",
+                source=plc.source,
+            )
+
+
 def apply_placement(
     netlist: Netlist, plc: Placement, x: np.ndarray, y: np.ndarray, orientation: np.ndarray
 ) -> np.ndarray:
-    """Write the plc locations into ``x``, ``y``, ``orientation`` (in place); returns the fixed flags."""
+    """Write the plc locations into ``x``, ``y``, ``orientation`` (in place); returns the fixed flags.
+
+    The placement is checked against the netlist first (:func:`check_placement_matches`)."""
+    check_placement_matches(netlist, plc)
     fixed = np.zeros(netlist.num_nodes, dtype=bool)
     placeable = (MACRO, PORT, STDCELL)
     for node, (nx, ny, code, is_fixed) in plc.locations.items():
@@ -178,6 +267,12 @@ def format_plc(
         lines.append(f"# {key} : {value}")
     for blockage in blockages:
         lines.append(f"# Blockage : {blockage.x0} {blockage.y0} {blockage.x1} {blockage.y1} {blockage.rate}")
+    summary = netlist.summary()
+    lines.append("# Counts of node types:")
+    lines.append(f"# HARD_MACROs : {summary['hard_macros']}")
+    lines.append(f"# MACROs : {summary['hard_macros'] + summary['soft_macros']}")
+    lines.append(f"# PORTs : {summary['ports']}")
+    lines.append(f"# STDCELLs : {summary['stdcells']}")
     lines.append("#")
     lines.append("# node_index x y orientation fixed")
     for node in np.flatnonzero((netlist.kind == MACRO) | (netlist.kind == PORT)):

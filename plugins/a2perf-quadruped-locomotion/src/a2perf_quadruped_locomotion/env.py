@@ -365,10 +365,24 @@ class QuadrupedLocomotionEnv(gym.Env):
         observation = self._observation(poses, delayed_orientation)
         return observation, {"motion_time": start_time}
 
+    def _checked_action(self, action: Any) -> np.ndarray:
+        """The action as 12 finite floats; anything else is an error (a NaN would poison every later
+        reward of the episode). Finite values outside the action space are clipped to it."""
+        try:
+            values = np.asarray(action, dtype=float)
+        except (TypeError, ValueError):
+            raise QuadrupedConfigError(f"action must be {laikago.NUM_MOTORS} numbers, got {action!r}") from None
+        if values.shape != (laikago.NUM_MOTORS,):
+            raise QuadrupedConfigError(f"action must have shape ({laikago.NUM_MOTORS},), got {values.shape}")
+        if not np.all(np.isfinite(values)):
+            bad = np.flatnonzero(~np.isfinite(values)).tolist()
+            raise QuadrupedConfigError(f"action has non-finite values at motors {bad}: {values.tolist()}")
+        return values
+
     def step(self, action: np.ndarray) -> tuple[np.ndarray, float, bool, bool, dict]:
         if self._needs_reset:
             raise QuadrupedConfigError("call reset() before step()")
-        action = np.asarray(action, dtype=float).reshape(laikago.NUM_MOTORS)
+        action = self._checked_action(action)
         target = laikago.STANDING_POSE_SDK + np.minimum(np.maximum(action, _ACTION_LOW), _ACTION_HIGH)
         self._last_action = target
         filtered = self._filter(target)
