@@ -21,3 +21,10 @@ def find_circuit_file(path: str) -> Path:
 @pytest.fixture(scope="session")
 def circuit_file() -> Callable[[str], Path]:
     return find_circuit_file
+
+
+@pytest.fixture(scope="session")
+def circuit_data() -> Path:
+    """The data folder holding the designs (``<root>/circuit_training``), found through the core's
+    lookup of one of them: for tests that read several files of a design, or every design."""
+    return find_circuit_file("toy_macro_stdcell/netlist.pb.txt").parent.parent
