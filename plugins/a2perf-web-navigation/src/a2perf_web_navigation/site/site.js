@@ -138,11 +138,47 @@ window.__wn = (function () {
     return result(S.done);
   }
 
+  // A2Perf's visitGroup(id, value): fields get the value (null clears them), a radio group picks the
+  // radio whose value equals it, a checkbox is clicked (toggled) only when the value == true, anything
+  // else is clicked whatever the value; every visit marks a field element as visited.
+  function visit(index, value) {
+    const el = S.elements[index];
+    if (!el || S.done) return result(false);
+    const kind = el.dataset.a || "";
+    const key = el.dataset.f;
+    if (kind === "type" || kind === "select") {
+      el.value = value === null ? "" : String(value);
+      S.focused = el;
+    } else if (kind === "radio") {
+      for (const r of S.root.querySelectorAll('input[name="' + el.name + '"]')) if (r.value == value) r.checked = true;
+      S.focused = el;
+    } else if (kind === "check") {
+      if (value == true) el.checked = !el.checked;
+      S.focused = el;
+    } else if (kind === "next") {
+      showPage(S.page + 1);
+      S.focused = null;
+    } else if (kind === "submit") {
+      S.done = true;
+      S.raw = countCorrect(false) === S.fields.length ? 1 : -1;
+    } else if (kind === "exit") {
+      S.done = true;
+      S.raw = -1;
+    } else {
+      S.focused = null;
+    }
+    if (TYPEABLE[kind]) {
+      S.tampered.add(el);
+      if (key) S.touched.add(key);
+    }
+    return result(S.done);
+  }
+
   function describe() {
     return S.elements.map(function (el) {
       return [el.dataset.a || "", el.dataset.f || "", S.tampered.has(el) ? 1 : 0];
     });
   }
 
-  return { build: build, act: act, describe: describe };
+  return { build: build, act: act, visit: visit, describe: describe };
 })();
