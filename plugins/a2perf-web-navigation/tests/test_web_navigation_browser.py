@@ -9,6 +9,7 @@ from a2perf_web_navigation.designs import WebsiteDesign, generate_designs
 from a2perf_web_navigation.env import WebNavigationEnv, optimal_return
 from a2perf_web_navigation.policies import optimal_action, random_masked_action
 from a2perf_web_navigation.primitives import ACTIVE, PASSIVE, PRIMITIVES
+from a2perf_web_navigation.vocabulary import encode
 
 pytestmark = pytest.mark.browser
 
@@ -134,7 +135,7 @@ def test_invalid_actions_are_no_ops_that_never_compound(env):
 def test_every_distractor_link_ends_the_episode_with_minus_one(env):
     obs, _ = env.reset(options={"website": 1})
     links = [i for i, (a, _, _) in enumerate(described(env)) if a == "exit"]
-    assert len(links) == 6 + 7 + 8 + 1 + 4 + 1 + 1 + 3  # navbar carousel deck deal footer forgot x2 cart
+    assert len(links) == 7 + 8 + 1 + 4 + 1 + 1 + 3  # carousel deck deal footer forgot x2 cart; navbar collapsed
     for e in links[::5]:
         env.reset(options={"website": 1})
         _, reward, terminated, truncated, info = env.step(e)
@@ -142,9 +143,8 @@ def test_every_distractor_link_ends_the_episode_with_minus_one(env):
 
 
 PASSIVE_BEHAVIOUR = {
-    **dict.fromkeys(
-        ["navbar", "carousel", "deck", "dealmedia", "footer1", "forgotusername", "forgotpassowrd", "cart"], "exit"
-    ),
+    **dict.fromkeys(["carousel", "deck", "dealmedia", "footer1", "forgotusername", "forgotpassowrd", "cart"], "exit"),
+    "navbar": "toggle",
     **dict.fromkeys(["header", "header_login", "header_select_items", "inpgroup1", "submit"], "nothing"),
     **dict.fromkeys(["next_login_page", "next_login", "next_checkout"], "next"),
 }
@@ -172,9 +172,29 @@ def test_every_passive_primitive_renders_and_responds(env, name):
         elif kind == "next":
             assert behaviour == "next" and not terminated
             assert {f for _, f, _ in described(env) if f} == {"postal_code"}
+        elif kind == "toggle":
+            assert behaviour == "toggle" and not terminated and reward == pytest.approx(-0.05)
         else:
             assert not terminated and reward == pytest.approx(-0.55 if kind != "type" else -0.05)
     assert (behaviour == "exit") == any(kinds[e] == "exit" for e in own)
+
+
+@pytest.mark.parametrize("layout", ["masked", "a2perf"])
+def test_navbar_menu_is_collapsed_behind_the_toggler_as_in_a2perf(env, a2perf_env, layout):
+    env = env if layout == "masked" else a2perf_env
+    website = DESIGNS.index(EACH_PASSIVE["navbar"])
+    obs, _ = env.reset(options={"website": website})
+    kinds = [a for a, _, _ in described(env)]
+    assert "exit" not in kinds  # the five menu links are hidden
+    brand = next(i for i in range(len(kinds)) if tokens_to_text(obs, i, 2) == list(encode("GShopping", 10)))
+    _, reward, terminated, *_ = env.step(brand)  # the brand link does nothing
+    assert not terminated and reward == pytest.approx(-0.55)
+    obs, reward, terminated, *_ = env.step(kinds.index("toggle"))
+    assert not terminated and reward == pytest.approx(-0.05)
+    kinds = [a for a, _, _ in described(env)]
+    assert kinds.count("exit") == 5
+    _, reward, terminated, *_ = env.step(kinds.index("exit"))
+    assert (reward, terminated) == (-1.0, True)
 
 
 def test_static_elements_cost_the_cyclic_penalty_and_search_box_earns_nothing(env):

@@ -86,6 +86,22 @@ window.__wn = (function () {
     S.pages[i].style.display = "";
   }
 
+  // a click on anything that is not a form control: next page, submit, distractor, menu toggler
+  function press(kind, el) {
+    if (kind === "next") {
+      showPage(S.page + 1);
+    } else if (kind === "submit") {
+      S.done = true;
+      S.raw = countCorrect(false) === S.fields.length ? 1 : -1;
+    } else if (kind === "exit") {
+      S.done = true;
+      S.raw = -1;
+    } else if (kind === "toggle") {
+      const menu = el.parentElement.querySelector(".navbar-nav");
+      menu.style.display = menu.style.display === "none" ? "" : "none";
+    }
+  }
+
   function build(key, html, profile) {
     if (!S.root) S.root = document.getElementById("site");
     if (html !== null) S.sites[key] = html;
@@ -119,16 +135,8 @@ window.__wn = (function () {
       }
       if (target) target.checked = true;
       S.focused = el;
-    } else if (kind === "next") {
-      showPage(S.page + 1);
-      S.focused = null;
-    } else if (kind === "submit") {
-      S.done = true;
-      S.raw = countCorrect(false) === S.fields.length ? 1 : -1;
-    } else if (kind === "exit") {
-      S.done = true;
-      S.raw = -1;
     } else {
+      press(kind, el);
       S.focused = null;
     }
     if (TYPEABLE[kind]) {
@@ -155,16 +163,8 @@ window.__wn = (function () {
     } else if (kind === "check") {
       if (value == true) el.checked = !el.checked;
       S.focused = el;
-    } else if (kind === "next") {
-      showPage(S.page + 1);
-      S.focused = null;
-    } else if (kind === "submit") {
-      S.done = true;
-      S.raw = countCorrect(false) === S.fields.length ? 1 : -1;
-    } else if (kind === "exit") {
-      S.done = true;
-      S.raw = -1;
     } else {
+      press(kind, el);
       S.focused = null;
     }
     if (TYPEABLE[kind]) {
