@@ -1,6 +1,8 @@
 """Empirical difficulty: the random agent over ``action_masks()`` succeeds less often on each harder level.
 
-One seed is not enough (with seed 1 levels 2 and 3 came out inverted), so the rates pool four seeds."""
+One seed is not enough (per seed, neighbouring levels can tie or invert), so the rates pool four
+seeds. The masked layout is used: in A2Perf's layout a uniformly random action is almost always a
+click, and the agent succeeds at every level too rarely (0.5-2 %) to rank them (README)."""
 
 from __future__ import annotations
 
@@ -13,10 +15,9 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 SEEDS = (0, 1, 2, 3)
 
 
-@pytest.mark.parametrize("layout", ["a2perf", "masked"])
-def test_random_agent_success_decreases_from_level_1_to_3(layout):
+def test_random_agent_success_decreases_from_level_1_to_3():
     rates = [
-        float(np.mean([random_agent_success(level, episodes=50, seed=s, action_layout=layout)[0] for s in SEEDS]))
+        float(np.mean([random_agent_success(level, episodes=50, seed=s, action_layout="masked")[0] for s in SEEDS]))
         for level in (1, 2, 3)
     ]
     assert rates[0] > rates[1] > rates[2], rates
