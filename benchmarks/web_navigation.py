@@ -4,10 +4,10 @@ Speed: median env.reset() and env.step() next to a bare ``execute_script`` that 
 (``document.documentElement.outerHTML``), all measured in the same run on the same browser.
 Targets: a step within 1.5x and a reset within 3x of the bare round trip.
 
-Difficulty: the success rate of a uniformly random agent over the allowed actions (``action_mask``)
-for each level.
+Difficulty: the success rate of a uniformly random agent over the allowed actions
+(``env.action_masks()``) for each level and action layout (``a2perf``: the -v0 tasks, ``masked``: -v1).
 
-    python benchmarks/web_navigation.py [--quick] [--success-episodes 200]
+    python benchmarks/web_navigation.py [--quick] [--success-episodes 50]
 """
 
 from __future__ import annotations
@@ -53,7 +53,7 @@ def measure_speed(env_kwargs: dict, resets: int, steps: int, seed: int = 0) -> d
             obs, _ = env.reset()
             reset_times.append(time.perf_counter() - t)
         while len(step_times) < steps:
-            action = random_masked_action(obs, rng)
+            action = random_masked_action(env.action_masks(), rng)
             t = time.perf_counter()
             obs, _, terminated, truncated, _ = env.step(action)
             step_times.append(time.perf_counter() - t)
@@ -74,7 +74,7 @@ def measure_speed(env_kwargs: dict, resets: int, steps: int, seed: int = 0) -> d
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="fewer samples, one level, no success rates")
-    parser.add_argument("--success-episodes", type=int, default=200, help="episodes per level (0: skip)")
+    parser.add_argument("--success-episodes", type=int, default=50, help="episodes per level and seed (0: skip)")
     args = parser.parse_args()
     from a2perf_web_navigation.policies import random_agent_success
 
@@ -103,11 +103,13 @@ def main() -> None:
 
     episodes = 0 if args.quick else args.success_episodes
     if episodes:
-        print(f"\n## Masked random agent, {episodes} episodes per level")
-        print(f"{'level':>5} {'success rate':>13} {'mean return':>12}")
-        for level in (1, 2, 3):
-            rate, mean_return = random_agent_success(level, episodes)
-            print(f"{level:>5} {rate:>13.3f} {mean_return:>12.3f}")
+        print(f"\n## Random agent over action_masks(), {episodes} episodes per level and seed, seeds 0-3 pooled")
+        print(f"{'layout':>7} {'level':>5} {'success rate':>13} {'mean return':>12}")
+        for layout in ("a2perf", "masked"):
+            for level in (1, 2, 3):
+                runs = [random_agent_success(level, episodes, seed=s, action_layout=layout) for s in range(4)]
+                rate, mean_return = np.mean([r for r, _ in runs]), np.mean([m for _, m in runs])
+                print(f"{layout:>7} {level:>5} {rate:>13.3f} {mean_return:>12.3f}")
 
 
 if __name__ == "__main__":

@@ -100,7 +100,7 @@ def test_counts_participant_args_and_generalization_tasks(plugins, tmp_path):
     settings = settings_from(text, tmp_path)
     assert (settings.num_inference_episodes, settings.num_inference_steps) == (7, 50)
     assert settings.participant_args == {"lr": 0.001, "name": "ppo"}
-    assert settings.generalization_tasks == ("WebNavigation-Difficulty-01-v0",)
+    assert settings.generalization_tasks == ("WebNavigation-Difficulty-01-Websites-01-v0",)
     assert any("unknown A2Perf task names ['nope']" in w for w in settings.warnings)
 
 

@@ -9,6 +9,7 @@ from a2perf_web_navigation.designs import WebsiteDesign, generate_designs
 from a2perf_web_navigation.env import WebNavigationEnv, optimal_return
 from a2perf_web_navigation.policies import optimal_action, random_masked_action
 from a2perf_web_navigation.primitives import ACTIVE, PASSIVE, PRIMITIVES
+from a2perf_web_navigation.vocabulary import encode
 
 pytestmark = pytest.mark.browser
 
@@ -34,7 +35,23 @@ TYPED = {"text": "input_text", "password": "input_password", "number": "input_nu
 
 @pytest.fixture(scope="module")
 def env():
-    environment = WebNavigationEnv(designs=DESIGNS, num_websites=len(DESIGNS), seed=5, render_mode="rgb_array")
+    """The masked layout (the -v1 tasks): our action semantics."""
+    environment = WebNavigationEnv(
+        designs=DESIGNS,
+        num_websites=len(DESIGNS),
+        seed=5,
+        render_mode="rgb_array",
+        action_layout="masked",
+        terminate_on_truncation=False,
+    )
+    yield environment
+    environment.close()
+
+
+@pytest.fixture(scope="module")
+def a2perf_env():
+    """A2Perf's layout (the -v0 tasks)."""
+    environment = WebNavigationEnv(designs=DESIGNS, num_websites=len(DESIGNS), seed=5)
     yield environment
     environment.close()
 
@@ -118,7 +135,7 @@ def test_invalid_actions_are_no_ops_that_never_compound(env):
 def test_every_distractor_link_ends_the_episode_with_minus_one(env):
     obs, _ = env.reset(options={"website": 1})
     links = [i for i, (a, _, _) in enumerate(described(env)) if a == "exit"]
-    assert len(links) == 6 + 7 + 8 + 1 + 4 + 1 + 1 + 3  # navbar carousel deck deal footer forgot x2 cart
+    assert len(links) == 7 + 8 + 1 + 4 + 1 + 1 + 3  # carousel deck deal footer forgot x2 cart; navbar collapsed
     for e in links[::5]:
         env.reset(options={"website": 1})
         _, reward, terminated, truncated, info = env.step(e)
@@ -126,9 +143,8 @@ def test_every_distractor_link_ends_the_episode_with_minus_one(env):
 
 
 PASSIVE_BEHAVIOUR = {
-    **dict.fromkeys(
-        ["navbar", "carousel", "deck", "dealmedia", "footer1", "forgotusername", "forgotpassowrd", "cart"], "exit"
-    ),
+    **dict.fromkeys(["carousel", "deck", "dealmedia", "footer1", "forgotusername", "forgotpassowrd", "cart"], "exit"),
+    "navbar": "toggle",
     **dict.fromkeys(["header", "header_login", "header_select_items", "inpgroup1", "submit"], "nothing"),
     **dict.fromkeys(["next_login_page", "next_login", "next_checkout"], "next"),
 }
@@ -156,9 +172,29 @@ def test_every_passive_primitive_renders_and_responds(env, name):
         elif kind == "next":
             assert behaviour == "next" and not terminated
             assert {f for _, f, _ in described(env) if f} == {"postal_code"}
+        elif kind == "toggle":
+            assert behaviour == "toggle" and not terminated and reward == pytest.approx(-0.05)
         else:
             assert not terminated and reward == pytest.approx(-0.55 if kind != "type" else -0.05)
     assert (behaviour == "exit") == any(kinds[e] == "exit" for e in own)
+
+
+@pytest.mark.parametrize("layout", ["masked", "a2perf"])
+def test_navbar_menu_is_collapsed_behind_the_toggler_as_in_a2perf(env, a2perf_env, layout):
+    env = env if layout == "masked" else a2perf_env
+    website = DESIGNS.index(EACH_PASSIVE["navbar"])
+    obs, _ = env.reset(options={"website": website})
+    kinds = [a for a, _, _ in described(env)]
+    assert "exit" not in kinds  # the five menu links are hidden
+    brand = next(i for i in range(len(kinds)) if tokens_to_text(obs, i, 2) == list(encode("GShopping", 10)))
+    _, reward, terminated, *_ = env.step(brand)  # the brand link does nothing
+    assert not terminated and reward == pytest.approx(-0.55)
+    obs, reward, terminated, *_ = env.step(kinds.index("toggle"))
+    assert not terminated and reward == pytest.approx(-0.05)
+    kinds = [a for a, _, _ in described(env)]
+    assert kinds.count("exit") == 5
+    _, reward, terminated, *_ = env.step(kinds.index("exit"))
+    assert (reward, terminated) == (-1.0, True)
 
 
 def test_static_elements_cost_the_cyclic_penalty_and_search_box_earns_nothing(env):
@@ -198,18 +234,27 @@ def test_optimal_policy_reaches_the_analytic_maximum(env, level):
             total += reward
             done = terminated or truncated
         assert info["success"] and terminated
-        assert total == pytest.approx(optimal_return(env.design))
+        assert total == pytest.approx(optimal_return(env.design, env.profile))
 
 
-def test_optimal_policy_solves_the_largest_profile_within_the_step_limit(env):
-    env.reset(options={"website": 0})
-    total, done = 0.0, False
-    while not done:
-        _, reward, terminated, truncated, info = env.step(optimal_action(env))
-        total += reward
-        done = terminated or truncated
-    assert info["steps"] == 25 and terminated and not truncated
-    assert total == pytest.approx(optimal_return(ALL_ACTIVE)) == pytest.approx(2 - 0.05 * 24)
+@pytest.mark.parametrize("layout", ["masked", "a2perf"])
+def test_optimal_policy_solves_the_largest_profile_within_the_step_limit(env, a2perf_env, layout):
+    env = env if layout == "masked" else a2perf_env
+    best = {}
+    for _ in range(6):  # profiles with and without False checkboxes
+        env.reset(options={"website": 0})
+        total, done = 0.0, False
+        while not done:
+            _, reward, terminated, truncated, info = env.step(optimal_action(env))
+            total += reward
+            done = terminated or truncated
+        skipped = sum(v is False for v in env.profile.values())
+        assert info["success"] and terminated and not truncated and info["steps"] == 25 - skipped
+        # 24 fields: each fill earns 1/24 - 0.05 < 0, so leaving already-right checkboxes alone pays
+        assert total == pytest.approx(optimal_return(ALL_ACTIVE, env.profile))
+        assert total == pytest.approx(1 + (24 - skipped) / 24 - 0.05 * (24 - skipped))
+        best[skipped] = total
+    assert len(best) > 1 and best[max(best)] > best[min(best)]
 
 
 def test_truncated_only_at_the_step_limit(env):
@@ -224,7 +269,10 @@ def test_truncated_only_at_the_step_limit(env):
 
 def test_action_mask_allows_clicks_everywhere_and_typing_into_fields(env):
     obs, _ = env.reset(options={"website": 2})
-    mask = obs["action_mask"].reshape(env.F, env.E)
+    assert "action_mask" not in obs and obs["mask"].dtype == np.int8
+    np.testing.assert_array_equal(env.action_masks(), obs["mask"].astype(bool))
+    assert env.action_masks().dtype == bool
+    mask = obs["mask"].reshape(env.F, env.E)
     n = int(obs["dom_elements_mask"].sum())
     assert mask[0, :n].all() and not mask[0, n:].any()
     e = element_of(env, "username")
@@ -244,11 +292,12 @@ def _rollout(env, seed, episodes=2):
     rng = np.random.default_rng(seed)
     frames = []
     obs, _ = env.reset()
+    action_masks = env.get_wrapper_attr("action_masks")  # reachable through gym.make's wrappers
     for _ in range(episodes):
         done = False
         frames.append(obs)
         while not done:
-            obs, _, terminated, truncated, _ = env.step(random_masked_action(obs, rng))
+            obs, _, terminated, truncated, _ = env.step(random_masked_action(action_masks(), rng))
             frames.append(obs)
             done = terminated or truncated
         obs, _ = env.reset()
@@ -279,8 +328,156 @@ def test_check_env_passes(a2perf_plugins):
     from a2perf_core.envs import make
 
     a2perf_plugins(plugin)
-    env = make("WebNavigation-Difficulty-01-v0", num_websites=2)
-    try:
-        check_env(env.unwrapped, skip_render_check=True)
-    finally:
-        env.close()
+    for task in ("WebNavigation-Difficulty-01-v0", "WebNavigation-Difficulty-01-v1"):
+        env = make(task, num_websites=2)
+        try:
+            check_env(env.unwrapped, skip_render_check=True)
+        finally:
+            env.close()
+
+
+# --- A2Perf's layout (-v0) ---------------------------------------------------------------------
+
+#: A2Perf's GMiniWoB ``_convert_to_action_tuple`` run on its own source (extracted from
+#: gwob/CoDE/web_environment.py at 9451529 and called with this profile, E = 250): action ->
+#: (element, value); A2Perf turns both 'None' and None into JS null
+A2PERF_PROFILE = ["None", "Mountain View", "pass", "True", "NY", "john@email.com"]
+A2PERF_DECODED = [
+    [0, 0, "None"],
+    [3, 3, "None"],
+    [249, 249, "None"],
+    [250, 0, "Mountain View"],
+    [253, 3, "Mountain View"],
+    [1257, 7, "john@email.com"],
+    [1499, 249, "john@email.com"],
+    [1500, 0, None],
+    [1507, 7, None],
+    [6249, 249, None],
+    [6250, 0, None],
+    [12499, 249, None],
+]
+
+
+def test_a2perf_decoding_matches_values_recorded_from_a2perf():
+    from a2perf_web_navigation.env import decode_a2perf_action
+
+    ours = [None, "Mountain View", "pass", True, "NY", "john@email.com"]
+    for action, element, value in A2PERF_DECODED:
+        expected = {"None": None, "True": True}.get(value, value)
+        assert decode_a2perf_action(action, ours, 250) == (element, expected), action
+
+
+def field_value(env, field):
+    return env.browser.run(f"return document.querySelector('[data-f=\"{field}\"]').value;")
+
+
+def checked(env, field):
+    return env.browser.run(f"return document.querySelector('[data-f=\"{field}\"]').checked;")
+
+
+def test_a2perf_action_space_and_masks(a2perf_env):
+    env = a2perf_env
+    assert env.action_space.n == 12500
+    obs, _ = env.reset(options={"website": 2})
+    assert "mask" not in obs and "action_mask" not in obs
+    mask = env.action_masks()
+    n = int(obs["dom_elements_mask"].sum())
+    assert mask.dtype == bool and mask.shape == (12500,)
+    grid = mask.reshape(50, 250)
+    assert grid[:, :n].all() and not grid[:, n:].any()
+    assert obs["dom_features"][:, 2].sum() == 0  # nothing is "new" at reset, as in A2Perf
+
+
+def test_a2perf_field_semantics(a2perf_env):
+    env = a2perf_env
+    env.reset(options={"website": 0})
+    slots = list(env.profile)
+    past_profile = len(slots)  # a field index past the profile: value None
+    city = element_of(env, "city")
+    env.step(slots.index("city") * env.E + city)
+    assert field_value(env, "city") == "Mountain View"
+    env.step(0 * env.E + city)  # field 0 (_dummy) visits with None: clears the field
+    assert field_value(env, "city") == ""
+    env.step(slots.index("city") * env.E + city)
+    _, reward, *_ = env.step(past_profile * env.E + city)  # past the profile: also None, also clears
+    assert field_value(env, "city") == "" and reward == pytest.approx(-1 / 24 - 0.05)
+    box = element_of(env, "rememberme")
+    env.step(slots.index("rememberme") * env.E + box)
+    assert checked(env, "rememberme") is env.profile["rememberme"]
+    # the value True clicks (toggles) the checkbox, any other value leaves it alone
+    before = checked(env, "rememberme")
+    env.step(slots.index("stayloggedin") * env.E + box)
+    toggles = env.profile["stayloggedin"] is True
+    assert checked(env, "rememberme") is (not before if toggles else before)
+    env.step(slots.index("city") * env.E + box)  # a string value: no click
+    assert checked(env, "rememberme") is (not before if toggles else before)
+    radio = element_of(env, "cabin")
+    env.step(0 * env.E + radio)  # None matches no radio: nothing is checked
+    assert env.browser.run("return document.querySelectorAll('input[data-f=\"cabin\"]:checked').length;") == 0
+
+
+def test_a2perf_buttons_and_links_are_clicked_with_any_field(a2perf_env):
+    env = a2perf_env
+    obs, _ = env.reset(options={"website": 2})
+    nxt = next(i for i, (a, _, _) in enumerate(described(env)) if a == "next")
+    slots = list(env.profile)
+    _, reward, terminated, *_ = env.step(49 * env.E + nxt)  # field 49, far past the profile
+    assert reward == pytest.approx(-0.05) and not terminated
+    assert {f for _, f, _ in described(env) if f} == {"state"}
+    env.reset(options={"website": 1})
+    link = next(i for i, (a, _, _) in enumerate(described(env)) if a == "exit")
+    _, reward, terminated, *_ = env.step(slots.index("username") * env.E + link)
+    assert (reward, terminated) == (-1.0, True)
+
+
+def test_a2perf_invalid_actions_compound_and_truncation_terminates(a2perf_env):
+    env = a2perf_env
+    obs, _ = env.reset(options={"website": 2})
+    n = int(obs["dom_elements_mask"].sum())
+    rewards = []
+    for step in range(1, 26):
+        _, reward, terminated, truncated, _ = env.step(n)  # element index past the list
+        rewards.append(reward)
+        # A2Perf: terminated = done or truncated
+        assert terminated == truncated == (step == 25)
+    # A2Perf keeps the previous reward on an invalid index and subtracts the penalties again
+    assert rewards[:3] == pytest.approx([-0.55, -1.10, -1.65])
+    assert rewards[-1] == pytest.approx(-0.55 * 25)
+
+
+@pytest.mark.parametrize("bad", [1.5, "3", True, np.float64(2.0), np.array([1, 2])])
+def test_non_integer_actions_are_one_line_errors(a2perf_env, bad):
+    from a2perf_web_navigation.errors import ActionError
+
+    a2perf_env.reset(options={"website": 2})
+    with pytest.raises(ActionError, match="action must be an integer"):
+        a2perf_env.step(bad)
+    a2perf_env.step(np.int64(0))  # numpy integers, as sampled from the space, are fine
+    a2perf_env.step(np.array(0))
+
+
+def test_step_after_close_is_a_clear_error():
+    from a2perf_web_navigation.errors import EpisodeError
+
+    environment = WebNavigationEnv(designs=[THREE_PAGES], num_websites=1)
+    environment.reset()
+    environment.close()
+    with pytest.raises(EpisodeError, match="closed env"):
+        environment.step(0)
+    with pytest.raises(EpisodeError, match="closed env"):
+        environment.reset()
+
+
+def test_action_masks_reach_through_gym_make_wrappers(a2perf_plugins):
+    from a2perf_core.envs import make
+
+    a2perf_plugins(plugin)
+    for task, n in (("WebNavigation-Difficulty-01-v0", 12500), ("WebNavigation-Difficulty-01-v1", 6250)):
+        env = make(task, num_websites=1)
+        try:
+            env.reset(seed=0)
+            mask = env.get_wrapper_attr("action_masks")()
+            assert mask.dtype == bool and mask.shape == (n,) and mask.any()
+            assert env.action_space.n == n
+        finally:
+            env.close()

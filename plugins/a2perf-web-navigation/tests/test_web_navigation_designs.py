@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
 from a2perf_web_navigation import plugin
 from a2perf_web_navigation.designs import (
     GENERATOR_SYMBOLS,
+    MAX_WEBSITES,
     WebsiteDesign,
     generate_designs,
     level_of,
@@ -47,18 +49,47 @@ def test_website_difficulty_sums_pages_and_levels_bin_probability():
     )
     expected = -math.log(1 + 1e-8) - math.log(0.5 * (1 - 10 / 42) + 1e-8)
     assert website_difficulty(design) == pytest.approx(expected)
-    assert design.level == 3  # exp(-d) = 0.381 in [0.25, 0.5)
-    assert WebsiteDesign.from_dict({"action": ["city"], "action_page": [0]}).level == 1
-    assert WebsiteDesign.from_dict({"action": ["city", "zipcode"], "action_page": [0, 0]}).level == 2
-    assert level_of(0.1) is None and level_of(0.75) == 1 and level_of(0.5) == 2 and level_of(0.25) == 3
+    assert design.level == 2  # exp(-d) = 0.381 in [0.25, 0.5)
+    # A2Perf's bins: [0.75, 1] dropped, level 1 [0.5, 0.75), level 2 [0.25, 0.5), level 3 [0, 0.25)
+    assert WebsiteDesign.from_dict({"action": ["city"], "action_page": [0]}).level is None
+    assert WebsiteDesign.from_dict({"action": ["city", "zipcode"], "action_page": [0, 0]}).level == 1
+    assert WebsiteDesign.from_dict({"action": ["city", "zipcode", "cccvv"], "action_page": [0, 0, 0]}).level == 3
+    assert level_of(0.75) is None and level_of(0.5) == 1 and level_of(0.25) == 2 and level_of(0.0) == 3
+    assert level_of(0.7499) == 1 and level_of(0.4999) == 2 and level_of(0.2499) == 3
 
 
-def test_from_dict_dedups_pairs_and_drops_trailing_pages():
+def test_difficulty_and_level_match_values_recorded_from_a2perf():
+    """tests/data/a2perf_difficulty.json was recorded by running A2Perf's own ``generate_website``
+    (seeds 1234..21233, its generator's defaults), ``Website.difficulty`` and
+    ``split_websites_into_difficulty_levels`` with its default bins [0, .25, .5, .75] in a scratch
+    copy of Farama-Foundation/a2perf-web-nav; all level-1, level-2 and dropped websites and the
+    first 150 level-3 ones are kept (null level: dropped)."""
+    data = json.loads((Path(__file__).parent / "data" / "a2perf_difficulty.json").read_text())
+    assert list(GENERATOR_SYMBOLS) == data["generator_symbols"]
+    rows = data["websites"]
+    assert {r["level"] for r in rows} == {1, 2, 3, None}
+    # duplicates on a page change the difficulty: A2Perf counts the raw primitive list
+    assert any(len(set(p)) < len(p) for r in rows for p in WebsiteDesign.from_dict(r["design"]).raw_pages)
+    for row in rows:
+        design = WebsiteDesign.from_dict(row["design"])
+        assert design.difficulty == pytest.approx(row["difficulty"], rel=1e-12, abs=1e-12), row
+        assert design.level == row["level"], row
+
+
+def test_difficulty_counts_duplicate_primitives_on_a_page():
+    # city twice and navbar: p = 1/2! * (1 - 10/34); deduplicated it would be 1 * (1 - 10/22)
+    design = WebsiteDesign.from_dict({"action": ["city", "city", "navbar"], "action_page": [0, 0, 0]})
+    assert design.difficulty == pytest.approx(-math.log(0.5 * (1 - 10 / 34) + 1e-8))
+    assert design.pages == (("city", "navbar"),)
+
+
+def test_from_dict_keeps_the_raw_list_renders_deduplicated_and_drops_trailing_pages():
     design = WebsiteDesign.from_dict(
         {"number_of_pages": 4, "action": ["city", "city", "navbar"], "action_page": [0, 0, 2]}
     )
     assert design.pages == (("city",), (), ("navbar",))
-    assert design.to_dict() == {"number_of_pages": 3, "action": ["city", "navbar"], "action_page": [0, 2]}
+    assert design.raw_pages == (("city", "city"), (), ("navbar",))
+    assert design.to_dict() == {"number_of_pages": 3, "action": ["city", "city", "navbar"], "action_page": [0, 0, 2]}
 
 
 @pytest.mark.parametrize(
@@ -85,7 +116,7 @@ def test_html_chains_pages_with_next_and_submit():
     # empty interior page 1 holds only a created next; the last page's designed next does nothing
     assert 'id="actionable_next_p1" data-a="next">Click</button>' in html
     assert 'id="actionable_next_p2">Checkout</button>' in html
-    assert 'id="actionable_submit_p2" data-a="submit">Submit</button>' in html
+    assert 'id="actionable_submit_p2" data-a="submit">Click</button>' in html  # A2Perf's text
     assert html.count('class="wn-page"') == 3 and html.count('style="display:none"') == 2
 
 
@@ -102,6 +133,23 @@ def test_generator_is_seeded_and_levels_hold():
     assert all(d.level == 2 and d.fields for d in a)
     with pytest.raises(DesignError, match="difficulty must be one of"):
         generate_designs(4, 1, np.random.default_rng(0))
+
+
+def test_generator_draws_a_level_directly_up_to_a2perf_pool_size():
+    # 1000 level-1 designs (1.4 % of the generator's designs) in one call; they are distinct, as
+    # A2Perf's de-duplicated pool chosen without replacement
+    designs = generate_designs(1, MAX_WEBSITES, np.random.default_rng(0))
+    assert len(designs) == MAX_WEBSITES and all(d.level == 1 for d in designs)
+    assert len({tuple(map(tuple, d.raw_pages)) for d in designs}) >= 0.95 * MAX_WEBSITES
+    with pytest.raises(DesignError, match="between 1 and 1000"):
+        generate_designs(1, MAX_WEBSITES + 1, np.random.default_rng(0))
+
+
+def test_level_3_keeps_a2perf_designs_without_fields():
+    # A2Perf's level 3 includes websites of passive primitives only (p = 0): about 1.6 % of them
+    designs = generate_designs(3, 1000, np.random.default_rng(1))
+    without_fields = sum(not d.fields for d in designs)
+    assert 3 <= without_fields <= 50
 
 
 def test_generator_page_count_is_geometric_with_half():
@@ -131,6 +179,17 @@ def test_optimal_return_formula():
     assert optimal_return(design) == pytest.approx(3 * (1 / 3 - 0.05) - 0.05 + 1)
 
 
+def test_optimal_return_skips_already_correct_checkboxes_above_20_fields():
+    design = WebsiteDesign.from_dict({"action": list(ACTIVE), "action_page": [0] * len(ACTIVE)})
+    profile = {"_dummy": None, **dict.fromkeys(design.fields, "x"), "rememberme": False, "stayloggedin": False}
+    # 24 fields: a fill earns 1/24 - 0.05 < 0, so the two unchecked-and-False checkboxes are left alone
+    assert optimal_return(design, profile) == pytest.approx(1 + 22 / 24 - 0.05 * 22)  # 0.8167
+    assert optimal_return(design, profile) > optimal_return(design) == pytest.approx(0.80)
+    # below 20 fields every fill pays, so nothing is skipped
+    small = WebsiteDesign.from_dict({"action": ["city", "rememberme"], "action_page": [0, 0]})
+    assert optimal_return(small, {"_dummy": None, "city": "x", "rememberme": False}) == optimal_return(small)
+
+
 def test_tokenizer_matches_a2perf_rules():
     assert tokenize("Forgot user name.") == ["forgot", "user", "name"]
     assert tokenize("San Francisco Airport (SFO)") == ["san", "francisco", "airport", "(", "sfo", ")"]
@@ -152,9 +211,23 @@ def test_plugin_registers_tasks_and_assets(a2perf_plugins):
     for level in (1, 2, 3):
         task = tasks[f"WebNavigation-Difficulty-{level:02d}-v0"].spec
         assert task.generalization and task.kwargs["difficulty"] == level and task.data == ()
-    assert "WebNavigation-v0" in tasks
+        assert task.kwargs["action_layout"] == "a2perf" and task.kwargs["terminate_on_truncation"]
+        corrected = tasks[f"WebNavigation-Difficulty-{level:02d}-v1"].spec
+        assert corrected.kwargs["action_layout"] == "masked" and not corrected.kwargs["terminate_on_truncation"]
+    assert "WebNavigation-v0" in tasks and "WebNavigation-v1" in tasks
     assets = plugins.registry.data_assets
     assert assets["web-navigation-designs-02"].spec.path == "web_navigation/designs/02.json"
+
+
+def test_a2perf_generalization_tasks_stay_distinct_in_compat(a2perf_plugins):
+    pytest.importorskip("a2perf.constants", reason="needs a2perf-compat")
+    from a2perf.constants import GENERALIZATION_TASKS
+
+    tasks = a2perf_plugins(plugin).registry.tasks
+    for websites in (1, 5, 10):
+        task = tasks[GENERALIZATION_TASKS[f"difficulty_level_1_num_websites_{websites}"]].spec
+        assert task.kwargs["num_websites"] == websites and task.kwargs["difficulty"] == 1
+        assert task.kwargs["action_layout"] == "a2perf"
 
 
 def test_original_designs_load_and_show_the_upstream_label_defect(a2perf_plugins):
@@ -168,8 +241,8 @@ def test_original_designs_load_and_show_the_upstream_label_defect(a2perf_plugins
     verify(plugins.registry.data_assets["web-navigation-designs-01"].spec, path)
     designs = original_designs(1)
     assert len(designs) == len(json.loads(path.read_text()))
-    below_level_3 = np.mean([d.level is None for d in designs])
-    assert below_level_3 > 0.9  # labelled "level 1", but almost all are harder than any level
+    level_3 = np.mean([d.level == 3 for d in designs])
+    assert level_3 > 0.9  # labelled "level 1", but almost all are level 3
 
 
 def test_plugin_module_imports_only_core_api():
@@ -221,6 +294,12 @@ def test_missing_browser_is_one_clear_error(monkeypatch):
     [
         ({}, "give difficulty=1, 2 or 3"),
         ({"difficulty": 4}, "difficulty must be one of"),
+        ({"difficulty": 1.7}, "difficulty must be the integer 1, 2 or 3, got 1.7"),
+        ({"difficulty": "1"}, "difficulty must be the integer 1, 2 or 3, got '1'"),
+        ({"difficulty": True}, "difficulty must be the integer"),
+        ({"difficulty": 1, "num_websites": 2000}, "between 1 and 1000"),
+        ({"difficulty": 1, "num_websites": 2.5}, "num_websites must be an integer"),
+        ({"difficulty": 1, "action_layout": "flat"}, "action_layout must be one of"),
         ({"designs": "a2perf"}, "designs must be 'generated'"),
         ({"designs": "a2perf-original"}, "needs difficulty"),
         ({"designs": []}, "empty list"),

@@ -27,15 +27,15 @@ def test_vector_env_steps_several_browsers(a2perf_plugins, mode):
     a2perf_plugins(plugin)
     register_envs()
     before = chromium_processes()
-    envs = gym.make_vec("WebNavigation-Difficulty-01-v0", num_envs=2, vectorization_mode=mode, num_websites=3)
+    envs = gym.make_vec("WebNavigation-Difficulty-01-v1", num_envs=2, vectorization_mode=mode, num_websites=3)
     try:
         obs, _ = envs.reset(seed=4)
-        assert obs["action_mask"].shape == (2, 25 * 250)
+        assert obs["mask"].shape == (2, 25 * 250)
         assert obs["dom_elements"].shape == (2, 250, 5, 10)
         rng = np.random.default_rng(0)
         finished = 0
         for _ in range(40):
-            actions = np.array([rng.choice(np.flatnonzero(mask)) for mask in obs["action_mask"]])
+            actions = np.array([rng.choice(np.flatnonzero(mask)) for mask in obs["mask"]])
             obs, rewards, terminated, truncated, _ = envs.step(actions)
             assert rewards.shape == (2,) and np.all(rewards >= -1.6) and np.all(rewards <= 2.0)
             finished += int(np.sum(terminated | truncated))

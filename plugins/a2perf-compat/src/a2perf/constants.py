@@ -47,9 +47,9 @@ GENERALIZATION_TASKS = {
     "dog_pace": "QuadrupedLocomotion-DogPace-v0",
     "dog_trot": "QuadrupedLocomotion-DogTrot-v0",
     "dog_spin": "QuadrupedLocomotion-DogSpin-v0",
-    "difficulty_level_1_num_websites_1": "WebNavigation-Difficulty-01-v0",
-    "difficulty_level_1_num_websites_5": "WebNavigation-Difficulty-01-v0",
-    "difficulty_level_1_num_websites_10": "WebNavigation-Difficulty-01-v0",
+    "difficulty_level_1_num_websites_1": "WebNavigation-Difficulty-01-Websites-01-v0",
+    "difficulty_level_1_num_websites_5": "WebNavigation-Difficulty-01-Websites-05-v0",
+    "difficulty_level_1_num_websites_10": "WebNavigation-Difficulty-01-Websites-10-v0",
 }
 
 #: A2Perf's env ids that a2perf spells differently

@@ -2,8 +2,11 @@
 
 One browser per env, one page load per env; each reset rebuilds the site in place and each valid
 step is one browser round trip that acts and returns the new DOM and reward state. An action on an
-element index past the observed elements (or on an empty profile slot) is a no-op that costs the
-step penalty and never touches the browser.
+element index past the observed elements is a no-op that never touches the browser.
+
+Two action layouts: ``"a2perf"`` (A2Perf's ``Discrete(E*2*F)`` and its visit semantics, the
+``-v0`` tasks) and ``"masked"`` (``Discrete(F*E)``, field 0 clicks, an observed ``mask``; the ``-v1``
+tasks). Either way :meth:`WebNavigationEnv.action_masks` gives the actions that can do something.
 """
 
 from __future__ import annotations
@@ -18,8 +21,13 @@ import numpy as np
 from gymnasium import spaces
 from gymnasium.utils import seeding
 
-from a2perf_web_navigation.designs import LEVEL_BOUNDS, WebsiteDesign, generate_designs, read_design_file
-from a2perf_web_navigation.errors import DesignError
+from a2perf_web_navigation.designs import (
+    LEVEL_BOUNDS,
+    WebsiteDesign,
+    generate_designs,
+    read_design_file,
+)
+from a2perf_web_navigation.errors import ActionError, DesignError, EpisodeError
 from a2perf_web_navigation.primitives import DUMMY_FIELD, FIXED_VALUES, RANDOM_VALUES
 from a2perf_web_navigation.vocabulary import TokenTable, encode, vocabulary_size
 
@@ -27,15 +35,42 @@ ORIGINAL = "a2perf-original"
 #: the page returns its state as one JSON string: WebDriver serialises a string much faster than nested arrays
 _BUILD = "return JSON.stringify(window.__wn.build(arguments[0], arguments[1], arguments[2]));"
 _ACT = "return JSON.stringify(window.__wn.act(arguments[0], arguments[1], arguments[2]));"
+_VISIT = "return JSON.stringify(window.__wn.visit(arguments[0], arguments[1]));"
+ACTION_LAYOUTS = ("a2perf", "masked")
+#: A2Perf's ``number_of_action_types``: its action space is E * 2 * F although only F fields exist
+A2PERF_ACTION_TYPES = 2
+
+
+def _integer(name: str, value: Any) -> int:
+    """``value`` as an int, refusing bools, floats and strings (which ``int()`` would silently coerce)."""
+    if isinstance(value, np.ndarray) and value.size == 1:
+        value = value.reshape(()).item() if np.issubdtype(value.dtype, np.integer) else value
+    if isinstance(value, bool | np.bool_) or not isinstance(value, int | np.integer):
+        raise ActionError(f"{name} must be an integer, got {value!r} ({type(value).__name__})")
+    return int(value)
+
+
+def decode_a2perf_action(action: int, profile_values: Sequence[Any], number_of_dom_elements: int) -> tuple[int, Any]:
+    """A2Perf's decoding (GMiniWoB ``_convert_to_action_tuple``): element ``a % E`` and the value of
+    profile slot ``a // E``, or None past the profile (slot 0, ``_dummy``, is None too): None clicks."""
+    field, element = divmod(action, number_of_dom_elements)
+    return element, profile_values[field] if field < len(profile_values) else None
+
+
+def _level(difficulty: Any) -> int:
+    if isinstance(difficulty, bool | np.bool_) or not isinstance(difficulty, int | np.integer):
+        raise DesignError(f"difficulty must be the integer 1, 2 or 3, got {difficulty!r} ({type(difficulty).__name__})")
+    if int(difficulty) not in LEVEL_BOUNDS:
+        raise DesignError(f"difficulty must be one of {sorted(LEVEL_BOUNDS)}, got {difficulty!r}")
+    return int(difficulty)
 
 
 def original_designs(difficulty: int) -> list[WebsiteDesign]:
     """A2Perf's own design file for ``difficulty`` (a data asset; see ``a2perf data fetch``)."""
     from a2perf_core.data import asset_path
 
-    if difficulty not in LEVEL_BOUNDS:
-        raise DesignError(f"difficulty must be one of {sorted(LEVEL_BOUNDS)}, got {difficulty!r}")
-    return read_design_file(str(asset_path(f"web-navigation-designs-{difficulty:02d}")))
+    level = _level(difficulty)
+    return read_design_file(str(asset_path(f"web-navigation-designs-{level:02d}")))
 
 
 def draw_profile(design: WebsiteDesign, rng: np.random.Generator) -> dict[str, str | bool | None]:
@@ -50,13 +85,33 @@ def draw_profile(design: WebsiteDesign, rng: np.random.Generator) -> dict[str, s
     return profile
 
 
-def optimal_return(design: WebsiteDesign, timestep_penalty: float = 0.05) -> float:
-    """The best achievable return: fill every field once, click through the pages, submit.
+def correct_at_start(profile: Mapping[str, Any]) -> list[str]:
+    """The fields already right on a fresh page: checkboxes whose profile value is False."""
+    return [key for key, value in profile.items() if value is False]
+
+
+def fields_worth_filling(profile: Mapping[str, Any], timestep_penalty: float = 0.05) -> list[str]:
+    """The fields an optimal policy acts on: all of them, except, when a fill earns less than the step
+    penalty (``1/K < penalty``, more than 20 fields), those already right at the start."""
+    fields = [key for key in profile if key != DUMMY_FIELD]
+    if fields and 1.0 / len(fields) < timestep_penalty:
+        skip = set(correct_at_start(profile))
+        return [key for key in fields if key not in skip]
+    return fields
+
+
+def optimal_return(
+    design: WebsiteDesign, profile: Mapping[str, Any] | None = None, timestep_penalty: float = 0.05
+) -> float:
+    """The best achievable return: fill the fields worth filling once each, click through the pages, submit.
 
     Every fill earns ``1/K - penalty``, every next click ``-penalty``, the submit ``+1`` (the
-    episode-ending step carries no step penalty)."""
+    episode-ending step carries no step penalty). With more than 20 fields a fill earns less than it
+    costs, so fields already right (unchecked checkboxes whose value is False) are better skipped:
+    that needs the episode's ``profile``; without it every field is counted as filled."""
     k = len(design.fields)
-    return 1.0 + (1.0 if k else 0.0) - timestep_penalty * (k + len(design.pages) - 1)
+    m = k if profile is None else len(fields_worth_filling(profile, timestep_penalty))
+    return 1.0 + (m / k if k else 0.0) - timestep_penalty * (m + len(design.pages) - 1)
 
 
 class WebNavigationEnv(gym.Env):
@@ -79,11 +134,21 @@ class WebNavigationEnv(gym.Env):
         timestep_penalty: float = 0.05,
         cyclic_action_penalty: float = 0.5,
         window_size: tuple[int, int] = (600, 800),
+        action_layout: str = "a2perf",
+        terminate_on_truncation: bool = True,
     ) -> None:
         if render_mode not in (None, "rgb_array"):
             raise DesignError(f"render_mode must be None or 'rgb_array', got {render_mode!r}")
+        if action_layout not in ACTION_LAYOUTS:
+            raise DesignError(f"action_layout must be one of {ACTION_LAYOUTS}, got {action_layout!r}")
+        if isinstance(num_websites, bool) or not isinstance(num_websites, int | np.integer):
+            raise DesignError(f"num_websites must be an integer, got {num_websites!r}")
         if num_websites < 1:
             raise DesignError("num_websites must be at least 1")
+        if difficulty is not None:
+            difficulty = _level(difficulty)
+        self.action_layout = action_layout
+        self.terminate_on_truncation = bool(terminate_on_truncation)
         self.render_mode = render_mode
         self.E, self.F = int(number_of_dom_elements), int(number_of_fields)
         self.L, self.P = int(dom_attribute_sequence_length), int(profile_length)
@@ -103,6 +168,7 @@ class WebNavigationEnv(gym.Env):
         self._html = [d.html() for d in self.websites]
         self._sent: set[int] = set()
         self._browser: Any = None
+        self._closed = False
         self._tokens = TokenTable(self.L)
 
         vocab = vocabulary_size()
@@ -119,10 +185,13 @@ class WebNavigationEnv(gym.Env):
                 "profile_value_mask": spaces.Box(0, 1, (F, P), np.float32),
                 "dom_profile_joint_mask": spaces.Box(0, 1, (F, E), np.float32),
                 "time_step": spaces.Box(0, 1, (1,), np.float32),
-                "action_mask": spaces.MultiBinary(F * E),
             }
         )
-        self.action_space = spaces.Discrete(F * E)
+        if action_layout == "masked":
+            self.observation_space["mask"] = spaces.MultiBinary(F * E)
+            self.action_space = spaces.Discrete(F * E)
+        else:
+            self.action_space = spaces.Discrete(E * A2PERF_ACTION_TYPES * F)
         self._reset_episode_state()
 
     # --- websites ------------------------------------------------------------------------------
@@ -134,7 +203,7 @@ class WebNavigationEnv(gym.Env):
         if designs is None or designs == "generated":
             if difficulty is None:
                 raise DesignError("give difficulty=1, 2 or 3, or designs='a2perf-original' or a list of designs")
-            return generate_designs(int(difficulty), num_websites, rng)
+            return generate_designs(difficulty, num_websites, rng)
         if isinstance(designs, str):
             if designs != ORIGINAL:
                 raise DesignError(
@@ -142,7 +211,7 @@ class WebNavigationEnv(gym.Env):
                 )
             if difficulty is None:
                 raise DesignError(f"designs={ORIGINAL!r} needs difficulty=1, 2 or 3")
-            pool = original_designs(int(difficulty))
+            pool = original_designs(difficulty)
         else:
             pool = [d if isinstance(d, WebsiteDesign) else WebsiteDesign.from_dict(d) for d in designs]
             if not pool:
@@ -164,12 +233,15 @@ class WebNavigationEnv(gym.Env):
         self._profile: dict[str, Any] = {}
         self._profile_values: list[Any] = []
         self._phi = 0.0
+        self._last_reward = 0.0
         self._profile_arrays: dict[str, np.ndarray] = {}
         self.website_index = -1
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[dict, dict]:
         """Start an episode on a website drawn from the env's set; ``options={"website": i}`` picks
         website ``i`` instead (the profile is still drawn from the seeded generator)."""
+        if self._closed:
+            raise EpisodeError("reset() on a closed env; make a new one")
         super().reset(seed=seed)
         rng = self.np_random
         drawn = int(rng.integers(len(self.websites)))
@@ -190,32 +262,62 @@ class WebNavigationEnv(gym.Env):
         self._done = False
         self._state = state
         self._phi = float(state["phi"])
-        return self._observation(new=True), self._info(raw=0.0)
+        self._last_reward = 0.0
+        # as in A2Perf, "new" compares with the previous observation, and at reset there is none
+        return self._observation(new=False), self._info(raw=0.0)
 
     def step(self, action: int) -> tuple[dict, float, bool, bool, dict]:
+        """One action. In the ``"a2perf"`` layout, A2Perf's: field ``a // E`` (0..2F-1), element
+        ``a % E``; the field's profile value, or None past the profile, is visited on the element.
+        In the ``"masked"`` layout: field ``a // E`` (0..F-1), field 0 clicks."""
+        if self._closed:
+            raise EpisodeError("step() on a closed env; make a new one")
         if self._done:
-            raise RuntimeError("step() called on a finished episode; call reset() first")
-        action = int(action)
-        if not 0 <= action < self.F * self.E:
-            raise ValueError(f"action {action} is outside Discrete({self.F * self.E})")
+            raise EpisodeError("step() called on a finished episode; call reset() first")
+        action = _integer("action", action)
+        if not 0 <= action < self.action_space.n:
+            raise ActionError(f"action {action} is outside Discrete({self.action_space.n})")
         field, element = divmod(action, self.E)
         self._steps += 1
-        valid = element < len(self._state["typeable"]) and field < len(self._profile_values)
+        in_list = element < len(self._state["typeable"])
+        if self.action_layout == "a2perf":
+            valid = in_list
+            script, args = _VISIT, decode_a2perf_action(action, self._profile_values, self.E)
+        else:
+            valid = in_list and field < len(self._profile_values)
+            script, args = _ACT, (element, self._profile_values[field] if valid else None, field > 0)
         if valid:
-            value = self._profile_values[field]
-            state = json.loads(self._browser.run(_ACT, element, value, field > 0))
+            state = json.loads(self._browser.run(script, *args))
             self._state = state
             phi, raw, done, changed = float(state["phi"]), float(state["raw"]), bool(state["done"]), state["changed"]
+            reward = raw + phi - self._phi
+        elif self.action_layout == "a2perf":
+            # A2Perf's invalid-index path keeps the previous step's reward and subtracts the penalties again
+            phi, raw, done, changed = self._phi, 0.0, False, False
+            reward = self._last_reward
         else:
             phi, raw, done, changed = self._phi, 0.0, False, False
-        reward = raw + phi - self._phi
+            reward = 0.0
         if not done:
             reward -= self.timestep_penalty + (0.0 if changed else self.cyclic_action_penalty)
         self._phi = phi
+        self._last_reward = reward
         truncated = not done and self._steps >= self.step_limit
         self._done = done or truncated
+        terminated = done or (truncated and self.terminate_on_truncation)
         observation = self._observation(new=valid)
-        return observation, float(reward), done, truncated, self._info(raw=raw)
+        return observation, float(reward), terminated, truncated, self._info(raw=raw)
+
+    def action_masks(self) -> np.ndarray:
+        """The actions that can do something now, as bools over the action space (for maskable
+        learners such as sb3-contrib's MaskablePPO): in the ``"a2perf"`` layout every field on a
+        visible element, in the ``"masked"`` layout the observed ``mask``."""
+        n = min(len(self._state["typeable"]), self.E)
+        if self.action_layout == "masked":
+            return self._action_mask().reshape(-1).astype(bool)
+        mask = np.zeros((A2PERF_ACTION_TYPES * self.F, self.E), bool)
+        mask[:, :n] = True
+        return mask.reshape(-1)
 
     def render(self) -> np.ndarray | None:
         if self.render_mode != "rgb_array":
@@ -226,6 +328,7 @@ class WebNavigationEnv(gym.Env):
         return np.asarray(Image.open(io.BytesIO(png)).convert("RGB"))
 
     def close(self) -> None:
+        self._closed = True
         if self._browser is not None:
             self._browser.close()
             self._browser = None
@@ -293,12 +396,7 @@ class WebNavigationEnv(gym.Env):
         n_fields = min(len(self._profile_values), F)
         field_mask = np.zeros(F, np.float32)
         field_mask[:n_fields] = 1
-        action_mask = np.zeros((F, E), np.int8)
-        action_mask[0, :n] = 1
-        typeable = np.zeros(E, np.int8)
-        typeable[:n] = state["typeable"][:n]
-        action_mask[1:n_fields] = typeable
-        return {
+        observation = {
             "dom_elements": tokens,
             "dom_attribute_mask": token_mask,
             "dom_elements_mask": element_mask,
@@ -306,8 +404,23 @@ class WebNavigationEnv(gym.Env):
             **{k: v.copy() for k, v in self._profile_arrays.items()},
             "dom_profile_joint_mask": np.outer(field_mask, element_mask).astype(np.float32),
             "time_step": np.asarray([min(self._steps / self.step_limit, 1.0)], np.float32),
-            "action_mask": action_mask.reshape(-1),
         }
+        if self.action_layout == "masked":
+            observation["mask"] = self._action_mask().reshape(-1)
+        return observation
+
+    def _action_mask(self) -> np.ndarray:
+        """The masked layout's (F, E) int8 mask: field 0 clicks any element, the other profile fields
+        go into form controls."""
+        E, F = self.E, self.F
+        n = min(len(self._state["typeable"]), E)
+        n_fields = min(len(self._profile_values), F)
+        mask = np.zeros((F, E), np.int8)
+        mask[0, :n] = 1
+        typeable = np.zeros(E, np.int8)
+        typeable[:n] = self._state["typeable"][:n]
+        mask[1:n_fields] = typeable
+        return mask
 
     def _info(self, raw: float) -> dict[str, Any]:
         return {

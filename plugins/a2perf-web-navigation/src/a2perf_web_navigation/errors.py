@@ -15,3 +15,11 @@ class BrowserMissingError(A2PerfError):
 
 class BrowserError(A2PerfError):
     """The browser failed or went away during an episode."""
+
+
+class ActionError(A2PerfError, ValueError):
+    """An action that is not an integer of the action space."""
+
+
+class EpisodeError(A2PerfError, RuntimeError):
+    """``step()`` on a finished episode or a closed env."""

@@ -35,30 +35,55 @@ _DESIGN_FILES = {
 }
 
 
+#: -v0: A2Perf's task (its action space and semantics); -v1: our corrections (see the README's differences table)
+VERSION_KWARGS = {
+    0: {"action_layout": "a2perf", "terminate_on_truncation": True},
+    1: {"action_layout": "masked", "terminate_on_truncation": False},
+}
+#: A2Perf's generalization tasks ``difficulty_level_1_num_websites_{1,5,10}``
+GENERALIZATION_WEBSITES = (1, 5, 10)
+
+
+def _task(task_id: str, description: str, kwargs: dict, generalization: bool = False) -> Task:
+    return Task(
+        id=task_id,
+        entry_point=ENTRY_POINT,
+        domain="web_navigation",
+        description=description,
+        kwargs=kwargs,
+        gin_files=GIN_FILES,
+        generalization=generalization,
+    )
+
+
 @hookimpl
 def a2perf_register_tasks(register: Callable[[Task], None]) -> None:
-    for level in (1, 2, 3):
+    for version, layout in VERSION_KWARGS.items():
+        what = "A2Perf's task" if version == 0 else "corrected: masked actions, truncation is not termination"
+        for level in (1, 2, 3):
+            register(
+                _task(
+                    f"WebNavigation-Difficulty-{level:02d}-v{version}",
+                    f"fill and submit generated websites of difficulty level {level} in headless Chromium ({what})",
+                    {"difficulty": level, "num_websites": 10, "seed": 0, **layout},
+                    generalization=version == 0,
+                )
+            )
         register(
-            Task(
-                id=f"WebNavigation-Difficulty-{level:02d}-v0",
-                entry_point=ENTRY_POINT,
-                domain="web_navigation",
-                description=f"fill and submit generated websites of difficulty level {level} in headless Chromium",
-                kwargs={"difficulty": level, "num_websites": 10, "seed": 0},
-                gin_files=GIN_FILES,
-                generalization=True,
+            _task(
+                f"WebNavigation-v{version}",
+                f"web navigation with a chosen difficulty=1..3 or designs (list, or 'a2perf-original') ({what})",
+                {"num_websites": 10, "seed": 0, **layout},
             )
         )
-    register(
-        Task(
-            id="WebNavigation-v0",
-            entry_point=ENTRY_POINT,
-            domain="web_navigation",
-            description="web navigation with a chosen difficulty=1..3 or designs (list, or 'a2perf-original')",
-            kwargs={"num_websites": 10, "seed": 0},
-            gin_files=GIN_FILES,
+    for websites in GENERALIZATION_WEBSITES:
+        register(
+            _task(
+                f"WebNavigation-Difficulty-01-Websites-{websites:02d}-v0",
+                f"A2Perf's generalization task difficulty_level_1_num_websites_{websites}",
+                {"difficulty": 1, "num_websites": websites, "seed": 0, **VERSION_KWARGS[0]},
+            )
         )
-    )
 
 
 @hookimpl

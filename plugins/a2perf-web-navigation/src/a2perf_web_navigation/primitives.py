@@ -17,6 +17,8 @@ import attrs
 
 #: behaviours of ``data-a``: type into / select / check, page navigation, episode-ending distractor
 TYPE, SELECT, CHECK, RADIO, NEXT, SUBMIT, EXIT = "type", "select", "check", "radio", "next", "submit", "exit"
+#: ``data-a`` of the navbar toggler: shows or hides the collapsed menu
+TOGGLE = "toggle"
 
 
 @attrs.frozen
@@ -66,7 +68,14 @@ PRIMITIVES: dict[str, Primitive] = {
         _P("cabin", True, 12, "cabin", "radio", label="Cabin", items=("Economy", "First")),
         _P("flighttype", True, 13, "flighttype", "radio", items=("Oneway", "Roundtrip")),
         # passive: distractors, headers and navigation buttons
-        _P("navbar", False, 10, widget="navbar", label="Shop", items=("Home", "Login", "Account", "Cart", "Checkout")),
+        _P(
+            "navbar",
+            False,
+            10,
+            widget="navbar",
+            label="GShopping",
+            items=("Home", "Login", "Account", "Cart", "Checkout"),
+        ),
         _P("carousel", False, 13, widget="carousel", items=("1", "2", "3", "4", "5")),
         _P("deck", False, 13, widget="deck", items=("Card 1", "Card 2", "Card 3", "Card 4")),
         _P(
@@ -179,10 +188,13 @@ def _exit_link(text: str, css: str) -> str:
 def _passive(p: Primitive, page: int) -> str:
     w = p.widget
     if w == "navbar":
+        # as A2Perf's: the menu links (which end the episode) are collapsed behind the toggler; the
+        # brand link does nothing
         links = "".join(f'<li class="nav-item">{_exit_link(t, "nav-link")}</li>' for t in p.items)
         return (
-            f'<nav class="navbar">{_exit_link(p.label, "navbar-brand")}'
-            f'<button class="navbar-toggler" type="button">Menu</button><ul class="navbar-nav">{links}</ul></nav>'
+            f'<nav class="navbar"><a class="navbar-brand" href="#">{escape(p.label)}</a>'
+            f'<button class="navbar-toggler" type="button" data-a="{TOGGLE}"><span class="navbar-toggler-icon"></span>'
+            f'</button><ul class="navbar-nav" style="display:none">{links}</ul></nav>'
         )
     if w == "carousel":
         slides = "".join(f'<div class="carousel-item">{_exit_link(t, "carousel-link")}</div>' for t in p.items)

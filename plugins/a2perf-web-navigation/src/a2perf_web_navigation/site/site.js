@@ -86,6 +86,22 @@ window.__wn = (function () {
     S.pages[i].style.display = "";
   }
 
+  // a click on anything that is not a form control: next page, submit, distractor, menu toggler
+  function press(kind, el) {
+    if (kind === "next") {
+      showPage(S.page + 1);
+    } else if (kind === "submit") {
+      S.done = true;
+      S.raw = countCorrect(false) === S.fields.length ? 1 : -1;
+    } else if (kind === "exit") {
+      S.done = true;
+      S.raw = -1;
+    } else if (kind === "toggle") {
+      const menu = el.parentElement.querySelector(".navbar-nav");
+      menu.style.display = menu.style.display === "none" ? "" : "none";
+    }
+  }
+
   function build(key, html, profile) {
     if (!S.root) S.root = document.getElementById("site");
     if (html !== null) S.sites[key] = html;
@@ -119,16 +135,36 @@ window.__wn = (function () {
       }
       if (target) target.checked = true;
       S.focused = el;
-    } else if (kind === "next") {
-      showPage(S.page + 1);
-      S.focused = null;
-    } else if (kind === "submit") {
-      S.done = true;
-      S.raw = countCorrect(false) === S.fields.length ? 1 : -1;
-    } else if (kind === "exit") {
-      S.done = true;
-      S.raw = -1;
     } else {
+      press(kind, el);
+      S.focused = null;
+    }
+    if (TYPEABLE[kind]) {
+      S.tampered.add(el);
+      if (key) S.touched.add(key);
+    }
+    return result(S.done);
+  }
+
+  // A2Perf's visitGroup(id, value): fields get the value (null clears them), a radio group picks the
+  // radio whose value equals it, a checkbox is clicked (toggled) only when the value == true, anything
+  // else is clicked whatever the value; every visit marks a field element as visited.
+  function visit(index, value) {
+    const el = S.elements[index];
+    if (!el || S.done) return result(false);
+    const kind = el.dataset.a || "";
+    const key = el.dataset.f;
+    if (kind === "type" || kind === "select") {
+      el.value = value === null ? "" : String(value);
+      S.focused = el;
+    } else if (kind === "radio") {
+      for (const r of S.root.querySelectorAll('input[name="' + el.name + '"]')) if (r.value == value) r.checked = true;
+      S.focused = el;
+    } else if (kind === "check") {
+      if (value == true) el.checked = !el.checked;
+      S.focused = el;
+    } else {
+      press(kind, el);
       S.focused = null;
     }
     if (TYPEABLE[kind]) {
@@ -144,5 +180,5 @@ window.__wn = (function () {
     });
   }
 
-  return { build: build, act: act, describe: describe };
+  return { build: build, act: act, visit: visit, describe: describe };
 })();
