@@ -26,7 +26,7 @@ import struct
 import threading
 import time
 import weakref
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import gymnasium as gym
@@ -173,24 +173,28 @@ class EpisodeRecorder(gym.Wrapper):
     def _finish(self, finished: bool) -> None:
         if self._length == 0:
             return
-        with _lock:
-            row = (
+
+        def row() -> str:  # under the log's lock: rows of all workers are written in step order
+            return (
                 f"{self._steps.total()},{self._return!r},{self._length},"
                 f"{time.monotonic() - _start:.6f},{int(finished)}\n"
             )
+
+        with _lock:
             append_row(self._log_path, HEADER, row)
         self._return, self._length = 0.0, 0
 
 
-def append_row(path: str, header: str, row: str) -> None:
-    """Append a CSV row, writing the header first into an empty file. Several processes (vector
-    env workers) append to one log: an exclusive lock makes the check and the writes one step."""
+def append_row(path: str, header: str, row: Callable[[], str]) -> None:
+    """Append the CSV row ``row()`` makes, writing the header first into an empty file. Several
+    processes (vector env workers) append to one log: an exclusive lock makes the check, the row's
+    making (it may read shared counters) and the writes one step."""
     with open(path, "a") as f:
         fcntl.flock(f, fcntl.LOCK_EX)
         try:
             if os.fstat(f.fileno()).st_size == 0:
                 f.write(header)
-            f.write(row)
+            f.write(row())
             f.flush()
         finally:
             fcntl.flock(f, fcntl.LOCK_UN)
@@ -212,4 +216,4 @@ def log_scalar(name: str, value: float, step: int | None = None) -> None:
     path = os.path.join(run_dir, "train_scalars.csv")
     row = f"{name},{float(value)!r},{'' if step is None else int(step)},{time.monotonic() - _start:.6f}\n"
     with _lock:
-        append_row(path, "name,value,step,wall_time_s\n", row)
+        append_row(path, "name,value,step,wall_time_s\n", lambda: row)
