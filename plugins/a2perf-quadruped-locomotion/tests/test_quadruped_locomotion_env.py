@@ -83,7 +83,16 @@ def test_bad_arguments_are_user_errors(clip_file):
         make_env()
 
 
-def test_reset_observation_reflects_the_actual_start_state(pace_env):
+@pytest.fixture
+def corrected_pace_env(clip_file):
+    """``-v1``'s behaviour: the reset observation and the action filter start from the real state."""
+    env = QuadrupedLocomotionEnv(clip_file("pace"), stale_reset_history=False, long_way_angular_velocity=False)
+    yield env
+    env.close()
+
+
+def test_v1_reset_observation_reflects_the_actual_start_state(corrected_pace_env):
+    pace_env = corrected_pace_env
     for seed in range(4):
         observation, info = pace_env.reset(seed=seed)
         client, robot = pace_env.physics_client, pace_env._robot
