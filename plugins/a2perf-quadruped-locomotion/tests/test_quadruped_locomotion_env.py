@@ -292,6 +292,24 @@ def test_train_mode_randomises_dynamics_reproducibly_and_test_mode_does_not(clip
         test.close()
 
 
+def test_a_seed_gives_the_same_start_times_in_both_modes(clip_file):
+    """As in A2Perf, where the randomiser has a generator of its own: randomising the dynamics
+    does not move the start times a seed draws, in the seeded episode or the ones after it."""
+    train = QuadrupedLocomotionEnv(clip_file("trot"), mode="train")
+    test = QuadrupedLocomotionEnv(clip_file("trot"), mode="test")
+    try:
+        for seed in (0, 3):
+            starts = []
+            for env in (train, test):
+                starts.append(
+                    [env.reset(seed=seed)[1]["motion_time"]] + [env.reset()[1]["motion_time"] for _ in range(2)]
+                )
+            assert starts[0] == starts[1]
+    finally:
+        train.close()
+        test.close()
+
+
 def test_warmup_start_stands_in_the_default_pose(clip_file):
     env = QuadrupedLocomotionEnv(clip_file("pace"), reference_state_init_probability=0.0)
     try:

@@ -209,6 +209,7 @@ class QuadrupedLocomotionEnv(gym.Env):
         self._connect()
         self._filter = ButterworthActionFilter()
         self._dynamics = RobotDynamics.nominal()
+        self._dynamics_rng: np.random.Generator | None = None
         #: 1 kHz motor angle history, SDK convention shifted by +π (so wrapping is one ``%``)
         self._history_q = np.zeros((LATENCY_BUFFER, laikago.NUM_MOTORS))
         self._history_orientation = np.zeros((LATENCY_BUFFER, 4))
@@ -325,8 +326,16 @@ class QuadrupedLocomotionEnv(gym.Env):
             seed, self._initial_seed = self._initial_seed, None
         super().reset(seed=seed)
         rng = self.np_random
+        if seed is not None or self._dynamics_rng is None:
+            # randomisation draws from a generator of its own, as A2Perf's randomiser does, so a
+            # seed gives the same start times in both modes (and as in A2Perf's env)
+            stream = None if seed is None else np.random.SeedSequence(seed).spawn(1)[0]
+            self._dynamics_rng = np.random.default_rng(stream)
         self._restore_initial_world()
-        self._dynamics = RobotDynamics.sample(rng) if self.mode == "train" else RobotDynamics.nominal()
+        if self.mode == "train":
+            self._dynamics = RobotDynamics.sample(self._dynamics_rng)
+        else:
+            self._dynamics = RobotDynamics.nominal()
         if self.mode == "train":
             apply_dynamics(p, self._client, self._robot, self._dynamics, self._nominal_mass, self._nominal_inertia)
         self._set_latency(self._dynamics.latency_s)
