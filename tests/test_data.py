@@ -217,3 +217,12 @@ def test_source_archive_problems_are_clear_errors_and_leave_nothing(roots, packa
     assert not any(p.is_file() for p in cache.rglob("*")) if cache.exists() else True
     with pytest.raises(ValueError, match="go together"):
         asset(package="a2perf-toy-data==1.0")
+
+
+def test_an_unreachable_url_falls_back_to_the_package(roots, server, package_index):
+    _, _, cache = roots
+    path = fetch(packaged(url=f"{server}/gone.txt"))
+    assert path == cache / "toy/design/netlist.pb.txt"
+    assert path.read_bytes() == CONTENT
+    with pytest.raises(OSError):  # with no package to fall back to, the URL's error stands
+        fetch(asset(url=f"{server}/gone.txt", path="toy/design/other.txt"))

@@ -83,7 +83,16 @@ def test_bad_arguments_are_user_errors(clip_file):
         make_env()
 
 
-def test_reset_observation_reflects_the_actual_start_state(pace_env):
+@pytest.fixture
+def corrected_pace_env(clip_file):
+    """``-v1``'s behaviour: the reset observation and the action filter start from the real state."""
+    env = QuadrupedLocomotionEnv(clip_file("pace"), stale_reset_history=False, long_way_angular_velocity=False)
+    yield env
+    env.close()
+
+
+def test_v1_reset_observation_reflects_the_actual_start_state(corrected_pace_env):
+    pace_env = corrected_pace_env
     for seed in range(4):
         observation, info = pace_env.reset(seed=seed)
         client, robot = pace_env.physics_client, pace_env._robot
@@ -278,6 +287,24 @@ def test_train_mode_randomises_dynamics_reproducibly_and_test_mode_does_not(clip
         # a randomised episode still produces valid observations (latency up to 40 ms)
         observations, _ = rollout(train, 9, np.zeros((5, 12)))
         assert all(train.observation_space.contains(o) for o in observations)
+    finally:
+        train.close()
+        test.close()
+
+
+def test_a_seed_gives_the_same_start_times_in_both_modes(clip_file):
+    """As in A2Perf, where the randomiser has a generator of its own: randomising the dynamics
+    does not move the start times a seed draws, in the seeded episode or the ones after it."""
+    train = QuadrupedLocomotionEnv(clip_file("trot"), mode="train")
+    test = QuadrupedLocomotionEnv(clip_file("trot"), mode="test")
+    try:
+        for seed in (0, 3):
+            starts = []
+            for env in (train, test):
+                starts.append(
+                    [env.reset(seed=seed)[1]["motion_time"]] + [env.reset()[1]["motion_time"] for _ in range(2)]
+                )
+            assert starts[0] == starts[1]
     finally:
         train.close()
         test.close()

@@ -8,12 +8,13 @@ import sys
 from a2perf_quadruped_locomotion import plugin
 
 TASK_IDS = ("QuadrupedLocomotion-DogPace-v0", "QuadrupedLocomotion-DogTrot-v0", "QuadrupedLocomotion-DogSpin-v0")
+V1_TASK_IDS = tuple(task_id.replace("-v0", "-v1") for task_id in TASK_IDS)
 
 
-def test_three_tasks_each_needing_its_clip(a2perf_plugins):
+def test_three_tasks_per_version_each_needing_its_clip(a2perf_plugins):
     plugins = a2perf_plugins(plugin)
     tasks = {k: r.spec for k, r in plugins.registry.tasks.items() if k.startswith("QuadrupedLocomotion")}
-    assert sorted(tasks) == sorted(TASK_IDS)
+    assert sorted(tasks) == sorted(TASK_IDS + V1_TASK_IDS)
     for task in tasks.values():
         assert task.max_episode_steps == 600
         assert task.generalization
@@ -21,6 +22,22 @@ def test_three_tasks_each_needing_its_clip(a2perf_plugins):
         assert len(task.data) == 1 and task.data[0] in plugins.registry.data_assets
         assert task.entry_point == "a2perf_quadruped_locomotion.env:make_env"
     assert tasks["QuadrupedLocomotion-DogSpin-v0"].data == ("quadruped-dog-spin",)
+    assert tasks["QuadrupedLocomotion-DogSpin-v1"].data == ("quadruped-dog-spin",)
+
+
+def test_v0_keeps_a2perfs_behaviour_and_v1_corrects_it(a2perf_plugins):
+    """The env's defaults are A2Perf's; ``-v0`` says so explicitly and ``-v1`` turns both off."""
+    import inspect
+
+    from a2perf_quadruped_locomotion.env import QuadrupedLocomotionEnv
+
+    corrected = ("stale_reset_history", "long_way_angular_velocity")
+    defaults = inspect.signature(QuadrupedLocomotionEnv).parameters
+    tasks = a2perf_plugins(plugin).registry.tasks
+    for v0, v1 in zip(TASK_IDS, V1_TASK_IDS, strict=True):
+        for name in corrected:
+            assert tasks[v0].spec.kwargs[name] is defaults[name].default is True
+            assert tasks[v1].spec.kwargs[name] is False
 
 
 def test_assets_match_the_shared_files_and_carry_the_licence_notice(a2perf_plugins):
@@ -33,6 +50,9 @@ def test_assets_match_the_shared_files_and_carry_the_licence_notice(a2perf_plugi
     for asset in assets.values():
         assert asset.path.startswith("quadruped/motions/dog_")
         assert asset.url.endswith(asset.path.split("/")[-1])
+        # the same bytes are in the sdist the trained policies come from (checked when fetched)
+        assert asset.package == "motion_imitation==0.0.6"
+        assert asset.member == f"motion_imitation-0.0.6/motion_imitation/data/motions/{asset.path.split('/')[-1]}"
         assert "Apache-2.0" in asset.license and "CC BY-NC 4.0" in asset.license
         found = data_file(asset)
         verify(asset, found)  # raises on a sha256 or git blob mismatch
@@ -55,6 +75,23 @@ def test_gin_files_set_small_run_defaults(a2perf_plugins):
     assert settings.env_kwargs == {}
     assert settings.train_env_kwargs == {"mode": "train"}
     assert task.kwargs.get("mode", "test") == "test"
+    gin.clear_config()
+
+
+def test_each_version_generalizes_over_its_own_tasks(a2perf_plugins):
+    import gin
+
+    from a2perf_core.settings import RunSettings, apply_gin
+
+    tasks = a2perf_plugins(plugin).registry.tasks
+    for task_id, expected in (
+        ("QuadrupedLocomotion-DogTrot-v0", TASK_IDS),
+        ("QuadrupedLocomotion-DogTrot-v1", V1_TASK_IDS),
+    ):
+        gin.clear_config()
+        settings = RunSettings(task_id=task_id, submission="x")
+        apply_gin(settings, [tasks[task_id].spec.gin_files["generalization"]], [])
+        assert settings.generalization_tasks == expected
     gin.clear_config()
 
 

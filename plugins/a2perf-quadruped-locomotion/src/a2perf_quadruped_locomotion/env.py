@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import attrs
 import gymnasium as gym
 import numpy as np
 import pybullet as p
@@ -21,7 +22,15 @@ import pybullet_data
 from a2perf_quadruped_locomotion import laikago, rotations
 from a2perf_quadruped_locomotion.action_filter import ButterworthActionFilter
 from a2perf_quadruped_locomotion.errors import QuadrupedConfigError
-from a2perf_quadruped_locomotion.motion import JOINTS, ROOT_POS, ROOT_ROT, MotionClip, ReferenceMotion, load_motion_clip
+from a2perf_quadruped_locomotion.motion import (
+    JOINTS,
+    ROOT_POS,
+    ROOT_ROT,
+    MotionClip,
+    ReferenceMotion,
+    finite_difference_velocities,
+    load_motion_clip,
+)
 from a2perf_quadruped_locomotion.randomization import RobotDynamics, apply_dynamics
 
 MODES = ("train", "test")
@@ -165,7 +174,11 @@ class QuadrupedLocomotionEnv(gym.Env):
         render_mode: str | None = None,
         render_size: tuple[int, int] = (320, 240),
         reference_state_init_probability: float = REFERENCE_STATE_INIT_PROBABILITY,
+        stale_reset_history: bool = True,
+        long_way_angular_velocity: bool = True,
     ):
+        """``stale_reset_history`` and ``long_way_angular_velocity`` reproduce two behaviours of
+        A2Perf's env that move results (on in ``-v0``, off in ``-v1``; see the README)."""
         if mode not in MODES:
             raise QuadrupedConfigError(f"mode must be one of {MODES}, not {mode!r}")
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
@@ -175,7 +188,13 @@ class QuadrupedLocomotionEnv(gym.Env):
                 f"reference_state_init_probability must be in [0, 1], not {reference_state_init_probability!r}"
             )
         self.reference_state_init_probability = float(reference_state_init_probability)
-        self.clip = motion if isinstance(motion, MotionClip) else load_motion_clip(motion)
+        clip = motion if isinstance(motion, MotionClip) else load_motion_clip(motion)
+        if long_way_angular_velocity:
+            long_way = finite_difference_velocities(clip.frames, clip.frame_duration, short_way=False)
+            clip = attrs.evolve(clip, velocities=long_way)
+        self.clip = clip
+        self.stale_reset_history = bool(stale_reset_history)
+        self.long_way_angular_velocity = bool(long_way_angular_velocity)
         self.mode = mode
         self.render_mode = render_mode
         self.render_size = (int(render_size[0]), int(render_size[1]))
@@ -190,6 +209,7 @@ class QuadrupedLocomotionEnv(gym.Env):
         self._connect()
         self._filter = ButterworthActionFilter()
         self._dynamics = RobotDynamics.nominal()
+        self._dynamics_rng: np.random.Generator | None = None
         #: 1 kHz motor angle history, SDK convention shifted by +π (so wrapping is one ``%``)
         self._history_q = np.zeros((LATENCY_BUFFER, laikago.NUM_MOTORS))
         self._history_orientation = np.zeros((LATENCY_BUFFER, 4))
@@ -306,8 +326,16 @@ class QuadrupedLocomotionEnv(gym.Env):
             seed, self._initial_seed = self._initial_seed, None
         super().reset(seed=seed)
         rng = self.np_random
+        if seed is not None or self._dynamics_rng is None:
+            # randomisation draws from a generator of its own, as A2Perf's randomiser does, so a
+            # seed gives the same start times in both modes (and as in A2Perf's env)
+            stream = None if seed is None else np.random.SeedSequence(seed).spawn(1)[0]
+            self._dynamics_rng = np.random.default_rng(stream)
         self._restore_initial_world()
-        self._dynamics = RobotDynamics.sample(rng) if self.mode == "train" else RobotDynamics.nominal()
+        if self.mode == "train":
+            self._dynamics = RobotDynamics.sample(self._dynamics_rng)
+        else:
+            self._dynamics = RobotDynamics.nominal()
         if self.mode == "train":
             apply_dynamics(p, self._client, self._robot, self._dynamics, self._nominal_mass, self._nominal_inertia)
         self._set_latency(self._dynamics.latency_s)
@@ -348,20 +376,23 @@ class QuadrupedLocomotionEnv(gym.Env):
         self._extend_reference_table(EPISODE_TABLE_STEPS)
         poses, velocities = self._reference_rows(0)
         pose, velocity = poses[0], velocities[0]
-        self._place_robot(pose[ROOT_POS], pose[ROOT_ROT], pose[JOINTS], velocity[0:3], velocity[3:6], velocity[6:])
-
         self._history_head = -1
         self._history_count = 0
+        if self.stale_reset_history:
+            self._read_standing_history()
+        self._place_robot(pose[ROOT_POS], pose[ROOT_ROT], pose[JOINTS], velocity[0:3], velocity[3:6], velocity[6:])
         self._read_motors()
         self._record_orientation()
         observed = self._observed_motor_angles()
         self._filter.init_history(observed)
         self._previous_target: np.ndarray | None = None
-        self._sensor_action[:] = observed
-        self._sensor_motors[:] = observed
+        if not self.stale_reset_history:
+            self._sensor_action[:] = observed
+            self._sensor_motors[:] = observed
         self._needs_reset = False
         delayed_orientation = self._delayed_orientation()
-        self._sensor_imu[:] = self._imu_reading(delayed_orientation)
+        if not self.stale_reset_history:
+            self._sensor_imu[:] = self._imu_reading(delayed_orientation)
         observation = self._observation(poses, delayed_orientation)
         return observation, {"motion_time": start_time}
 
@@ -378,6 +409,17 @@ class QuadrupedLocomotionEnv(gym.Env):
             bad = np.flatnonzero(~np.isfinite(values)).tolist()
             raise QuadrupedConfigError(f"action has non-finite values at motors {bad}: {values.tolist()}")
         return values
+
+    def _read_standing_history(self) -> None:
+        """A2Perf's reset: a reading of the standing robot (where its reset put it) goes into the
+        1 kHz history, and its sensor histories are filled from it (the last-action one with
+        zeros), all before the robot is moved onto the reference. So its reset observation shows
+        the standing pose, and with the 2 ms latency the action filter starts from it."""
+        self._read_motors()
+        self._record_orientation()
+        self._sensor_motors[:] = self._observed_motor_angles()
+        self._sensor_imu[:] = self._imu_reading(self._delayed_orientation())
+        self._sensor_action[:] = 0.0
 
     def step(self, action: np.ndarray) -> tuple[np.ndarray, float, bool, bool, dict]:
         if self._needs_reset:

