@@ -132,7 +132,7 @@ def test_a2perf_geometry_uses_five_logging_intervals():
     t = np.array([0.0, 10, 20, 40, 50, 60, 70])  # median interval 10
     g = geometry(preset_settings("a2perf"), [t])
     assert g.window == 50 and g.within_window == 50
-    assert g.eval_points is None and g.lowpass_cutoff is None
+    assert g.eval_points is None and g.lowpass_cutoff == 0.01  # A2Perf low-passes dispersion across runs
 
 
 def test_presets_reject_unknown_names_and_parameters():
