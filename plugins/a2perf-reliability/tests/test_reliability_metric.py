@@ -314,3 +314,12 @@ def test_cached_across_run_metric_gives_the_same_numbers(tmp_path, name, preset)
         assert cached(subset) == pytest.approx(plain(subset), rel=1e-12, abs=1e-12)
     summary = by_name(metric.summarize(runs))[f"reliability.{name}"]
     assert plain(curves) == pytest.approx(summary.value)
+
+
+def test_iqm_across_runs_ci_resamples_runs_not_episodes(tmp_path):
+    # two seeds whose episodes never vary: all the uncertainty is which seed you got
+    runs = [write_run(tmp_path / f"seed_{i}", rollouts=[level] * 8) for i, level in enumerate((0.0, 10.0))]
+    pooled = by_name(ReliabilityMetric(n_resamples=400).summarize(runs))["reliability.returns.iqm_across_runs"]
+    assert pooled.value == pytest.approx(5.0)
+    # a resample of runs holds seed 0 twice (IQM 0), seed 1 twice (10) or both (5)
+    assert pooled.details["ci95"] == pytest.approx([0.0, 10.0])

@@ -392,24 +392,24 @@ class ReliabilityMetric(Metric):
             )
 
         def pooled_returns() -> tuple[float, dict[str, Any]]:
-            from a2perf_reliability.compare import iqm_with_ci  # scipy.stats: only once seeds are summarised
+            from a2perf_reliability.compare import pooled_iqm_with_run_ci  # scipy: only once seeds are summarised
 
             if not returns:
                 raise ReliabilityInputError("no run has inference episodes")
-            iqm, low, high = iqm_with_ci(returns, n_resamples=self.n_resamples, seed=self.seed)
+            iqm, low, high = pooled_iqm_with_run_ci(returns, n_resamples=self.n_resamples, seed=self.seed)
             stats = measures.return_statistics(np.concatenate(list(returns.values())))
             return iqm, {
                 **stats,
                 "ci95": [low, high],
                 "n_runs": len(returns),
-                "method": "IQM of all episodes pooled; bootstrap resamples episodes within each seed",
+                "method": "IQM of all episodes pooled; percentile bootstrap over runs (seeds), as rliable",
             }
 
         out.append(
             self._value(
                 "returns.iqm_across_runs",
                 "higher",
-                "interquartile mean of inference returns over all seeds, with a stratified bootstrap 95% CI",
+                "interquartile mean of inference returns over all seeds, with a run-level bootstrap 95% CI",
                 pooled_returns,
                 phase="inference",
             )
