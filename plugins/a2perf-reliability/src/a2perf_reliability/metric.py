@@ -90,6 +90,23 @@ def generalization_outcome(run: RunRecords) -> tuple[dict[str, float], dict[str,
     return {task: value for task, value in means.items() if task in ran and task not in failed}, failed
 
 
+def _range_trust(curves: Sequence[tuple[np.ndarray, np.ndarray]]) -> dict[str, Any]:
+    """``trustworthy`` False with a note when a run's curve range, which divides its values, is noise."""
+    flat = measures.nearly_flat_runs(curves)
+    if not flat:
+        return {"trustworthy": True}
+    levels = ", ".join(f"run {i}: {measures.range_in_noise_levels(curves[i]):.2g}" for i in flat)
+    return {
+        "trustworthy": False,
+        "nearly_flat_runs": flat,
+        "note": (
+            f"{len(flat)} of {len(curves)} runs are nearly flat (curve range under "
+            f"{measures.FLAT_RANGE_IN_NOISE_LEVELS:g} noise levels; {levels}): dividing by such a range "
+            "gives an arbitrary number; use baseline='none' or the a2perf preset"
+        ),
+    }
+
+
 def _run_name(run: RunRecords, index: int) -> str:
     return run.run_dir.name or str(index)
 
@@ -351,6 +368,8 @@ class ReliabilityMetric(Metric):
                         "values": values.tolist(),
                         "final_eval_point": float(points[-1]),
                     }
+                    if s.baseline == "curve_range":
+                        details.update(_range_trust(curves))
                 else:
                     value, details = self.summarize_points(points, values)
                 details.update(n_runs=len(curves), window=g.window, lowpass_cutoff=g.lowpass_cutoff)
