@@ -3,7 +3,8 @@
 ``analyze`` computes per-run values from one seed's training log (global env step against
 episode return), inference episodes (a fixed policy's rollouts) and generalization episodes;
 ``summarize`` computes what needs several seeds: dispersion and risk across runs, the
-generalization aggregate and the pooled returns with a bootstrap CI. A value that is undefined
+generalization aggregate and the pooled returns with a run-level bootstrap CI; with the ``a2perf``
+preset also A2Perf's values of all seeds pooled (DT, SRT, LRT, DF, RF). A value that is undefined
 for the data at hand (no training log, one run, a flat curve, too few points for a window) is
 reported as ``None`` with ``details["reason"]``; it never stops the runner.
 """
