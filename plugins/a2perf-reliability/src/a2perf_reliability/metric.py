@@ -86,8 +86,8 @@ def generalization_outcome(run: RunRecords) -> tuple[dict[str, float], dict[str,
         means = _generalization(run)
     except ReliabilityInputError:
         means = {}
-    failed = {task: part.get("reason") or "failed" for task, part in ran.items() if not part.get("ok")}
-    failed.update({task: "no episode recorded" for task, part in ran.items() if part.get("ok") and task not in means})
+    failed = {task: part.get("reason") or "failed" for task, part in ran.items() if not _task_ok(part)}
+    failed.update({task: "no episode recorded" for task, part in ran.items() if _task_ok(part) and task not in means})
     return {task: value for task, value in means.items() if task in ran and task not in failed}, failed
 
 
@@ -106,6 +106,12 @@ def _range_trust(curves: Sequence[tuple[np.ndarray, np.ndarray]]) -> dict[str, A
             "gives an arbitrary number; use baseline='none' or the a2perf preset"
         ),
     }
+
+
+def _task_ok(part: Mapping[str, Any]) -> bool:
+    """A generalization task's record completed: ``status`` ``ok`` (the runner's records), or ``ok``
+    true (records written before tasks had a status)."""
+    return part.get("status") == "ok" if "status" in part else bool(part.get("ok"))
 
 
 def _run_name(run: RunRecords, index: int) -> str:
