@@ -20,7 +20,10 @@ def generalization_run(run_dir: Path, returns: dict[str, list[float]], failed: d
     run_dir.mkdir(parents=True)
     rows = [f"{task},{i},{r},10\n" for task, values in returns.items() for i, r in enumerate(values)]
     (run_dir / "generalization_episodes.csv").write_text("task,episode,return,length\n" + "".join(rows))
-    tasks = {t: {"label": f"generalization-{t}", "ok": t not in failed, "reason": failed.get(t)} for t in TASKS}
+    tasks = {
+        t: {"label": f"generalization-{t}", "status": "failed" if t in failed else "ok", "reason": failed.get(t)}
+        for t in TASKS
+    }
     status = "failed" if failed else "ok"
     info = {"phases": {"generalization": {"status": status, "tasks": tasks}}}
     (run_dir / "run.json").write_text(json.dumps(info))
@@ -87,3 +90,12 @@ def test_episodes_cut_off_when_training_stopped_are_left_out_of_the_curve():
     }
     steps, returns = curve_from_train_log(columns)
     assert steps.tolist() == [10.0, 20.0, 30.0] and returns.tolist() == [-5.0, -4.0, -3.0]
+
+
+def test_task_records_written_before_statuses_still_count(tmp_path):
+    run_dir = tmp_path / "seed_0"
+    run_dir.mkdir()
+    (run_dir / "generalization_episodes.csv").write_text("task,episode,return,length\nEasy-v0,0,2.0,10\n")
+    tasks = {"Easy-v0": {"ok": True}, "Hard-v0": {"ok": False, "reason": "exit code 1"}}
+    (run_dir / "run.json").write_text(json.dumps({"phases": {"generalization": {"status": "failed", "tasks": tasks}}}))
+    assert generalization_outcome(RunRecords(run_dir)) == ({"Easy-v0": 2.0}, {"Hard-v0": "exit code 1"})

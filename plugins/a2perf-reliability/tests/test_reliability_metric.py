@@ -132,7 +132,7 @@ def test_a2perf_geometry_uses_five_logging_intervals():
     t = np.array([0.0, 10, 20, 40, 50, 60, 70])  # median interval 10
     g = geometry(preset_settings("a2perf"), [t])
     assert g.window == 50 and g.within_window == 50
-    assert g.eval_points is None and g.lowpass_cutoff is None
+    assert g.eval_points is None and g.lowpass_cutoff == 0.01  # A2Perf low-passes dispersion across runs
 
 
 def test_presets_reject_unknown_names_and_parameters():
@@ -314,3 +314,27 @@ def test_cached_across_run_metric_gives_the_same_numbers(tmp_path, name, preset)
         assert cached(subset) == pytest.approx(plain(subset), rel=1e-12, abs=1e-12)
     summary = by_name(metric.summarize(runs))[f"reliability.{name}"]
     assert plain(curves) == pytest.approx(summary.value)
+
+
+def test_iqm_across_runs_ci_resamples_runs_not_episodes(tmp_path):
+    # two seeds whose episodes never vary: all the uncertainty is which seed you got
+    runs = [write_run(tmp_path / f"seed_{i}", rollouts=[level] * 8) for i, level in enumerate((0.0, 10.0))]
+    pooled = by_name(ReliabilityMetric(n_resamples=400).summarize(runs))["reliability.returns.iqm_across_runs"]
+    assert pooled.value == pytest.approx(5.0)
+    # a resample of runs holds seed 0 twice (IQM 0), seed 1 twice (10) or both (5)
+    assert pooled.details["ci95"] == pytest.approx([0.0, 10.0])
+
+
+def test_risk_across_runs_of_nearly_flat_curves_is_marked_untrustworthy(tmp_path):
+    rng = np.random.default_rng(0)  # every run's range positive: a value, not a division by zero
+    steps = np.arange(1, 101) * 10
+    # random policies: returns hover around -50; their "range" is noise, and -50 / noise is huge
+    flat = [write_run(tmp_path / f"flat_{i}", steps, -50 + rng.normal(0, 1, 100)) for i in range(5)]
+    risk = by_name(ReliabilityMetric().summarize(flat))["reliability.risk_across_runs"]
+    assert risk.value is not None and risk.value < -10
+    assert risk.details["trustworthy"] is False
+    assert "nearly flat" in risk.details["note"]
+    rising = [rising_run(tmp_path, f"seed_{i}", float(i)) for i in range(5)]
+    assert by_name(ReliabilityMetric().summarize(rising))["reliability.risk_across_runs"].details["trustworthy"]
+    a2perf = by_name(ReliabilityMetric(preset="a2perf").summarize(flat))["reliability.risk_across_runs"]
+    assert "trustworthy" not in a2perf.details  # no division by the range: the raw returns

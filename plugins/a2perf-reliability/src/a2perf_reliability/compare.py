@@ -378,6 +378,23 @@ def iqm_with_ci(
     return (point, *_percentile_interval(samples, confidence))
 
 
+def pooled_iqm_with_run_ci(
+    returns_by_run: Mapping[str, Sequence[float]], n_resamples: int = 1000, confidence: float = 0.95, seed: int = 0
+) -> tuple[float, float, float]:
+    """IQM of the episodes of all runs pooled, with a percentile bootstrap CI over **runs**.
+
+    Each resample draws as many runs as there are, with replacement, and pools their episodes, as
+    rliable resamples runs: the CI then holds the seed-to-seed variation, which resampling episodes
+    within each seed leaves out. Returns ``(iqm, low, high)``.
+    """
+    runs = list(_scores(returns_by_run, "returns_by_run").values())
+    point = interquartile_mean(np.concatenate(runs))
+    rng = np.random.default_rng(seed)
+    picks = rng.integers(0, len(runs), (n_resamples, len(runs)))
+    samples = np.array([interquartile_mean(np.concatenate([runs[i] for i in pick])) for pick in picks])
+    return (point, *_percentile_interval(samples, confidence))
+
+
 def _improvement(x: np.ndarray, y: np.ndarray) -> float:
     """P(X > Y) + P(X = Y)/2 over all pairs of runs (the Mann–Whitney U statistic over n·m)."""
     greater = np.sum(x[:, None] > y[None, :])

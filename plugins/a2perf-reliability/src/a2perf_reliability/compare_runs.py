@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from a2perf_core.metrics import MetricValue, RunRecords
-from a2perf_reliability import measures
+from a2perf_reliability import a2perf_measures, measures
 from a2perf_reliability.compare import Correction, RankComparison, compare_submissions
 from a2perf_reliability.curves import curve_range, lowpass, nearest_within_window
 from a2perf_reliability.errors import ReliabilityInputError
@@ -76,6 +76,12 @@ def across_run_metric(
     filtered = FilteredCurves()
 
     def value(curves: Sequence[tuple[np.ndarray, np.ndarray]]) -> float:
+        if s.analysis == "a2perf":  # A2Perf's definitions; its filter runs on every curve each time
+            if len(curves) < 2:
+                raise ReliabilityInputError(f"across-run metrics need at least 2 runs, got {len(curves)}")
+            if name == "risk_across_runs":
+                return a2perf_measures.risk_across_runs(curves, s.alpha)[0]
+            return float(np.mean(a2perf_measures.dispersion_across_runs(curves, s.lowpass_cutoff)[1]))  # type: ignore[arg-type]
         g = metric.curve_geometry(curves)
         if not cache:
             common: dict[str, Any] = dict(

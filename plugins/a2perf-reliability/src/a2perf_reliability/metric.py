@@ -3,7 +3,8 @@
 ``analyze`` computes per-run values from one seed's training log (global env step against
 episode return), inference episodes (a fixed policy's rollouts) and generalization episodes;
 ``summarize`` computes what needs several seeds: dispersion and risk across runs, the
-generalization aggregate and the pooled returns with a bootstrap CI. A value that is undefined
+generalization aggregate and the pooled returns with a run-level bootstrap CI; with the ``a2perf``
+preset also A2Perf's values of all seeds pooled (DT, SRT, LRT, DF, RF). A value that is undefined
 for the data at hand (no training log, one run, a flat curve, too few points for a window) is
 reported as ``None`` with ``details["reason"]``; it never stops the runner.
 """
@@ -18,7 +19,7 @@ import gin
 import numpy as np
 
 from a2perf_core.metrics import Direction, Metric, MetricValue, RunRecords
-from a2perf_reliability import measures
+from a2perf_reliability import a2perf_measures, measures
 from a2perf_reliability.curves import timeframe_medians
 from a2perf_reliability.errors import ReliabilityInputError
 from a2perf_reliability.presets import Geometry, ReliabilitySettings, geometry, preset_settings
@@ -85,9 +86,32 @@ def generalization_outcome(run: RunRecords) -> tuple[dict[str, float], dict[str,
         means = _generalization(run)
     except ReliabilityInputError:
         means = {}
-    failed = {task: part.get("reason") or "failed" for task, part in ran.items() if not part.get("ok")}
-    failed.update({task: "no episode recorded" for task, part in ran.items() if part.get("ok") and task not in means})
+    failed = {task: part.get("reason") or "failed" for task, part in ran.items() if not _task_ok(part)}
+    failed.update({task: "no episode recorded" for task, part in ran.items() if _task_ok(part) and task not in means})
     return {task: value for task, value in means.items() if task in ran and task not in failed}, failed
+
+
+def _range_trust(curves: Sequence[tuple[np.ndarray, np.ndarray]]) -> dict[str, Any]:
+    """``trustworthy`` False with a note when a run's curve range, which divides its values, is noise."""
+    flat = measures.nearly_flat_runs(curves)
+    if not flat:
+        return {"trustworthy": True}
+    levels = ", ".join(f"run {i}: {measures.range_in_noise_levels(curves[i]):.2g}" for i in flat)
+    return {
+        "trustworthy": False,
+        "nearly_flat_runs": flat,
+        "note": (
+            f"{len(flat)} of {len(curves)} runs are nearly flat (curve range under "
+            f"{measures.FLAT_RANGE_IN_NOISE_LEVELS:g} noise levels; {levels}): dividing by such a range "
+            "gives an arbitrary number; use baseline='none' or the a2perf preset"
+        ),
+    }
+
+
+def _task_ok(part: Mapping[str, Any]) -> bool:
+    """A generalization task's record completed: ``status`` ``ok`` (the runner's records), or ``ok``
+    true (records written before tasks had a status)."""
+    return part.get("status") == "ok" if "status" in part else bool(part.get("ok"))
 
 
 def _run_name(run: RunRecords, index: int) -> str:
@@ -198,38 +222,41 @@ class ReliabilityMetric(Metric):
 
             return compute
 
-        out.append(
-            self._value(
-                "dispersion_across_time",
-                "lower",
-                "IQR of the differenced training curve in trailing windows (DT)",
-                within(measures.dispersion_across_time, baseline=s.baseline),
-                phase="train",
+        if s.analysis == "a2perf":
+            out.extend(self._a2perf_training(lambda: [curve()]))
+        else:
+            out.append(
+                self._value(
+                    "dispersion_across_time",
+                    "lower",
+                    "IQR of the differenced training curve in trailing windows (DT)",
+                    within(measures.dispersion_across_time, baseline=s.baseline),
+                    phase="train",
+                )
             )
-        )
-        out.append(
-            self._value(
-                "short_term_risk_across_time",
-                "higher",
-                f"lower CVaR (alpha={s.alpha}) of the differenced training curve (SRT)",
-                scalar(measures.short_term_risk_across_time, alpha=s.alpha, baseline=s.baseline),
-                phase="train",
+            out.append(
+                self._value(
+                    "short_term_risk_across_time",
+                    "higher",
+                    f"lower CVaR (alpha={s.alpha}) of the differenced training curve (SRT)",
+                    scalar(measures.short_term_risk_across_time, alpha=s.alpha, baseline=s.baseline),
+                    phase="train",
+                )
             )
-        )
-        out.append(
-            self._value(
-                "long_term_risk_across_time",
-                "lower",
-                f"{s.drawdown_tail} CVaR (alpha={s.alpha}) of the training curve's drawdown (LRT)",
-                scalar(
-                    measures.long_term_risk_across_time,
-                    alpha=s.alpha,
-                    baseline=s.baseline,
-                    drawdown_tail=s.drawdown_tail,
-                ),
-                phase="train",
+            out.append(
+                self._value(
+                    "long_term_risk_across_time",
+                    "lower",
+                    f"{s.drawdown_tail} CVaR (alpha={s.alpha}) of the training curve's drawdown (LRT)",
+                    scalar(
+                        measures.long_term_risk_across_time,
+                        alpha=s.alpha,
+                        baseline=s.baseline,
+                        drawdown_tail=s.drawdown_tail,
+                    ),
+                    phase="train",
+                )
             )
-        )
         out.append(
             self._value(
                 "max_drawdown",
@@ -252,24 +279,27 @@ class ReliabilityMetric(Metric):
         def rollout(fn: Callable[..., float], **kw: Any) -> Callable[[], tuple]:
             return lambda: (fn(_rollout_returns(run), **kw), {"n_episodes": int(_rollout_returns(run).size)})
 
-        out.append(
-            self._value(
-                "dispersion_across_rollouts",
-                "lower",
-                "IQR of the fixed policy's episode returns (DF)",
-                rollout(measures.dispersion_across_rollouts, baseline=s.rollout_baseline),
-                phase="inference",
+        if s.analysis == "a2perf":
+            out.extend(self._a2perf_rollouts(lambda: [_rollout_returns(run)]))
+        else:
+            out.append(
+                self._value(
+                    "dispersion_across_rollouts",
+                    "lower",
+                    "IQR of the fixed policy's episode returns (DF)",
+                    rollout(measures.dispersion_across_rollouts, baseline=s.rollout_baseline),
+                    phase="inference",
+                )
             )
-        )
-        out.append(
-            self._value(
-                "risk_across_rollouts",
-                "higher",
-                f"lower CVaR (alpha={s.alpha}) of the fixed policy's returns (RF)",
-                rollout(measures.risk_across_rollouts, alpha=s.alpha, baseline=s.rollout_baseline),
-                phase="inference",
+            out.append(
+                self._value(
+                    "risk_across_rollouts",
+                    "higher",
+                    f"lower CVaR (alpha={s.alpha}) of the fixed policy's returns (RF)",
+                    rollout(measures.risk_across_rollouts, alpha=s.alpha, baseline=s.rollout_baseline),
+                    phase="inference",
+                )
             )
-        )
         for key, direction in (
             ("mean", "higher"),
             ("std", "none"),
@@ -345,6 +375,8 @@ class ReliabilityMetric(Metric):
                         "values": values.tolist(),
                         "final_eval_point": float(points[-1]),
                     }
+                    if s.baseline == "curve_range":
+                        details.update(_range_trust(curves))
                 else:
                     value, details = self.summarize_points(points, values)
                 details.update(n_runs=len(curves), window=g.window, lowpass_cutoff=g.lowpass_cutoff)
@@ -354,25 +386,6 @@ class ReliabilityMetric(Metric):
 
             return compute
 
-        out.append(
-            self._value(
-                "dispersion_across_runs",
-                "lower",
-                "IQR across seeds of the low-passed training curves (DR)",
-                across(measures.dispersion_across_runs, final=False),
-                phase="train",
-            )
-        )
-        out.append(
-            self._value(
-                "risk_across_runs",
-                "higher",
-                f"lower CVaR (alpha={s.alpha}) across seeds of final training performance (RR)",
-                across(measures.risk_across_runs, final=True, alpha=s.alpha),
-                phase="train",
-            )
-        )
-
         returns: dict[str, np.ndarray] = {}
         for i, run in enumerate(runs):
             try:
@@ -380,25 +393,49 @@ class ReliabilityMetric(Metric):
             except ReliabilityInputError:
                 pass
 
+        if s.analysis == "a2perf":
+            out.extend(self._a2perf_across_runs(curves, skipped))
+            out.extend(self._a2perf_training(lambda: curves, pooled=len(curves)))
+            out.extend(self._a2perf_rollouts(lambda: list(returns.values()), pooled=len(returns)))
+        else:
+            out.append(
+                self._value(
+                    "dispersion_across_runs",
+                    "lower",
+                    "IQR across seeds of the low-passed training curves (DR)",
+                    across(measures.dispersion_across_runs, final=False),
+                    phase="train",
+                )
+            )
+            out.append(
+                self._value(
+                    "risk_across_runs",
+                    "higher",
+                    f"lower CVaR (alpha={s.alpha}) across seeds of final training performance (RR)",
+                    across(measures.risk_across_runs, final=True, alpha=s.alpha),
+                    phase="train",
+                )
+            )
+
         def pooled_returns() -> tuple[float, dict[str, Any]]:
-            from a2perf_reliability.compare import iqm_with_ci  # scipy.stats: only once seeds are summarised
+            from a2perf_reliability.compare import pooled_iqm_with_run_ci  # scipy: only once seeds are summarised
 
             if not returns:
                 raise ReliabilityInputError("no run has inference episodes")
-            iqm, low, high = iqm_with_ci(returns, n_resamples=self.n_resamples, seed=self.seed)
+            iqm, low, high = pooled_iqm_with_run_ci(returns, n_resamples=self.n_resamples, seed=self.seed)
             stats = measures.return_statistics(np.concatenate(list(returns.values())))
             return iqm, {
                 **stats,
                 "ci95": [low, high],
                 "n_runs": len(returns),
-                "method": "IQM of all episodes pooled; bootstrap resamples episodes within each seed",
+                "method": "IQM of all episodes pooled; percentile bootstrap over runs (seeds), as rliable",
             }
 
         out.append(
             self._value(
                 "returns.iqm_across_runs",
                 "higher",
-                "interquartile mean of inference returns over all seeds, with a stratified bootstrap 95% CI",
+                "interquartile mean of inference returns over all seeds, with a run-level bootstrap 95% CI",
                 pooled_returns,
                 phase="inference",
             )
@@ -416,6 +453,120 @@ class ReliabilityMetric(Metric):
                 failures[_run_name(run, index)] = failed
         out.append(self._generalization_aggregate(per_seed, failures))
         return out
+
+    # --- A2Perf's analysis (preset a2perf) ---------------------------------------------------
+
+    def _a2perf_training(
+        self, curves: Callable[[], Sequence[tuple[np.ndarray, np.ndarray]]], pooled: int | None = None
+    ) -> list[MetricValue]:
+        """DT, SRT and LRT as A2Perf computes them: of one seed (``pooled`` None) or of all seeds pooled."""
+        s = self.settings
+        scope = "one seed" if pooled is None else "all seeds pooled"
+        extra = {} if pooled is None else {"pooled_runs": pooled, "method": "A2Perf: values of all seeds pooled"}
+
+        def dispersion() -> tuple[float, dict[str, Any]]:
+            found = curves()
+            mean, std, n_windows = a2perf_measures.dispersion_across_time(found, s.window_logging_multiple)
+            details: dict[str, Any] = {"std": std, "n_windows": n_windows, **extra}
+            if pooled is None:
+                points, spreads = a2perf_measures.dispersion_across_time_of_run(found[0], s.window_logging_multiple)
+                details.update(eval_points=points.tolist(), values=spreads.tolist())
+            return mean, details
+
+        return [
+            self._value(
+                "dispersion_across_time",
+                "lower",
+                f"mean IQR of raw differences in centred windows, {scope} (DT, A2Perf)",
+                dispersion,
+                phase="train",
+            ),
+            self._value(
+                "short_term_risk_across_time",
+                "lower",
+                f"minus the lower CVaR (alpha={s.alpha}) of raw differences, {scope} (SRT, A2Perf)",
+                lambda: (a2perf_measures.short_term_risk(curves(), s.alpha), dict(extra)),
+                phase="train",
+            ),
+            self._value(
+                "long_term_risk_across_time",
+                "lower",
+                f"upper CVaR (alpha={s.alpha}) of the drawdowns, {scope} (LRT, A2Perf)",
+                lambda: (a2perf_measures.long_term_risk(curves(), s.alpha), dict(extra)),
+                phase="train",
+            ),
+        ]
+
+    def _a2perf_rollouts(self, rollouts: Callable[[], Sequence[np.ndarray]], pooled: int | None = None) -> list:
+        """DF and RF as A2Perf computes them: of one seed's returns, or of all seeds' pooled."""
+        s = self.settings
+        scope = "one seed" if pooled is None else "all seeds pooled"
+
+        def details() -> dict[str, Any]:
+            episodes = {"n_episodes": int(sum(r.size for r in rollouts()))}
+            if pooled is not None:
+                episodes.update(pooled_runs=pooled, method="A2Perf: returns of all seeds pooled")
+            return episodes
+
+        def pooled_returns() -> Sequence[np.ndarray]:
+            found = rollouts()
+            if not found:
+                raise ReliabilityInputError("no run has inference episodes")
+            return found
+
+        return [
+            self._value(
+                "dispersion_across_rollouts",
+                "lower",
+                f"IQR of the fixed policy's episode returns, {scope} (DF, A2Perf)",
+                lambda: (a2perf_measures.dispersion_across_rollouts(pooled_returns()), details()),
+                phase="inference",
+            ),
+            self._value(
+                "risk_across_rollouts",
+                "higher",
+                f"lower CVaR (alpha={s.alpha}) of the fixed policy's returns, {scope} (RF, A2Perf)",
+                lambda: (a2perf_measures.risk_across_rollouts(pooled_returns(), s.alpha), details()),
+                phase="inference",
+            ),
+        ]
+
+    def _a2perf_across_runs(self, curves: Sequence[tuple[np.ndarray, np.ndarray]], skipped: Sequence[str]) -> list:
+        """DR and RR as A2Perf computes them."""
+        s = self.settings
+        extra: dict[str, Any] = {"n_runs": len(curves), **({"skipped_runs": list(skipped)} if skipped else {})}
+
+        def enough_runs() -> Sequence[tuple[np.ndarray, np.ndarray]]:
+            if len(curves) < 2:
+                raise ReliabilityInputError(f"across-run metrics need at least 2 runs, got {len(curves)}")
+            return curves
+
+        def dispersion() -> tuple[float, dict[str, Any]]:
+            steps, spreads = a2perf_measures.dispersion_across_runs(enough_runs(), s.lowpass_cutoff)  # type: ignore[arg-type]
+            std = float(np.std(spreads, ddof=1)) if spreads.size > 1 else None
+            details = {"std": std, "eval_points": steps.tolist(), "values": spreads.tolist()}
+            return float(np.mean(spreads)), {**details, "lowpass_cutoff": s.lowpass_cutoff, **extra}
+
+        def risk() -> tuple[float, dict[str, Any]]:
+            value, finals = a2perf_measures.risk_across_runs(enough_runs(), s.alpha)
+            return value, {"final_values": finals.tolist(), **extra}
+
+        return [
+            self._value(
+                "dispersion_across_runs",
+                "lower",
+                "mean IQR across seeds of the low-passed curves at shared steps (DR, A2Perf)",
+                dispersion,
+                phase="train",
+            ),
+            self._value(
+                "risk_across_runs",
+                "higher",
+                f"lower CVaR (alpha={s.alpha}) of each seed's last logged return (RR, A2Perf)",
+                risk,
+                phase="train",
+            ),
+        ]
 
     def _generalization_aggregate(
         self, per_seed: Sequence[Mapping[str, float]], failures: Mapping[str, Mapping[str, str]]

@@ -11,9 +11,10 @@ their middle, because a trailing window at the paper's first point (50k) is half
 short run logged once per episode it holds no point at all; the last eval point is then the end
 of training, which is what "final performance" means for risk across runs.
 
-A2Perf used the reference library's class defaults: no normalisation and no filter, with a window
-of 5 logging intervals, every valid timepoint as eval point, and per-run values pooled over all
-runs and eval points into a mean and standard deviation (``a2perf``).
+``a2perf`` is A2Perf's own analysis code (``a2perf/analysis/reliability.py``), which does not use the
+reference library: raw differences, centred windows of 5 median logging steps, a low-pass of 0.01
+for dispersion across runs only, each run's last value for risk across runs, no normalisation, and
+per-run values pooled over all seeds (see :mod:`a2perf_reliability.a2perf_measures`).
 """
 
 from __future__ import annotations
@@ -34,6 +35,10 @@ class ReliabilitySettings:
     """Every parameter of the reliability metrics; build one with :func:`preset_settings`."""
 
     preset: str
+    #: whose definitions compute the metrics: ``"reference"`` (the reference library's, with these
+    #: parameters) or ``"a2perf"`` (A2Perf's analysis code; of the parameters below it uses ``alpha``,
+    #: ``lowpass_cutoff`` for dispersion across runs and ``window_logging_multiple``)
+    analysis: Literal["reference", "a2perf"] = "reference"
     alpha: float = 0.05
     #: ``"curve_range"`` or None, for DT, SRT, LRT, DR and RR
     baseline: Literal["curve_range"] | None = None
@@ -67,6 +72,10 @@ class ReliabilitySettings:
             raise ReliabilityInputError(f"baseline must be None or 'curve_range', got {self.baseline!r}")
         if self.drawdown_tail not in ("upper", "lower"):
             raise ReliabilityInputError(f"drawdown_tail must be 'upper' or 'lower', got {self.drawdown_tail!r}")
+        if self.analysis not in ("reference", "a2perf"):
+            raise ReliabilityInputError(f"analysis must be 'reference' or 'a2perf', got {self.analysis!r}")
+        if self.analysis == "a2perf" and self.lowpass_cutoff is None:
+            raise ReliabilityInputError("A2Perf's analysis low-passes dispersion across runs: set lowpass_cutoff")
         if self.summary not in ("timeframe_median", "pooled_mean"):
             raise ReliabilityInputError(f"summary must be 'timeframe_median' or 'pooled_mean', got {self.summary!r}")
         if (self.window_fraction is None) == (self.window_logging_multiple is None):
@@ -85,8 +94,9 @@ _PRESET_VALUES: dict[str, dict[str, object]] = {
         summary="timeframe_median",
     ),
     "a2perf": dict(
+        analysis="a2perf",
         baseline=None,
-        lowpass_cutoff=None,
+        lowpass_cutoff=0.01,
         n_eval_points=None,
         window_logging_multiple=5.0,
         summary="pooled_mean",
