@@ -212,9 +212,11 @@ def run_command(
     from rich.console import Console
 
     from a2perf_core.cli import print_json
+    from a2perf_core.runner.process import raise_interrupted_on_sigterm
     from a2perf_core.runner.run import Run
     from a2perf_core.runner.summary import summarize
 
+    raise_interrupted_on_sigterm()  # CI cancels, `timeout` and batch schedulers stop a run like Ctrl-C
     reference = submission or str(example_submission())
     settings = build_settings(reference, task, phase, seed, gin_file, gin_param, participant_arg, timeout, max_memory)
     for warning in settings.warnings:

@@ -129,8 +129,9 @@ class Run:
                 continue
             try:
                 self.info["phases"][phase] = self._run_phase(phase)
-            except KeyboardInterrupt:
-                self.info["phases"][phase] = {"status": "failed", "reason": "interrupted (Ctrl-C)", "ended": now()}
+            except KeyboardInterrupt as exc:  # a PhaseInterrupted's message names the signal
+                reason = str(exc) or "interrupted (Ctrl-C)"
+                self.info["phases"][phase] = {"status": "failed", "reason": reason, "ended": now()}
                 self.info["ended"] = now()
                 self._write()
                 raise
@@ -258,7 +259,7 @@ class Run:
             "wall_time_s": outcome.wall_time_s,
             "peak_tree_rss_mib": outcome.peak_tree_rss_mib,
             "ru_maxrss_kib": max(rusage.values()) if rusage else None,
-            "result": result,
+            "result": {**result, **outcome.recorded()},
         }
 
     def _guard(self, name: str, step: str, call: Callable[[], Any]) -> Any:
