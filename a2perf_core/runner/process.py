@@ -37,8 +37,10 @@ from a2perf_core.proctree import (
     PhaseCpuClock,
     ProcessTreeReader,
     become_child_subreaper,
+    cgroup_pids,
     end_descendants,
     set_parent_death_signal,
+    wait_gone,
 )
 
 CONTAINMENT_ENV = "A2PERF_CONTAINMENT"
@@ -102,12 +104,12 @@ def contained_main(job: dict[str, Any], go: Any, placed: Any, group: str | None,
     from a2perf_core.runner.child import child_main
 
     become_child_subreaper()
-    in_group = group is not None and PhaseCgroup(Path(group)).add(os.getpid())
+    placed.wait()  # the harness has tried to move this process into the group
+    in_group = group is not None and os.getpid() in cgroup_pids(Path(group))
     if in_group:
         set_parent_death_signal(signal.SIGKILL)
     else:
         threading.Thread(target=_end_with_harness, args=(harness_pid,), name="a2perf-guard", daemon=True).start()
-    placed.set()
     if os.getppid() != harness_pid:  # the harness died before the guard was in place
         _end_tree_and_exit()
     try:
@@ -154,14 +156,14 @@ class ChildProcess:
         return None if self._process is None else self._process.pid
 
     def start(self) -> int:
-        """Spawn the root process held back, and return its pid once it is contained."""
+        """Spawn the root process held back in its phase cgroup (where one can be made); return its pid."""
         from a2perf_core.watchdog import start_watchdog
 
         group = PhaseCgroup.create(self._job["label"]) if requested_containment() == CGROUP else None
         if group is not None:
             watchdog = start_watchdog(cgroup=group.path)
             weakref.finalize(self, _close_watchdog, watchdog)
-        placed = self._context.Event()
+        self._placed = placed = self._context.Event()  # kept: the child unpickles it later
         self._process = self._context.Process(
             target=contained_main,
             args=(self._job, self._go, placed, None if group is None else os.fspath(group.path), os.getpid()),
@@ -170,10 +172,9 @@ class ChildProcess:
         self._process.start()
         pid = self._process.pid
         assert pid is not None
-        while not placed.wait(0.1) and self._process.is_alive():
-            pass
-        if group is not None and pid in group.pids():
+        if group is not None and group.add(pid):  # before the root runs any code of ours
             self._group, self.containment = group, CGROUP
+        placed.set()
         self._clock = PhaseCpuClock(pid, self._reader)
         return pid
 
@@ -261,5 +262,5 @@ class ChildProcess:
                 member.kill()
             except psutil.Error:
                 pass
-        psutil.wait_procs(list(self._seen.values()), timeout=5)
+        wait_gone(list(self._seen), reader=self._reader)  # zombies count as ended: their reaper may be init
         self._process.join(5)
