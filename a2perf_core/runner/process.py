@@ -104,7 +104,9 @@ def contained_main(job: dict[str, Any], go: Any, placed: Any, group: str | None,
     from a2perf_core.runner.child import child_main
 
     become_child_subreaper()
-    placed.wait()  # the harness has tried to move this process into the group
+    while not placed.wait(0.5):  # until the harness has tried to move this process into the group
+        if os.getppid() != harness_pid:
+            os._exit(1)
     in_group = group is not None and os.getpid() in cgroup_pids(Path(group))
     if in_group:
         set_parent_death_signal(signal.SIGKILL)
