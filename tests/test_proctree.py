@@ -148,9 +148,15 @@ def test_watchdog_ends_its_roots_and_marked_processes_when_the_pipe_closes(tmp_p
         end(*pids)
 
 
-needs_cgroup = pytest.mark.skipif(
-    cgroup_v2_mount() is None or PhaseCgroup.create("probe") is None, reason="no cgroup v2 group can be made here"
-)
+def can_make_cgroup() -> bool:
+    group = PhaseCgroup.create("probe") if cgroup_v2_mount() is not None else None
+    if group is None:
+        return False
+    group.remove()
+    return True
+
+
+needs_cgroup = pytest.mark.skipif(not can_make_cgroup(), reason="no cgroup v2 group can be made here")
 
 
 @needs_cgroup
