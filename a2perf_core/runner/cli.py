@@ -261,9 +261,11 @@ def run_command(
 
     from a2perf_core.cli import print_json
     from a2perf_core.runner.executor import RunRequest, execute_runs, get_executor
+    from a2perf_core.runner.process import raise_interrupted_on_sigterm
     from a2perf_core.runner.submission import check_participant_args, load_submission
     from a2perf_core.runner.summary import summarize
 
+    raise_interrupted_on_sigterm()  # CI cancels, `timeout` and batch schedulers stop a run like Ctrl-C
     executor = get_executor(executor_name)
     reference = submission or str(example_submission())
     settings = build_settings(reference, task, phase, seed, gin_file, gin_param, participant_arg, timeout, max_memory)

@@ -1,7 +1,19 @@
-"""A phase's participant process: spawned held back, released, watched, and ended with its tree.
+"""A phase's participant process: spawned held back, contained, released, watched, and ended with all it started.
 
-The child runs in its own session, so ending a phase (timeout, memory limit, Ctrl-C, or just the
-participant leaving grandchildren behind) ends the whole process tree: no orphans survive a phase.
+Containment, best first (``run.json`` records which one each phase used, as ``containment``):
+
+- ``cgroup v2``: the root process moves into a cgroup of its own before it is released. Nothing
+  leaves a cgroup by forking, ``setsid`` or re-parenting, so every process the phase starts is
+  listed (memory), charged (``cpu.stat``) and ended (``cgroup.kill``). A watchdog process in its own
+  session holds a pipe from the harness and kills the group when the pipe closes, also after a
+  SIGKILL of the harness; the root gets SIGKILL when the harness dies (``PR_SET_PDEATHSIG``).
+- ``subreaper``: where no cgroup can be made (no cgroup v2 mount, no permission), the root process
+  is a child subreaper (``PR_SET_CHILD_SUBREAPER``), so descendants that detach are re-parented to it
+  and stay in the tree that is walked. A thread in the root ends the tree if the harness dies.
+
+In both, the root kills and reaps whatever is left under it when the phase's function returns, and
+the harness ends the rest when the phase ends however it ends (timeout, memory limit, Ctrl-C,
+SIGTERM). ``A2PERF_CONTAINMENT=subreaper`` forces the fallback.
 """
 
 from __future__ import annotations
@@ -9,12 +21,44 @@ from __future__ import annotations
 import multiprocessing
 import os
 import signal
+import threading
 import time
+import weakref
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import attrs
 import psutil
+
+from a2perf_core.proctree import (
+    MIB,
+    PhaseCgroup,
+    PhaseCpuClock,
+    ProcessTreeReader,
+    become_child_subreaper,
+    cgroup_pids,
+    end_descendants,
+    set_parent_death_signal,
+    wait_gone,
+)
+
+CONTAINMENT_ENV = "A2PERF_CONTAINMENT"
+CGROUP = "cgroup v2"
+SUBREAPER = "subreaper"
+
+
+class PhaseInterrupted(KeyboardInterrupt):
+    """The harness was told to stop (Ctrl-C or a signal); the message is the phase's reason."""
+
+
+def _interrupt(signum: int, frame: Any) -> None:
+    raise PhaseInterrupted(f"interrupted ({signal.Signals(signum).name})")
+
+
+def raise_interrupted_on_sigterm() -> None:
+    """In this (main) thread, SIGTERM raises :class:`PhaseInterrupted`: the phase ends as on Ctrl-C."""
+    signal.signal(signal.SIGTERM, _interrupt)
 
 
 @attrs.frozen
@@ -25,8 +69,16 @@ class PhaseOutcome:
     exitcode: int | None
     reason: str | None
     wall_time_s: float
-    #: peak RSS of the process tree as polled by the harness (every 0.1 s with a memory limit, else 1 s)
+    #: peak RSS of the phase's processes as polled by the harness (every 0.1 s with a memory limit, else 1 s)
     peak_tree_rss_mib: float
+    #: how the phase's processes were kept together: ``cgroup v2`` or ``subreaper``
+    containment: str = "subreaper"
+    #: CPU seconds (user + system) of every process of the phase, ended ones included
+    participant_cpu_s: float | None = None
+
+    def recorded(self) -> dict[str, Any]:
+        """The fields the run records in the phase's entry of ``run.json``."""
+        return {"containment": self.containment, "participant_cpu_s": self.participant_cpu_s}
 
 
 def describe_exit(exitcode: int | None) -> str:
@@ -41,45 +93,110 @@ def describe_exit(exitcode: int | None) -> str:
     return f"exited with code {exitcode}"
 
 
+def requested_containment() -> str:
+    """``cgroup v2`` unless ``A2PERF_CONTAINMENT=subreaper`` forces the fallback."""
+    value = os.environ.get(CONTAINMENT_ENV, "").strip().lower()
+    return SUBREAPER if value == SUBREAPER else CGROUP
+
+
+def contained_main(job: dict[str, Any], go: Any, placed: Any, group: str | None, harness_pid: int) -> None:
+    """The root process of a phase: joins its cgroup, guards against the harness's death, runs the phase."""
+    from a2perf_core.runner.child import child_main
+
+    become_child_subreaper()
+    while not placed.wait(0.5):  # until the harness has tried to move this process into the group
+        if os.getppid() != harness_pid:
+            os._exit(1)
+    in_group = group is not None and os.getpid() in cgroup_pids(Path(group))
+    if in_group:
+        set_parent_death_signal(signal.SIGKILL)
+    else:
+        threading.Thread(target=_end_with_harness, args=(harness_pid,), name="a2perf-guard", daemon=True).start()
+    if os.getppid() != harness_pid:  # the harness died before the guard was in place
+        _end_tree_and_exit()
+    try:
+        child_main(job, go)
+    finally:
+        end_descendants(os.getpid())
+
+
+def _end_with_harness(harness_pid: int) -> None:
+    while os.getppid() == harness_pid:
+        time.sleep(0.1)
+    _end_tree_and_exit()
+
+
+def _end_tree_and_exit() -> None:
+    end_descendants(os.getpid())
+    os._exit(1)
+
+
+def _close_watchdog(watchdog: Any) -> None:
+    """Closing the pipe makes the watchdog kill and remove the phase's cgroup."""
+    try:
+        watchdog.stdin.close()
+    except OSError:
+        pass
+
+
 class ChildProcess:
-    """One participant process: started held back, released, watched, and ended with its tree."""
+    """One participant process: started held back, contained, released, watched, and ended with its tree."""
 
     def __init__(self, job: dict[str, Any]) -> None:
-        from a2perf_core.runner.child import child_main
-
-        context = multiprocessing.get_context("spawn")
-        self._go = context.Event()
-        self._process = context.Process(target=child_main, args=(job, self._go), name=f"a2perf-{job['label']}")
+        self._job = job
+        self._context = multiprocessing.get_context("spawn")
+        self._go = self._context.Event()
+        self._process: Any = None
+        self._reader = ProcessTreeReader()
         self._seen: dict[int, psutil.Process] = {}
+        self._group: PhaseCgroup | None = None
+        self._clock: PhaseCpuClock | None = None
+        self.containment = SUBREAPER
 
     @property
     def pid(self) -> int | None:
-        return self._process.pid
+        return None if self._process is None else self._process.pid
 
     def start(self) -> int:
-        self._process.start()
-        assert self._process.pid is not None
-        return self._process.pid
+        """Spawn the root process held back in its phase cgroup (where one can be made); return its pid."""
+        from a2perf_core.watchdog import start_watchdog
 
-    def tree(self) -> list[psutil.Process]:
-        """The child and all its descendants alive now (remembered, to end them later)."""
-        try:
-            root = psutil.Process(self._process.pid)
-            members = [root, *root.children(recursive=True)]
-        except psutil.NoSuchProcess:
+        group = PhaseCgroup.create(self._job["label"]) if requested_containment() == CGROUP else None
+        if group is not None:
+            watchdog = start_watchdog(cgroup=group.path)
+            weakref.finalize(self, _close_watchdog, watchdog)
+        self._placed = placed = self._context.Event()  # kept: the child unpickles it later
+        self._process = self._context.Process(
+            target=contained_main,
+            args=(self._job, self._go, placed, None if group is None else os.fspath(group.path), os.getpid()),
+            name=f"a2perf-{self._job['label']}",
+        )
+        self._process.start()
+        pid = self._process.pid
+        assert pid is not None
+        if group is not None and group.add(pid):  # before the root runs any code of ours
+            self._group, self.containment = group, CGROUP
+        placed.set()
+        self._clock = PhaseCpuClock(pid, self._reader)
+        return pid
+
+    def tree(self) -> list[int]:
+        """The phase's live processes (remembered, to end them later)."""
+        if self.pid is None:
             return []
-        for member in members:
-            self._seen.setdefault(member.pid, member)
+        members = self._reader.tree_pids(self.pid)
+        for pid in members:
+            if pid not in self._seen:
+                try:
+                    self._seen[pid] = psutil.Process(pid)
+                except psutil.Error:
+                    pass
         return members
 
     def tree_rss_mib(self) -> float:
-        total = 0
-        for member in self.tree():
-            try:
-                total += member.memory_info().rss
-            except psutil.Error:
-                pass
-        return total / 2**20
+        if self.pid is None:
+            return 0.0
+        return sum(m.rss for m in self._reader.snapshot(self.pid)) / MIB
 
     def release_and_wait(
         self,
@@ -88,7 +205,7 @@ class ChildProcess:
         tick: Callable[[float], None] | None = None,
         poll_s: float = 0.1,
     ) -> PhaseOutcome:
-        """Let the child run; end it on timeout or memory limit; always end its whole tree."""
+        """Let the child run; end it on timeout or memory limit; always end everything it started."""
         start = time.perf_counter()
         self._go.set()
         reason: str | None = None
@@ -105,6 +222,7 @@ class ChildProcess:
                     break
                 if start + elapsed >= next_tree:
                     next_tree = start + elapsed + tree_every
+                    self.tree()
                     rss = self.tree_rss_mib()
                     peak = max(peak, rss)
                 if timeout_s is not None and elapsed > timeout_s:
@@ -116,32 +234,35 @@ class ChildProcess:
                 if tick is not None:
                     tick(elapsed)
         except KeyboardInterrupt:
-            reason = "interrupted (Ctrl-C)"
             self.end_tree()
             raise
         finally:
             wall = time.perf_counter() - start
-            if reason is not None:
-                self.end_tree()
             self.end_tree()
         exitcode = self._process.exitcode
         if reason is None and exitcode != 0:
             reason = describe_exit(exitcode)
-        return PhaseOutcome(reason is None, exitcode, reason, wall, peak)
+        cpu = None if self._clock is None else self._clock.seconds()
+        return PhaseOutcome(reason is None, exitcode, reason, wall, peak, self.containment, cpu)
 
     def end_tree(self) -> None:
-        """SIGKILL the child's process group and every descendant ever seen; reap the child."""
+        """SIGKILL every process of the phase (its cgroup, or the tree under the root, then the root); reap it."""
+        pid = self.pid
+        if pid is None:
+            return
         self.tree()
-        pid = self._process.pid
-        if pid is not None:
-            try:
-                os.killpg(pid, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                pass
+        if self._group is not None:
+            self._group.kill()
+        else:
+            end_descendants(pid, reader=self._reader)
+        try:
+            os.killpg(pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
         for member in self._seen.values():
             try:
                 member.kill()
             except psutil.Error:
                 pass
-        psutil.wait_procs(list(self._seen.values()), timeout=5)
+        wait_gone(list(self._seen), reader=self._reader)  # zombies count as ended: their reaper may be init
         self._process.join(5)

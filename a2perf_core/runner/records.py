@@ -47,6 +47,9 @@ PHASE_FIELDS: dict[str, str] = {
     "exitcodes": "process label -> exit code (negative: killed by that signal)",
     "peak_tree_rss_mib": "peak RSS of the process tree, polled by the harness",
     "ru_maxrss_kib": "the kernel's RSS high-water mark of the participant's process (when it reported)",
+    "containment": "how the phase's processes were contained and counted: `cgroup v2` (a group per process) or "
+    "`subreaper` (the tree under the participant's root, which adopts orphans)",
+    "participant_cpu_s": "CPU seconds of every process the phase started, ended and detached ones included",
     "episodes": "episodes completed",
     "episodes_requested": "episodes asked for (inference, generalization)",
     "timed_calls": "timed `infer_once` calls (inference)",
@@ -56,7 +59,7 @@ PHASE_FIELDS: dict[str, str] = {
     "step_cap_reached": "the `num_inference_steps` cap ended the phase before all episodes (inference)",
     "skipped_tasks": "generalization task -> why it was skipped (missing data, with the fetch command)",
     "tasks": "generalization task -> record of its process (label, status, reason, exit code, wall time, "
-    "RSS, episodes)",
+    "RSS, episodes, containment, CPU seconds)",
 }
 
 #: at most this many characters of an error message go to run.json and the terminal
@@ -183,6 +186,9 @@ class ProcessRecord:
     peak_tree_rss_mib: float
     ru_maxrss_kib: int | None
     episodes: int | None = None
+    #: how the phase's processes were held together: ``cgroup v2`` or ``subreaper``
+    containment: str | None = None
+    participant_cpu_s: float | None = None
 
     def to_json(self) -> dict[str, Any]:
         return check_json(attrs.asdict(self), "ProcessRecord")
@@ -205,6 +211,8 @@ class PhaseRecord:
     exitcodes: dict[str, int | None] = attrs.Factory(dict)
     peak_tree_rss_mib: float | None = None
     ru_maxrss_kib: int | None = None
+    containment: str | None = None
+    participant_cpu_s: float | None = None
     episodes: int | None = None
     episodes_requested: int | None = None
     timed_calls: int | None = None

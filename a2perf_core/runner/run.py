@@ -250,8 +250,9 @@ class Run:
                 continue
             try:
                 phases[phase] = self._run_phase(phase)
-            except KeyboardInterrupt:
-                phases[phase] = PhaseRecord(status="failed", reason="interrupted (Ctrl-C)", ended=now())
+            except KeyboardInterrupt as exc:  # a PhaseInterrupted's message names the signal
+                reason = str(exc) or "interrupted (Ctrl-C)"
+                phases[phase] = PhaseRecord(status="failed", reason=reason, ended=now())
                 self.record.ended = now()
                 self._write()
                 raise
@@ -313,6 +314,7 @@ class Run:
         processes = [p for p, _ in parts]
         failed = [p for p in processes if p.status != "ok"]
         rss = [p.ru_maxrss_kib for p in processes if p.ru_maxrss_kib]
+        cpu = [p.participant_cpu_s for p in processes]
         record = PhaseRecord(
             status="failed" if failed else "ok",
             reason="; ".join(f"{p.label}: {p.reason}" for p in failed) or None,
@@ -322,6 +324,8 @@ class Run:
             exitcodes={p.label: p.exitcode for p in processes},
             peak_tree_rss_mib=max(p.peak_tree_rss_mib for p in processes),
             ru_maxrss_kib=max(rss) if rss else None,
+            containment=", ".join(sorted({p.containment for p in processes})),
+            participant_cpu_s=None if None in cpu else sum(cpu),  # type: ignore[arg-type]
             skipped_tasks=skipped,
         )
         if phase == "generalization":
@@ -390,6 +394,8 @@ class Run:
             peak_tree_rss_mib=outcome.peak_tree_rss_mib,
             ru_maxrss_kib=max(rusage.values()) if rusage else None,
             episodes=result.episodes,
+            containment=outcome.containment,
+            participant_cpu_s=outcome.participant_cpu_s,
         )
         return process, result
 

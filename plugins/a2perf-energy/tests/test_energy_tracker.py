@@ -130,3 +130,39 @@ def test_cpu_clock_keeps_the_time_of_ended_processes() -> None:
     assert after - first >= 0.35
     assert after >= usage.ru_utime + usage.ru_stime - 0.1
     assert clock.seconds() == after  # nothing is lost and nothing is counted twice afterwards
+
+
+def test_cpu_clock_counts_the_phase_cgroup_like_the_memory_reader() -> None:
+    """A daemon that left the root's tree is charged, because it is still in the phase's cgroup."""
+    from a2perf_core.proctree import PhaseCgroup, ProcessTreeReader
+
+    group = PhaseCgroup.create("energy-test")
+    if group is None:
+        pytest.skip("no cgroup v2 group can be made here")
+    code = (
+        "import os, sys, time\n"
+        "sys.stdin.readline()\n"
+        "if os.fork() == 0:\n"
+        "    os.setsid()\n"
+        "    if os.fork() == 0:\n"
+        "        end = time.process_time() + 0.5\n"
+        "        while time.process_time() < end: pass\n"
+        "        print(os.getpid(), flush=True); time.sleep(60)\n"
+        "    os._exit(0)\n"
+        "os.wait()\n"
+        "time.sleep(60)\n"
+    )
+    root = subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert group.add(root.pid)
+        assert root.stdin is not None and root.stdout is not None
+        root.stdin.write("\n")
+        root.stdin.flush()
+        daemon = int(root.stdout.readline())
+        clock, reader = ParticipantCpuClock(root.pid), ProcessTreeReader()
+        assert clock.group == reader.group_of(root.pid) == group.path
+        assert daemon in reader.tree_pids(root.pid)
+        assert clock.seconds() >= 0.5
+    finally:
+        group.remove()
+        root.wait(timeout=10)

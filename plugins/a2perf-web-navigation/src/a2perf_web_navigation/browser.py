@@ -6,8 +6,9 @@ Chromium and chromedriver are found through ``A2PERF_CHROME`` / ``A2PERF_CHROMED
 - :meth:`Chromium.close` quits the driver and removes the profile directory;
 - a ``weakref.finalize`` does the same when the owner is garbage-collected or Python exits
   (also after Ctrl-C, since chromedriver runs in its own session and does not get the SIGINT);
-- a small watchdog process holds a pipe from this process; when the pipe closes for any reason,
-  including a SIGKILL of Python, it kills whatever is left of the browser tree.
+- a small watchdog process (:mod:`a2perf_core.watchdog`) holds a pipe from this process; when the
+  pipe closes for any reason, including a SIGKILL of Python, it kills whatever is left of the
+  browser tree (chromedriver's tree and every process using the profile) and removes the profile.
 """
 
 from __future__ import annotations
@@ -16,13 +17,14 @@ import base64
 import os
 import shutil
 import subprocess
-import sys
 import tempfile
 import weakref
 from collections.abc import Sequence
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
+from a2perf_core.watchdog import start_watchdog
 from a2perf_web_navigation.errors import BrowserError, BrowserMissingError
 
 CHROME_ENV, CHROMEDRIVER_ENV = "A2PERF_CHROME", "A2PERF_CHROMEDRIVER"
@@ -45,45 +47,6 @@ CHROME_FLAGS = (
     "--disable-breakpad",
     "--disable-crash-reporter",
 )
-
-_WATCHDOG = r"""
-import os, shutil, sys, time
-import psutil
-profile = sys.argv[1]
-line = sys.stdin.buffer.readline()
-driver_pid = int(line) if line.strip() else -1
-sys.stdin.buffer.read()
-victims = {}
-def take(proc):
-    victims[proc.pid] = proc
-    for child in proc.children(recursive=True):
-        victims[child.pid] = child
-try:
-    take(psutil.Process(driver_pid))
-except psutil.Error:
-    pass
-for proc in psutil.process_iter(["cmdline"]):
-    try:
-        if proc.pid != os.getpid() and any(profile in part for part in proc.info["cmdline"] or ()):
-            take(proc)
-    except psutil.Error:
-        pass
-victims.pop(os.getpid(), None)
-for proc in victims.values():
-    try:
-        proc.kill()
-    except psutil.Error:
-        pass
-deadline = time.monotonic() + 5
-while time.monotonic() < deadline:
-    try:
-        if all(p.status() == psutil.STATUS_ZOMBIE for p in victims.values() if p.is_running()):
-            break
-    except psutil.Error:
-        continue
-    time.sleep(0.05)
-shutil.rmtree(profile, ignore_errors=True)
-"""
 
 
 def find_browser() -> tuple[str, str]:
@@ -148,9 +111,7 @@ class Chromium:
         options.add_argument(f"--window-size={window_size[0]},{window_size[1]}")
         options.add_argument(f"--user-data-dir={self.profile_dir}")
         service = Service(executable_path=chromedriver, popen_kw={"start_new_session": True})
-        self.watchdog = subprocess.Popen(
-            [sys.executable, "-c", _WATCHDOG, self.profile_dir], stdin=subprocess.PIPE, start_new_session=True
-        )
+        self.watchdog = start_watchdog(match=self.profile_dir, remove=Path(self.profile_dir))
         try:
             self.driver = webdriver.Chrome(service=service, options=options)
         except WebDriverException as exc:
