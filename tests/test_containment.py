@@ -140,5 +140,7 @@ def test_a_resumed_train_log_has_only_the_rows_of_the_new_attempt(with_example_d
     _, stderr = second.communicate(timeout=120)
     assert second.returncode == 0, stderr.decode()
     rows = log.read_text().splitlines()
-    assert rows == ["global_step,episode_return,episode_length,wall_time_s", rows[1]]
+    from a2perf_core.runner.recording import HEADER
+
+    assert rows == [HEADER.strip(), rows[1]]
     assert rows[1].startswith("1,")
