@@ -38,23 +38,12 @@ def ensure_browser(session: nox.Session) -> None:
     )
 
 
-def in_ci() -> bool:
-    return os.environ.get("CI", "").strip().lower() == "true"
-
-
-def fetch_data_in_ci(session: nox.Session) -> None:
-    """In CI a test never skips for missing data (it fails), so CI fetches every asset first."""
-    if in_ci():
-        session.run("a2perf", "data", "fetch", "--all")
-
-
 @nox.session
 def tests(session: nox.Session) -> None:
     """The whole suite, slow end-to-end tests included, with every plugin installed."""
     ensure_browser(session)
     install_core_and(session, PLUGINS)
     session.install("docs/examples/a2perf-example-domain")  # a third-party plugin, installed as a user would
-    fetch_data_in_ci(session)
     session.run("pytest", "--runslow", "-p", "no:cacheprovider", "--durations=15", *session.posargs)
 
 
@@ -65,7 +54,6 @@ def plugin(session: nox.Session, plugin: str) -> None:
     if plugin == "a2perf-web-navigation":
         ensure_browser(session)
     install_core_and(session, [plugin])
-    fetch_data_in_ci(session)
     session.run("pytest", "--runslow", "-p", "no:cacheprovider", f"plugins/{plugin}", *session.posargs)
 
 
