@@ -104,6 +104,19 @@ def plain_settings(settings: Any) -> dict[str, Any]:
     return check_json(convert(attrs.asdict(settings, recurse=False)), "settings")
 
 
+class FlatRecord:
+    """A record of plain JSON values (no nested records): written and read field by field."""
+
+    __slots__ = ()
+
+    def to_json(self) -> dict[str, Any]:
+        return check_json(attrs.asdict(self, recurse=False), type(self).__name__)  # type: ignore[arg-type]
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Any:
+        return cls(**data)
+
+
 @attrs.frozen
 class PhaseJob:
     """What a phase's child process needs, pickled to it: plain values only."""
@@ -145,7 +158,7 @@ class PhaseJob:
 
 
 @attrs.frozen
-class PhaseResult:
+class PhaseResult(FlatRecord):
     """What a phase's process reports about itself in ``.<label>_result.json``."""
 
     episodes: int | None = None
@@ -158,13 +171,6 @@ class PhaseResult:
     #: ``"Type: message"`` when the phase raised
     error: str | None = None
 
-    def to_json(self) -> dict[str, Any]:
-        return check_json(attrs.asdict(self), "PhaseResult")
-
-    @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> PhaseResult:
-        return cls(**data)
-
     def shortfall(self) -> str | None:
         """Why the result is incomplete: fewer episodes than asked, unless a step cap ended the phase."""
         if self.episodes_requested is None or self.episodes is None or self.step_cap_reached:
@@ -175,7 +181,7 @@ class PhaseResult:
 
 
 @attrs.frozen
-class ProcessRecord:
+class ProcessRecord(FlatRecord):
     """One phase process: how it ended and what it reported."""
 
     label: str
@@ -189,13 +195,6 @@ class ProcessRecord:
     #: how the phase's processes were held together: ``cgroup v2`` or ``subreaper``
     containment: str | None = None
     participant_cpu_s: float | None = None
-
-    def to_json(self) -> dict[str, Any]:
-        return check_json(attrs.asdict(self), "ProcessRecord")
-
-    @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> ProcessRecord:
-        return cls(**data)
 
 
 @attrs.define
@@ -237,7 +236,7 @@ class PhaseRecord:
 
 
 @attrs.define
-class SubmissionRecord:
+class SubmissionRecord(FlatRecord):
     """Which submission ran, by reference and by content."""
 
     reference: str
@@ -245,13 +244,6 @@ class SubmissionRecord:
     requirements: list[str]
     content_hash: str
     package_versions: dict[str, str | None]
-
-    def to_json(self) -> dict[str, Any]:
-        return check_json(attrs.asdict(self, recurse=False), "SubmissionRecord")
-
-    @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> SubmissionRecord:
-        return cls(**data)
 
 
 @attrs.define
