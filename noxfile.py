@@ -45,6 +45,7 @@ def ensure_bubblewrap(session: nox.Session) -> None:
     if shutil.which("apt-get") and hasattr(os, "geteuid") and os.geteuid() == 0:
         session.log("installing bubblewrap from Debian's packages")
         env = {"DEBIAN_FRONTEND": "noninteractive"}
+        session.run("apt-get", "update", "-qq", external=True, env=env)
         session.run("apt-get", "install", "-y", "-qq", "bubblewrap", external=True, env=env)
         return
     session.warn("no bwrap found: install the Debian package bubblewrap; sandbox tests will be skipped")
