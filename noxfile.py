@@ -38,10 +38,24 @@ def ensure_browser(session: nox.Session) -> None:
     )
 
 
+def ensure_bubblewrap(session: nox.Session) -> None:
+    """The --untrusted sandbox tests run the policy under bubblewrap: install Debian's when missing and allowed."""
+    if shutil.which("bwrap"):
+        return
+    if shutil.which("apt-get") and hasattr(os, "geteuid") and os.geteuid() == 0:
+        session.log("installing bubblewrap from Debian's packages")
+        env = {"DEBIAN_FRONTEND": "noninteractive"}
+        session.run("apt-get", "update", "-qq", external=True, env=env)
+        session.run("apt-get", "install", "-y", "-qq", "bubblewrap", external=True, env=env)
+        return
+    session.warn("no bwrap found: install the Debian package bubblewrap; sandbox tests will be skipped")
+
+
 @nox.session
 def tests(session: nox.Session) -> None:
     """The whole suite, slow end-to-end tests included, with every plugin installed."""
     ensure_browser(session)
+    ensure_bubblewrap(session)
     install_core_and(session, PLUGINS)
     session.install("docs/examples/a2perf-example-domain")  # a third-party plugin, installed as a user would
     session.run("pytest", "--runslow", "-p", "no:cacheprovider", "--durations=15", *session.posargs)

@@ -1,0 +1,73 @@
+"""The sandbox an untrusted policy process runs in: bubblewrap, no network, read-only except one directory.
+
+Untrusted mode must never fall back to running the policy unsandboxed, so a missing or broken bubblewrap is a
+one-line error rather than a silent downgrade.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from collections.abc import Sequence
+from pathlib import Path
+
+from a2perf_core.errors import A2PerfError
+
+SANDBOX_NAME = "bubblewrap"
+
+
+class SandboxUnavailableError(A2PerfError):
+    """Untrusted mode was asked for on a machine where the policy process cannot be sandboxed."""
+
+
+def bubblewrap_path() -> str:
+    """Where bwrap is; an error naming the Debian package when it is not installed."""
+    found = shutil.which("bwrap")
+    if found is None:
+        raise SandboxUnavailableError(
+            "--untrusted needs bubblewrap to sandbox the policy: install the Debian package 'bubblewrap'"
+        )
+    return found
+
+
+def sandboxed_command(command: Sequence[str], writable_dir: Path) -> list[str]:
+    """`command` wrapped so it runs with its own (empty) network namespace and only `writable_dir` writable."""
+    writable = str(Path(writable_dir).resolve())
+    return [
+        bubblewrap_path(),
+        "--unshare-net",
+        "--die-with-parent",
+        "--ro-bind",
+        "/",
+        "/",
+        "--dev",
+        "/dev",
+        "--proc",
+        "/proc",
+        "--tmpfs",
+        "/tmp",
+        "--bind",
+        writable,
+        writable,
+        "--chdir",
+        writable,
+        *command,
+    ]
+
+
+def check_sandbox(writable_dir: Path) -> str:
+    """Run `true` in the sandbox once; return the sandbox's name, or an error saying why it does not work.
+
+    bwrap can be installed yet unusable (user namespaces disabled, seccomp in a container), so its presence alone
+    proves nothing.
+    """
+    try:
+        finished = subprocess.run(
+            sandboxed_command(["true"], writable_dir), capture_output=True, text=True, timeout=30, check=False
+        )
+    except (OSError, subprocess.TimeoutExpired) as error:
+        raise SandboxUnavailableError(f"--untrusted: bubblewrap could not start: {error}") from None
+    if finished.returncode != 0:
+        reason = (finished.stderr.strip().splitlines() or [f"exit status {finished.returncode}"])[-1]
+        raise SandboxUnavailableError(f"--untrusted: bubblewrap does not work on this machine: {reason}")
+    return SANDBOX_NAME
