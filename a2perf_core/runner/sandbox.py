@@ -30,6 +30,25 @@ def bubblewrap_path() -> str:
     return found
 
 
+def _code_under_tmp() -> list[str]:
+    """The interpreter, import path and this package where they live under ``/tmp`` (a checkout or
+    venv there): the private ``/tmp`` would hide them, so they are bound back, read-only."""
+    import sys
+
+    import a2perf_core
+
+    candidates = {
+        sys.prefix,
+        sys.base_prefix,
+        sys.exec_prefix,
+        *sys.path,
+        str(Path(a2perf_core.__file__).parent.parent),
+    }
+    found = {str(Path(c).resolve()) for c in candidates if c and Path(c).exists()}
+    under_tmp = sorted(c for c in found if c == "/tmp" or c.startswith("/tmp/"))
+    return [c for c in under_tmp if c != "/tmp"]
+
+
 def sandboxed_command(command: Sequence[str], writable_dir: Path) -> list[str]:
     """`command` wrapped so it runs with its own (empty) network namespace and only `writable_dir` writable."""
     writable = str(Path(writable_dir).resolve())
@@ -46,6 +65,7 @@ def sandboxed_command(command: Sequence[str], writable_dir: Path) -> list[str]:
         "/proc",
         "--tmpfs",
         "/tmp",
+        *(arg for path in _code_under_tmp() for arg in ("--ro-bind", path, path)),
         "--bind",
         writable,
         writable,
