@@ -189,3 +189,12 @@ def test_untrustworthy_values_are_marked_in_the_metrics_table(capsys):
     assert "~0.75" in rows["latency.p99"]
     assert "~" not in rows["latency.p50"] and "~" not in rows["wall_clock.inference"]
     assert f"~ latency.p99: not trustworthy: {note}" in out
+
+
+def test_submission_label_is_the_folder_or_module_name() -> None:
+    from a2perf_core.runner.results import submission_label
+
+    assert submission_label("submissions/ppo_agent/") == "ppo_agent"
+    assert submission_label("/abs/path/sac") == "sac"
+    assert submission_label("my_pkg.agents.dqn") == "my_pkg.agents.dqn"
+    assert submission_label("ppo", "sha256:0123456789abcdef") == "ppo@01234567"

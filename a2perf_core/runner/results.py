@@ -32,6 +32,20 @@ def read_json(path: Path) -> Any:
     return json.loads(path.read_text()) if path.exists() else None
 
 
+def submission_label(reference: str, content_hash: str | None = None) -> str:
+    """The name a submission goes by in tables: its folder's name, or its dotted module name.
+
+    With ``content_hash`` the first eight hex digits follow (``ppo@1a2b3c4d``), which tells apart two
+    versions of one folder.
+    """
+    name = Path(reference.rstrip("/")).name
+    if name in ("", ".", ".."):
+        name = Path(reference).resolve().name or reference
+    if content_hash:
+        name = f"{name}@{content_hash.removeprefix('sha256:')[:8]}"
+    return name
+
+
 def machine_facts() -> dict[str, Any]:
     import psutil
 
