@@ -1,0 +1,1 @@
+"""Results across runs: the metric groups of A2Perf's tables (more lands here: the results database)."""
