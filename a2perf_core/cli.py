@@ -22,6 +22,7 @@ CORE_COMMANDS = {
     "tasks": "a2perf_core.cli:tasks_command",
     "metrics": "a2perf_core.cli:metrics_command",
     "data": "a2perf_core.cli:data_group",
+    "results": "a2perf_core.results.cli:results_group",
     "run": "a2perf_core.runner.cli:run_command",
     "validate": "a2perf_core.runner.cli:validate_command",
     "init-submission": "a2perf_core.runner.cli:init_submission_command",

@@ -219,6 +219,24 @@ def print_outcome(console: Any, outcome: Any) -> None:
         console.print(f"  [yellow]warning: metric failed (the run went on without it)[/]: {escape(error)}")
 
 
+def index_finished_run(console: Any, run_dir: Path, results_root: Path) -> None:
+    """Index a run that just ended; a failure is a warning (the run folder is intact and can be
+    indexed later with ``a2perf results index``), never the end of the remaining runs."""
+    from rich.markup import escape
+
+    from a2perf_core.results.store import index_run
+
+    try:
+        index_run(run_dir, results_root)
+    except Exception as exc:
+        root = escape(str(results_root))
+        why = escape(f"{type(exc).__name__}: {exc}")
+        console.print(
+            f"  [yellow]warning: not indexed into {root}[/]: {why} "
+            f"(the run folder is intact; later: a2perf results index {root})"
+        )
+
+
 @click.command("run")
 @click.argument("submission", required=False)
 @click.option("--task", help="Task id (default: a task that needs no download).")
@@ -239,6 +257,14 @@ def print_outcome(console: Any, outcome: Any) -> None:
 @click.option("--max-memory", help="Memory limit of a phase's process tree, e.g. 2G.")
 @click.option("--json", "as_json", is_flag=True, help="Print the metrics as JSON instead of a table.")
 @click.option("--executor", "executor_name", default="local", show_default=True, help="Where the runs execute.")
+@click.option(
+    "--results-root",
+    type=click.Path(path_type=Path),
+    default="a2perf-runs",
+    show_default=True,
+    envvar="A2PERF_RESULTS_ROOT",
+    help="Results root: each run is indexed into its results.sqlite as it ends (docs/results.md).",
+)
 def run_command(
     submission: str | None,
     task: str | None,
@@ -254,6 +280,7 @@ def run_command(
     max_memory: str | None,
     as_json: bool,
     executor_name: str,
+    results_root: Path,
 ) -> None:
     """Run SUBMISSION (default: the bundled example) on a task and record every metric."""
     import attrs
@@ -286,6 +313,7 @@ def run_command(
             if len(requests) > 1:
                 console.print(f"seed {requests[index].settings.seed}:")
             print_outcome(console, outcome)
+            index_finished_run(console, outcome.run_dir, results_root)
     summary = summarize([o.run_dir for o in outcomes], out) if seeds else None
     if as_json:
         print_json(
