@@ -226,10 +226,14 @@ def sha256_text(text: str) -> str:
 def settings_hash(settings: dict[str, Any]) -> str:
     """sha256 over the settings that change results (``RESULT_SETTINGS`` less the task and the seed,
     which differ between runs that are meant to be compared)."""
+    return sha256_text(json.dumps(result_settings(settings), sort_keys=True))
+
+
+def result_settings(settings: dict[str, Any]) -> dict[str, Any]:
+    """The settings of ``run.json`` that change results, less the task and the seed."""
     from a2perf_core.runner.run import RESULT_SETTINGS
 
-    chosen = {key: settings.get(key) for key in RESULT_SETTINGS if key not in ("task_id", "seed")}
-    return sha256_text(json.dumps(chosen, sort_keys=True))
+    return {key: settings.get(key) for key in RESULT_SETTINGS if key not in ("task_id", "seed")}
 
 
 _TASK_VERSION = re.compile(r"-v(\d+)$")
@@ -568,6 +572,8 @@ class IndexedRun:
     ended: str | None
     gin_config_hash: str
     settings_hash: str
+    #: the settings that change results (``RESULT_SETTINGS`` less task and seed), as hashed
+    result_settings: dict[str, Any]
     machine: dict[str, Any]
     versions: dict[str, Any]
     #: phase -> (status, reason), in the order they were requested
@@ -601,7 +607,7 @@ def load_runs(
     where, params = run_filter_sql(task, submission, status, since)
     runs = db.execute(
         "SELECT run_id, path, submission, task, domain, seed, status, reason, started, ended, gin_config_hash, "
-        f"settings_hash, machine, versions FROM runs{where} ORDER BY task, submission, seed, started",
+        f"settings_hash, settings, machine, versions FROM runs{where} ORDER BY task, submission, seed, started",
         params,
     ).fetchall()
     loaded = []
@@ -643,8 +649,9 @@ def load_runs(
                 ended=row[9],
                 gin_config_hash=row[10],
                 settings_hash=row[11],
-                machine=json.loads(row[12]),
-                versions=json.loads(row[13]),
+                result_settings=result_settings(json.loads(row[12])),
+                machine=json.loads(row[13]),
+                versions=json.loads(row[14]),
                 phases=phases,
                 metrics=metrics,
             )

@@ -1,10 +1,15 @@
-"""Entry point of the ``a2perf-reliability`` distribution: registers the ``reliability`` metric lazily."""
+"""Entry point of the ``a2perf-reliability`` distribution: registers the ``reliability`` metric lazily,
+and the ``a2perf compare`` command."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from a2perf_core.api import MetricSpec, hookimpl
+
+if TYPE_CHECKING:
+    import click
 
 
 @hookimpl
@@ -19,3 +24,11 @@ def a2perf_register_metrics(register: Callable[[MetricSpec], None]) -> None:
             "returns (mean, std, IQM, min, max) and generalization; presets chan2020 and a2perf",
         )
     )
+
+
+@hookimpl
+def a2perf_register_commands(cli: click.Group) -> None:
+    """``a2perf compare``: the module imports only click; the statistics load when it runs."""
+    from a2perf_reliability.cli import compare_command
+
+    cli.add_command(compare_command)
