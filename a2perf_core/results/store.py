@@ -284,7 +284,8 @@ def _read_run(run_dir: Path) -> tuple[dict[str, Any], list[dict[str, Any]]]:
         for key in ("task", "seed", "submission", "phases", "settings", "gin_config"):
             if key not in info:
                 raise ValueError(f"no {key!r}")
-        info["submission"]["content_hash"], info["submission"]["reference"]  # noqa: B018
+        if not isinstance(info["submission"], dict) or not {"reference", "content_hash"} <= set(info["submission"]):
+            raise ValueError("no submission reference or content hash")
     except (ValueError, KeyError, TypeError, UnicodeDecodeError) as exc:
         raise RunFolderError(f"{run_json}: does not parse as a run record ({exc})") from None
     metrics_json = run_dir / METRICS_JSON

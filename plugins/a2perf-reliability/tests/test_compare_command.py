@@ -202,3 +202,31 @@ def test_a_missing_database_is_a_one_line_error(tmp_path):
     result = CliRunner().invoke(main, ["compare", "ppo", "sac", "--results-root", str(tmp_path)])
     assert result.exit_code == 2 and "no results database at" in result.output
     assert "a2perf results index" in result.output and len(result.output.strip().splitlines()) == 1
+
+
+@pytest.mark.slow
+def test_real_runs_of_two_submissions_compare_with_their_own_numbers(tmp_path):
+    import shutil
+
+    import a2perf_core
+
+    example = Path(a2perf_core.__file__).parent / "examples" / "random_submission"
+    root = tmp_path / "results"
+    for name in ("first", "second"):
+        shutil.copytree(example, tmp_path / name, ignore=shutil.ignore_patterns("__pycache__"))
+        (tmp_path / name / "notes.txt").write_text(name)  # a different content hash
+        args = [str(tmp_path / name), "--seeds", "0,1", "--phase", "inference", "--out", str(root / name)]
+        args += ["--results-root", str(root), "--gin-param", "RunSettings.num_inference_episodes = 2"]
+        result = CliRunner().invoke(main, ["run", *args], catch_exceptions=False)
+        assert result.exit_code == 0, result.output
+    result = compare(root, "first", "second")
+    assert result["comparability"] == []  # same machine, versions and settings: nothing to flag
+    assert set(result["tasks"]) == {"CircuitTraining-Synthetic-v0"}
+    rows = result["tasks"]["CircuitTraining-Synthetic-v0"]["metrics"]
+    assert {"latency.mean", "memory.peak", "reliability.returns.mean"} <= {m["name"] for m in rows}
+    for label, name in zip(sorted(result["submissions"]), ("first", "second"), strict=True):
+        for seed in (0, 1):
+            stored = json.loads((root / name / f"seed_{seed}" / "metrics.json").read_text())
+            by_key = {(v["name"], v["phase"]): v["value"] for v in stored}
+            for m in rows:
+                assert m["submissions"][label]["values"][str(seed)] == by_key[(m["name"], m["phase"])]
