@@ -129,6 +129,31 @@ def test_a_failed_seed_gets_no_mean_and_counts_as_the_worst_run(tmp_path):
     assert ranks[PPO]["mean_rank"] == pytest.approx(4.0)
 
 
+def test_a_rerun_seed_does_not_replace_its_failed_run(tmp_path):
+    make_runs(
+        tmp_path,
+        {"ppo": {"T-v0": LAT["ppo"][:3]}, "sac": {"T-v0": LAT["sac"]}},
+        sac={"failed_seeds": {"T-v0": (2,)}},
+    )
+    write_run_folder(
+        tmp_path / "sac" / "T-v0" / "seed_2-rerun",
+        submission="sac",
+        content_hash="sha256:" + "b" * 64,
+        task="T-v0",
+        seed=2,
+        metrics=latency_and_return(0.1, 99.0),
+        started="2026-12-01T12:00:00+00:00",
+    )
+    index_tree(tmp_path)
+    result = compare(tmp_path, "ppo", "sac")
+    cell = row(result, "T-v0", "latency.mean")["submissions"][SAC]
+    assert cell["status"] == "failed" and cell["n"] == 4
+    assert sorted(v for k, v in cell["values"].items() if k.startswith("2@")) == [0.1, 3.5]
+    assert result["warnings"] == [
+        f"{SAC} ran seed 2 of T-v0 2 times; every run counts (a rerun does not replace a failed run)"
+    ]
+
+
 def test_what_differs_between_the_compared_runs_is_flagged(tmp_path):
     same = {"ppo": {"T-v0": LAT["ppo"]}, "sac": {"T-v0": LAT["sac"]}}
     make_runs(tmp_path / "same", same)

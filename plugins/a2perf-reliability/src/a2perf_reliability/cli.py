@@ -77,6 +77,8 @@ def print_comparison(result: dict[str, Any]) -> None:
             f"{v['value']!r} ({', '.join(f'{s}: {n} runs' for s, n in v['runs'].items())})" for v in warning["values"]
         )
         click.secho(f"warning: not comparable: {warning['fact']} differs{where}: {listing}", fg="yellow", err=True)
+    for warning in result["warnings"]:
+        click.secho(f"warning: {warning}", fg="yellow", err=True)
     subs = list(result["submissions"])
     pairs = [f"P({a} better than {b}); p adj." for i, a in enumerate(subs) for b in subs[i + 1 :]]
     for task, entry in result["tasks"].items():

@@ -126,9 +126,31 @@ def _status(runs: Sequence[Any], key: Key) -> tuple[list[int], list[int]]:
     return failed, undefined
 
 
+def _run_name(run: Any, runs: Sequence[Any]) -> str:
+    """The seed, or ``seed@run_id`` when the seed ran more than once (every run counts)."""
+    repeated = sum(r.seed == run.seed for r in runs) > 1
+    return f"{run.seed}@{run.run_id}" if repeated else str(run.seed)
+
+
+def run_warnings(runs: Mapping[str, Sequence[Any]], tasks: Sequence[str]) -> list[str]:
+    """Seeds that ran more than once (all of their runs count), and submissions without a chosen task."""
+    warnings = []
+    for sub, sub_runs in runs.items():
+        if not sub_runs:
+            warnings.append(f"{sub} ran none of the compared tasks ({', '.join(tasks)})")
+        for task in sorted({r.task for r in sub_runs}):
+            seeds = [r.seed for r in sub_runs if r.task == task]
+            for seed in sorted({s for s in seeds if seeds.count(s) > 1}):
+                warnings.append(
+                    f"{sub} ran seed {seed} of {task} {seeds.count(seed)} times; every run counts "
+                    "(a rerun does not replace a failed run)"
+                )
+    return warnings
+
+
 def _cell(runs: Sequence[Any], key: Key, n_resamples: int, confidence: float, seed: int) -> dict[str, Any]:
     """One submission's seeds on one task and metric: values as stored, and the statistics when complete."""
-    values = {str(r.seed): _value(r, key) for r in runs}
+    values = {_run_name(r, runs): _value(r, key) for r in runs}
     failed, undefined = _status(runs, key)
     cell: dict[str, Any] = {"n": len(runs), "n_failed": len(failed), "values": values}
     cell.update(status="ok", reason=None, mean=None, std=None, iqm=None, iqm_ci=None)
@@ -294,6 +316,7 @@ def compare_results(
         "tasks": by_task,
         "aggregate": aggregate,
         "comparability": comparability(runs),
+        "warnings": run_warnings(runs, chosen),
         "rules": {
             "failed_seeds": FAILED_SEED_RULE,
             "aggregate": AGGREGATE_METHOD,
