@@ -156,6 +156,18 @@ def test_a_version_1_database_is_migrated(tmp_path):
         assert migrated.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
 
+def test_a_database_newer_than_this_a2perf_is_refused_not_used(tmp_path):
+    write_run_folder(tmp_path / "r")
+    index_tree(tmp_path)
+    db = sqlite3.connect(tmp_path / "results.sqlite")
+    db.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    db.close()
+    result = results("list", "--results-root", str(tmp_path))
+    assert (
+        result.exit_code == 2 and "newer than this a2perf's" in result.output and "upgrade a2perf-core" in result.output
+    )
+
+
 def _index_many(args: tuple[str, list[str]]) -> int:
     root, run_dirs = args
     for run_dir in run_dirs:

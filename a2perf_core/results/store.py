@@ -168,16 +168,17 @@ def _connect(
 def _upgrade(db: sqlite3.Connection, migrations: Sequence[Callable[[sqlite3.Connection], None]]) -> None:
     """Apply the migrations this file lacks, in one transaction (a second process opening the same
     new file waits, then finds it up to date)."""
-    if db.execute("PRAGMA user_version").fetchone()[0] >= len(migrations):
+    version = db.execute("PRAGMA user_version").fetchone()[0]
+    if version > SCHEMA_VERSION:
+        raise ResultsError(
+            f"the results database has schema version {version}, newer than this a2perf's {SCHEMA_VERSION}; "
+            "upgrade a2perf-core"
+        )
+    if version >= len(migrations):
         return
     db.execute("BEGIN IMMEDIATE")
     try:
         version = db.execute("PRAGMA user_version").fetchone()[0]
-        if version > SCHEMA_VERSION:
-            raise ResultsError(
-                f"the results database has schema version {version}, newer than this a2perf's {SCHEMA_VERSION}; "
-                "upgrade a2perf-core"
-            )
         for migration in migrations[version:]:
             migration(db)
         db.execute(f"PRAGMA user_version = {len(migrations)}")
