@@ -162,7 +162,7 @@ def _pair_cells(pairs: list[dict[str, Any]], subs: list[str]) -> list[str]:
     default="benjamini-yekutieli",
     show_default=True,
 )
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the resampling.")
+@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True, help="Seed of the resampling.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def compare_command(
     submissions: tuple[str, ...],

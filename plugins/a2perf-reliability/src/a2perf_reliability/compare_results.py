@@ -67,7 +67,7 @@ def _seed_of(index: int, base: int) -> int:
     return int(np.random.SeedSequence([base, index]).generate_state(1)[0])
 
 
-class _Tests:
+class _PValueFamily:
     """Collects raw p-values so that they are corrected as one family at the end."""
 
     def __init__(self, seed: int) -> None:
@@ -274,7 +274,7 @@ def compare_results(
         what = f"matching {', '.join(metrics)}" if metrics else "with a better direction"
         raise ReliabilityInputError(f"no metric {what} in the compared runs")
     confidence = 1 - alpha
-    tests = _Tests(seed)
+    tests = _PValueFamily(seed)
     by_task: dict[str, Any] = {}
     for task in chosen:
         on_task = {sub: sorted((r for r in rs if r.task == task), key=lambda r: r.seed) for sub, rs in runs.items()}
@@ -331,7 +331,7 @@ def _aggregate(
     runs: Mapping[str, Sequence[Any]],
     tasks: Sequence[str],
     keys: Mapping[Key, dict[str, str]],
-    tests: _Tests,
+    tests: _PValueFamily,
     n_resamples: int,
     alpha: float,
     correction: Correction,
