@@ -31,3 +31,13 @@ def pytest_configure(config: pytest.Config) -> None:
     shared = Path(__file__).resolve().parent.parent / "shared" / "data"
     if "A2PERF_DATA_PATH" not in os.environ and shared.is_dir():
         os.environ["A2PERF_DATA_PATH"] = str(shared)
+
+
+@pytest.fixture(autouse=True)
+def results_root_in_tmp(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Runs a test starts are indexed into a temporary results root, not ``./a2perf-runs`` of the checkout
+    (a test that checks the root sets its own)."""
+    import os
+
+    if "A2PERF_RESULTS_ROOT" not in os.environ:
+        monkeypatch.setenv("A2PERF_RESULTS_ROOT", str(tmp_path_factory.mktemp("results-root")))

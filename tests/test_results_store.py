@@ -266,6 +266,7 @@ def test_a_broken_database_does_not_lose_the_run(tmp_path):
 @pytest.mark.slow
 def test_a_real_multi_seed_run_is_indexed_as_each_seed_ends(tmp_path, monkeypatch, with_example_domain):
     monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("A2PERF_RESULTS_ROOT")  # the default root
     args = ["run", "--task", "ExampleCorridor-v0", "--seeds", "0,1", "--phase", "inference", "--out", "a2perf-runs/x"]
     args += ["--gin-param", "RunSettings.num_inference_episodes = 2", "--gin-param", "RunSettings.num_warmup_calls = 1"]
     result = CliRunner().invoke(main, args, catch_exceptions=False)
