@@ -227,6 +227,7 @@ def test_filters_by_task_submission_status_date_and_metric(tmp_path):
 )
 def test_user_mistakes_are_one_line_errors(tmp_path, monkeypatch, args, message):
     monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("A2PERF_RESULTS_ROOT")  # the default root, ./a2perf-runs
     if args[0] != "list" or len(args) > 1:
         write_run_folder(tmp_path / "a2perf-runs" / "r")
         index_tree(tmp_path / "a2perf-runs")
