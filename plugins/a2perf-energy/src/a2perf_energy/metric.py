@@ -42,6 +42,41 @@ class EnergyMetricError(A2PerfError):
     """The energy metric was configured or used in a way it cannot measure."""
 
 
+def kernel_cpu_model(cpuinfo: Path = Path("/proc/cpuinfo")) -> str | None:
+    """The CPU's brand string as the Linux kernel reports it (``model name``), ``None`` elsewhere.
+
+    On x86 the kernel reads it with the same CPUID leaves py-cpuinfo uses for ``brand_raw``, which
+    is all codecarbon takes from py-cpuinfo; py-cpuinfo spends a second or more in a probe process.
+    """
+    try:
+        text = cpuinfo.read_text(errors="replace")
+    except OSError:
+        return None
+    for line in text.splitlines():
+        key, _, value = line.partition(":")
+        if key.strip() == "model name" and value.strip():
+            return value.strip()
+    return None
+
+
+def prime_codecarbon_cpu_model() -> None:
+    """Fill codecarbon's per-process cache of the CPU model from the kernel's, once, so the first
+    tracker of a run skips py-cpuinfo's probe; without a kernel value codecarbon probes as usual."""
+    from codecarbon.core import util
+
+    model = kernel_cpu_model()
+    if model is None or util.detect_cpu_model.cache_info().currsize:
+        return
+    import cpuinfo
+
+    probe = cpuinfo.get_cpu_info
+    cpuinfo.get_cpu_info = lambda: {"brand_raw": model}
+    try:
+        util.detect_cpu_model()  # lru_cache: codecarbon's every later call returns this value
+    finally:
+        cpuinfo.get_cpu_info = probe
+
+
 @contextlib.contextmanager
 def captured_codecarbon_warnings() -> Iterator[list[str]]:
     """Collect codecarbon's warnings (they say which power model it fell back on) without printing them.
@@ -206,6 +241,7 @@ class EnergyMetric(Metric):
             )
         from codecarbon import OfflineEmissionsTracker
 
+        prime_codecarbon_cpu_model()
         with captured_codecarbon_warnings() as warnings:
             tracker = OfflineEmissionsTracker(
                 country_iso_code=cfg.country_iso_code,
