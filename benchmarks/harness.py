@@ -205,6 +205,15 @@ def whole_process_s(command: list[str]) -> float:
     return elapsed
 
 
+def charged_s(run_dir: Path) -> tuple[float, float]:
+    """What a run charged to the participant, summed over its phases: ``wall_clock`` and the energy
+    tracker's interval (``energy.duration``)."""
+    values = json.loads((run_dir / "metrics.json").read_text())
+    wall = sum(v["value"] for v in values if v["name"].startswith("wall_clock."))
+    energy = sum(v["value"] for v in values if v["name"] == "energy.duration")
+    return wall, energy
+
+
 def harness_cost_ratio(run_s: float, baseline_s: float, allowance_s: float = ALLOWANCE_S) -> float:
     """Issue #13's goal as a number: ``run / (2 x baseline + allowance)``; at most 1 passes."""
     return run_s / (2.0 * baseline_s + allowance_s)
@@ -276,6 +285,7 @@ def main() -> None:
             interpreter_s.append(whole_process_s([python, "-c", "pass"]))
             baseline_s.append(whole_process_s(baseline_cmd))
             run_s.append(whole_process_s([*run_command, str(root / f"run-{i}")]))
+        charged = [charged_s(root / f"run-{i}") for i in range(args.repeats)]
         out = root / "run-breakdown"
         command = [python, "-c", BREAKDOWN, "run", str(submission), "--task", args.task, "--out", str(out)]
         done = subprocess.run(command, capture_output=True, text=True, check=True, env=measured_environ())
@@ -293,6 +303,14 @@ def main() -> None:
         ("a2perf run", run_s),
     ):
         print(f"  {name:42} {min(values):8.2f} {statistics.median(values):8.2f}")
+    print(
+        f"  {'charged to wall_clock (sum over phases)':42} {min(c[0] for c in charged):8.3f} "
+        f"{statistics.median(c[0] for c in charged):8.3f}"
+    )
+    print(
+        f"  {'energy tracker interval (sum over phases)':42} {min(c[1] for c in charged):8.3f} "
+        f"{statistics.median(c[1] for c in charged):8.3f}"
+    )
     print("\nwhere the harness's time goes (one instrumented run, seconds; per-phase steps overlap where noted)")
     for what, seconds in breakdown(events):
         print(f"  {what:80} {seconds:7.3f}")
