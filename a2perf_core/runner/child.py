@@ -31,6 +31,7 @@ from a2perf_core.metrics import (
 )
 from a2perf_core.participant import RUN_DIR_ENV, SEED_ENV, TASK_ENV, TRAIN_STEPS_ENV
 from a2perf_core.runner.records import PhaseJob, PhaseResult
+from a2perf_core.runner.wallclock import SpanMarks, span_path
 
 
 def child_main(job: PhaseJob, go: Any) -> None:
@@ -46,6 +47,7 @@ def child_main(job: PhaseJob, go: Any) -> None:
     sys.path[:0] = job.sys_path
     os.environ.update(job.environ)
     setup_error = _prepare_before_release()
+    span_marks(job).mark("ready")
     go.wait()
     try:
         if setup_error is not None:
@@ -135,10 +137,20 @@ def _call_with_accepted(function: Any, arguments: dict[str, Any]) -> Any:
     return function(**{k: v for k, v in arguments.items() if k in parameters})
 
 
+def span_marks(job: PhaseJob) -> SpanMarks:
+    """The marks of this phase process (``wall_clock`` and the energy window are their span)."""
+    return SpanMarks(span_path(job.run_dir, job.label))
+
+
 def run_train(job: PhaseJob) -> PhaseResult:
     _register_envs()
-    module = importlib.import_module(job.train_module)
-    _call_with_accepted(module.train, dict(job.participant_args))
+    span = span_marks(job)
+    span.mark("started")
+    try:
+        module = importlib.import_module(job.train_module)
+        _call_with_accepted(module.train, dict(job.participant_args))
+    finally:
+        span.mark("ended")
     return PhaseResult()
 
 
@@ -231,6 +243,8 @@ def run_inference(job: PhaseJob) -> PhaseResult:
     _register_envs()
     run_dir = Path(job.run_dir)
     env = _make_env(job, job.task_id)
+    span = span_marks(job)
+    span.mark("started")
     calls = ParticipantCalls(importlib.import_module(job.inference_module))
     policy = calls.load_policy(env, dict(job.participant_args))
     overhead = harness_overhead_ns(calls)
@@ -265,6 +279,7 @@ def run_inference(job: PhaseJob) -> PhaseResult:
             table.add([episode, repr(total), length])
             episodes_done += 1
     finally:
+        span.mark("ended")
         table.close()
         timed.close()
         warmup.close()
@@ -285,6 +300,8 @@ def run_generalization(job: PhaseJob) -> PhaseResult:
     run_dir = Path(job.run_dir)
     task_id = job.generalization_task
     env = _make_env(job, task_id)
+    span = span_marks(job)
+    span.mark("started")
     calls = ParticipantCalls(importlib.import_module(job.inference_module))
     policy = calls.load_policy(env, dict(job.participant_args))
     table = EpisodeTable(run_dir / GENERALIZATION_EPISODES, ["task", "episode", "return", "length"])
@@ -302,6 +319,7 @@ def run_generalization(job: PhaseJob) -> PhaseResult:
             table.add([task_id, episode, repr(total), length])
             returns.append(total)
     finally:
+        span.mark("ended")
         table.close()
         env.close()
     return PhaseResult(episodes=len(returns), episodes_requested=int(job.num_generalization_episodes))

@@ -42,6 +42,7 @@ from a2perf_core.proctree import (
     set_parent_death_signal,
     wait_gone,
 )
+from a2perf_core.runner.wallclock import ParticipantSpan, span_path
 
 CONTAINMENT_ENV = "A2PERF_CONTAINMENT"
 CGROUP = "cgroup v2"
@@ -68,6 +69,7 @@ class PhaseOutcome:
     ok: bool
     exitcode: int | None
     reason: str | None
+    #: the participant's span (see :mod:`a2perf_core.runner.wallclock`); 0 when it was never called
     wall_time_s: float
     #: peak RSS of the phase's processes as polled by the harness (every 0.1 s with a memory limit, else 1 s)
     peak_tree_rss_mib: float
@@ -154,6 +156,10 @@ class ChildProcess:
         self.containment = SUBREAPER
 
     @property
+    def _span_file(self) -> Path:
+        return span_path(self._job["run_dir"], self._job["label"])
+
+    @property
     def pid(self) -> int | None:
         return None if self._process is None else self._process.pid
 
@@ -161,6 +167,7 @@ class ChildProcess:
         """Spawn the root process held back in its phase cgroup (where one can be made); return its pid."""
         from a2perf_core.watchdog import start_watchdog
 
+        self._span_file.unlink(missing_ok=True)  # an earlier attempt's marks are not this one's
         group = PhaseCgroup.create(self._job["label"]) if requested_containment() == CGROUP else None
         if group is not None:
             watchdog = start_watchdog(cgroup=group.path)
@@ -207,6 +214,7 @@ class ChildProcess:
     ) -> PhaseOutcome:
         """Let the child run; end it on timeout or memory limit; always end everything it started."""
         start = time.perf_counter()
+        released = time.monotonic()
         self._go.set()
         reason: str | None = None
         peak = 0.0
@@ -237,8 +245,10 @@ class ChildProcess:
             self.end_tree()
             raise
         finally:
-            wall = time.perf_counter() - start
+            exited = time.monotonic()
             self.end_tree()
+        window = ParticipantSpan.read(self._span_file).window(released, exited)
+        wall = 0.0 if window is None else window[1] - window[0]
         exitcode = self._process.exitcode
         if reason is None and exitcode != 0:
             reason = describe_exit(exitcode)

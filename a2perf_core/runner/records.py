@@ -43,7 +43,7 @@ PHASE_FIELDS: dict[str, str] = {
     "started": "UTC start time",
     "ended": "UTC end time",
     "resumed": "true when `--resume` reused it from an earlier invocation",
-    "wall_time_s": "seconds from the participant's release to its exit, summed over the phase's processes",
+    "wall_time_s": "seconds of the participant's span (`wall_clock`), summed over the phase's processes",
     "exitcodes": "process label -> exit code (negative: killed by that signal)",
     "peak_tree_rss_mib": "peak RSS of the process tree, polled by the harness",
     "ru_maxrss_kib": "the kernel's RSS high-water mark of the participant's process (when it reported)",

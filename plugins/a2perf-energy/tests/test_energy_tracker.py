@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -16,20 +17,32 @@ from a2perf_energy.cputime import ParticipantCpuClock
 from a2perf_energy.metric import J_PER_KWH, EnergyMetric
 
 from a2perf_core.metrics import PhaseContext
+from a2perf_core.runner.wallclock import ParticipantSpan, span_path
 
+#: a phase process notes the participant's span the way the runner's does (argv[1]: the span file)
 IDLE = """
 import sys, time
+from pathlib import Path
+from a2perf_core.runner.wallclock import SpanMarks
+span = SpanMarks(Path(sys.argv[1]))
 sys.stdin.readline()
+span.mark("started")
 time.sleep(0.5)
+span.mark("ended")
 """
 
 BUSY = """
 import sys, time
+from pathlib import Path
+from a2perf_core.runner.wallclock import SpanMarks
+span = SpanMarks(Path(sys.argv[1]))
 sys.stdin.readline()
+span.mark("started")
 end = time.process_time() + {cpu_s}
 x = 0
 while time.process_time() < end:
     x += 1
+span.mark("ended")
 """
 
 
@@ -54,7 +67,8 @@ def run_phase(metric: EnergyMetric, tmp_path: Path, code: str, phase: str = "inf
 
     Returns the values and the CPU seconds the child used after it was released (from its rusage).
     """
-    child = subprocess.Popen([sys.executable, "-c", textwrap.dedent(code)], stdin=subprocess.PIPE)
+    span_file = span_path(tmp_path, phase)
+    child = subprocess.Popen([sys.executable, "-c", textwrap.dedent(code), str(span_file)], stdin=subprocess.PIPE)
     context = PhaseContext(phase=phase, run_dir=tmp_path, task_id="Test-v0", seed=0, pid=child.pid)
     try:
         metric.start(context)
@@ -166,3 +180,41 @@ def test_cpu_clock_counts_the_phase_cgroup_like_the_memory_reader() -> None:
     finally:
         group.remove()
         root.wait(timeout=10)
+
+
+#: 1.5 s of set-up before the participant's first call and 1 s of teardown after its last
+SET_UP_AND_TEARDOWN = """
+import json, sys, time
+from pathlib import Path
+from a2perf_core.runner.wallclock import SpanMarks
+span = SpanMarks(Path(sys.argv[1]))
+sys.stdin.readline()
+time.sleep(1.5)
+span.mark("started")
+time.sleep(0.3)
+span.mark("ended")
+time.sleep(1.0)
+Path(sys.argv[1]).with_name("exiting.json").write_text(json.dumps(time.monotonic()))
+"""
+
+
+def test_the_tracker_covers_the_participants_span_only(tmp_path: Path, no_network: list) -> None:
+    """Timestamps, not durations: the tracker starts after the span's first mark, stops after its
+    last and before the process's teardown is over."""
+    values, _ = run_phase(EnergyMetric(), tmp_path, SET_UP_AND_TEARDOWN)
+
+    span = ParticipantSpan.read(span_path(tmp_path, "inference"))
+    exiting = json.loads((tmp_path / "exiting.json").read_text())
+    details = values["energy.total"].details
+    assert span.started is not None and span.ended is not None
+    assert span.started <= details["window_started_monotonic_s"] < span.ended
+    assert span.ended <= details["window_stopped_monotonic_s"] < exiting
+    assert details["window_end"] == "participant's last call"
+    assert details["window_start_lag_s"] >= 0 and details["window_end_lag_s"] >= 0
+
+
+def test_no_values_when_the_participant_was_never_called(tmp_path: Path, no_network: list) -> None:
+    values, _ = run_phase(EnergyMetric(), tmp_path, "import sys; sys.stdin.readline()")
+
+    assert set(values) == {"energy.status"}
+    assert values["energy.status"].value == "not measured"

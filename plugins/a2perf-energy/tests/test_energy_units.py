@@ -130,3 +130,26 @@ def test_settings_are_gin_configurable() -> None:
         assert (metric.power_interval("train"), metric.power_interval("inference")) == (10.0, 2.0)
     finally:
         gin.clear_config()
+
+
+def test_the_kernels_cpu_model_is_the_one_py_cpuinfo_probes() -> None:
+    """The fast path gives codecarbon the same CPU model (hence the same TDP) as its own probe."""
+    import cpuinfo
+    from a2perf_energy.metric import kernel_cpu_model
+
+    kernel = kernel_cpu_model()
+    if kernel is None:
+        pytest.skip("no 'model name' in /proc/cpuinfo on this machine")
+    assert kernel == cpuinfo.get_cpu_info()["brand_raw"].strip()
+
+
+def test_kernel_cpu_model_reads_the_model_name_line(tmp_path: Path) -> None:
+    from a2perf_energy.metric import kernel_cpu_model
+
+    (tmp_path / "cpuinfo").write_text(
+        "processor\t: 0\nvendor_id\t: GenuineIntel\nmodel name\t: Intel(R) Xeon(R) CPU @ 2.20GHz\n"
+    )
+    (tmp_path / "arm").write_text("processor\t: 0\nBogoMIPS\t: 50.00\n")
+    assert kernel_cpu_model(tmp_path / "cpuinfo") == "Intel(R) Xeon(R) CPU @ 2.20GHz"
+    assert kernel_cpu_model(tmp_path / "arm") is None
+    assert kernel_cpu_model(tmp_path / "missing") is None

@@ -1,24 +1,31 @@
-"""The ``energy`` metric: codecarbon's offline tracker around each phase.
+"""The ``energy`` metric: codecarbon's offline tracker over the participant's span of each phase.
 
-The tracker is built and started in :meth:`EnergyMetric.start`, before the runner releases the
-participant, so its start-up (about 3.5 s here: hardware detection, TDP table) stays out of the
-phase's wall time; it is stopped in :meth:`EnergyMetric.stop` after the participant ended. It never
-touches the network: the offline tracker takes the carbon intensity from tables bundled with
-codecarbon. Every value states how the CPU figure was obtained, because on most machines without
-RAPL counters it is a model (a TDP times a CPU share), not a measurement.
+The tracker is built (hardware detection, TDP table: seconds the first time in a process, then
+codecarbon's caches make it milliseconds) in :meth:`EnergyMetric.start`, before the runner releases
+the phase process. It is started and stopped by a :class:`ParticipantWindow`: a thread that watches
+the phase process's span file (:mod:`a2perf_core.runner.wallclock`) and starts the tracker when the
+participant's first call is noted and stops it when its last call returned, so the energy window
+is the span ``wall_clock`` reports, give or take the poll interval and the tracker's own start.
+It never touches the network: the offline tracker takes the carbon intensity from tables bundled
+with codecarbon. Every value states how the CPU figure was obtained, because on most machines
+without RAPL counters it is a model (a TDP times a CPU share), not a measurement.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
+import threading
+import time
 from collections.abc import Iterator, Mapping
+from pathlib import Path
 from typing import Any
 
 import gin
 
 from a2perf_core.errors import A2PerfError
 from a2perf_core.metrics import Metric, MetricValue, PhaseContext
+from a2perf_core.runner.wallclock import ParticipantSpan, span_path
 
 #: power sampling interval (s) per phase: long training phases need fewer samples
 DEFAULT_MEASURE_POWER_SECS: Mapping[str, float] = {"train": 5.0, "inference": 1.0, "generalization": 1.0}
@@ -27,10 +34,47 @@ J_PER_KWH = 3.6e6
 CSV_NAME = "emissions.csv"
 #: codecarbon detects the CPU once per process and warns only then that its TDP is a generic default
 _generic_tdp_warned = False
+#: how often the window thread reads the span file: the most the tracker starts or stops late by
+SPAN_POLL_S = 0.005
 
 
 class EnergyMetricError(A2PerfError):
     """The energy metric was configured or used in a way it cannot measure."""
+
+
+def kernel_cpu_model(cpuinfo: Path = Path("/proc/cpuinfo")) -> str | None:
+    """The CPU's brand string as the Linux kernel reports it (``model name``), ``None`` elsewhere.
+
+    On x86 the kernel reads it with the same CPUID leaves py-cpuinfo uses for ``brand_raw``, which
+    is all codecarbon takes from py-cpuinfo; py-cpuinfo spends a second or more in a probe process.
+    """
+    try:
+        text = cpuinfo.read_text(errors="replace")
+    except OSError:
+        return None
+    for line in text.splitlines():
+        key, _, value = line.partition(":")
+        if key.strip() == "model name" and value.strip():
+            return value.strip()
+    return None
+
+
+def prime_codecarbon_cpu_model() -> None:
+    """Fill codecarbon's per-process cache of the CPU model from the kernel's, once, so the first
+    tracker of a run skips py-cpuinfo's probe; without a kernel value codecarbon probes as usual."""
+    from codecarbon.core import util
+
+    model = kernel_cpu_model()
+    if model is None or util.detect_cpu_model.cache_info().currsize:
+        return
+    import cpuinfo
+
+    probe = cpuinfo.get_cpu_info
+    cpuinfo.get_cpu_info = lambda: {"brand_raw": model}
+    try:
+        util.detect_cpu_model()  # lru_cache: codecarbon's every later call returns this value
+    finally:
+        cpuinfo.get_cpu_info = probe
 
 
 @contextlib.contextmanager
@@ -54,6 +98,74 @@ def captured_codecarbon_warnings() -> Iterator[list[str]]:
     finally:
         logger.removeFilter(collect)
         logger.setLevel(level)
+
+
+class ParticipantWindow:
+    """Runs ``tracker`` over the participant's span: started when the phase process notes its first
+    call, stopped when it notes the last one returned (or, without that mark, at :meth:`finish`,
+    after the process ended). ``started_at`` / ``stopped_at`` are when the tracker's start and stop
+    began, on the span's clock (``time.monotonic()``)."""
+
+    def __init__(self, tracker: Any, path: Path, poll_s: float = SPAN_POLL_S) -> None:
+        self.tracker = tracker
+        self.path = path
+        self.poll_s = poll_s
+        self.started_at: float | None = None
+        self.stopped_at: float | None = None
+        self.span = ParticipantSpan()
+        self.warnings: list[str] = []
+        self._finished = threading.Event()
+        self._lock = threading.Lock()
+        self._thread = threading.Thread(target=self._watch, name="a2perf-energy-window", daemon=True)
+        self._thread.start()
+
+    def _watch(self) -> None:
+        while True:
+            finishing = self._finished.is_set()
+            self.span = ParticipantSpan.read(self.path)
+            if self.span.started is not None and self.started_at is None:
+                self._start()
+            if self.span.ended is not None or finishing:
+                break
+            self._finished.wait(self.poll_s)
+        self._stop()
+
+    def _start(self) -> None:
+        self.started_at = time.monotonic()
+        with captured_codecarbon_warnings() as warnings:
+            self.tracker.start()
+        self.warnings += warnings
+
+    def _stop(self) -> None:
+        with self._lock:
+            if self.started_at is None or self.stopped_at is not None:
+                return
+            self.stopped_at = time.monotonic()
+            with captured_codecarbon_warnings() as warnings:
+                self.tracker.stop()
+            self.warnings += warnings
+
+    def finish(self) -> None:
+        """The phase process ended: stop the tracker if the span's end was never noted."""
+        self._finished.set()
+        self._thread.join()
+        self._stop()
+
+    def details(self) -> dict[str, Any]:
+        """How the tracked interval relates to the participant's span (seconds, ``None`` if unknown)."""
+        span = self.span
+
+        def lag(at: float | None, mark: float | None) -> float | None:
+            return None if at is None or mark is None else at - mark
+
+        return {
+            "window": "participant span (wall_clock)",
+            "window_start_lag_s": lag(self.started_at, span.started),
+            "window_end_lag_s": lag(self.stopped_at, span.ended),
+            "window_end": "participant's last call" if span.ended is not None else "phase process ended",
+            "window_started_monotonic_s": self.started_at,
+            "window_stopped_monotonic_s": self.stopped_at,
+        }
 
 
 @gin.configurable(module="a2perf_energy")
@@ -105,7 +217,7 @@ class EnergyMetric(Metric):
         self.log_level = log_level
         self.track_participant_cpu = track_participant_cpu
         self.gpu_ids = list(gpu_ids) if gpu_ids is not None else None
-        self._trackers: dict[str, tuple[Any, dict[str, Any], EnergyMetric]] = {}
+        self._trackers: dict[str, tuple[ParticipantWindow, dict[str, Any], EnergyMetric]] = {}
 
     def with_options(self, options: Mapping[str, Any]) -> EnergyMetric:
         """These settings overridden by a run's ``metric_options["energy"]`` (e.g. from A2Perf gin files)."""
@@ -129,6 +241,7 @@ class EnergyMetric(Metric):
             )
         from codecarbon import OfflineEmissionsTracker
 
+        prime_codecarbon_cpu_model()
         with captured_codecarbon_warnings() as warnings:
             tracker = OfflineEmissionsTracker(
                 country_iso_code=cfg.country_iso_code,
@@ -162,23 +275,38 @@ class EnergyMetric(Metric):
 
                 cpu._get_process_cpu_times = ParticipantCpuClock(phase.pid).as_codecarbon_times
                 cpu_tree = "participant process tree, ended processes included"
-            tracker.start()
         logging.getLogger("codecarbon").setLevel(cfg.log_level.upper())
         method = cfg._method(tracker, cpu, cpu_tree, warnings)
         method["measure_power_secs"] = cfg.power_interval(phase.phase)
         method["csv"] = phase.path(CSV_NAME).name
-        self._trackers[phase.phase] = (tracker, method, cfg)
+        window = ParticipantWindow(tracker, span_path(phase.run_dir, phase.phase))
+        self._trackers[phase.phase] = (window, method, cfg)
 
     def stop(self, phase: PhaseContext) -> list[MetricValue]:
         entry = self._trackers.pop(phase.phase, None)
         if entry is None:
             return []
-        tracker, method, cfg = entry
-        with captured_codecarbon_warnings() as warnings:
-            tracker.stop()
+        window, method, cfg = entry
+        window.finish()
         logging.getLogger("codecarbon").setLevel(cfg.log_level.upper())
-        method = {**method, "codecarbon_warnings": [*method["codecarbon_warnings"], *warnings]}
-        data = getattr(tracker, "final_emissions_data", None)
+        method = {
+            **method,
+            **window.details(),
+            "codecarbon_warnings": [*method["codecarbon_warnings"], *window.warnings],
+        }
+        if window.started_at is None:
+            return [
+                MetricValue(
+                    "energy.status",
+                    "not measured",
+                    "",
+                    "none",
+                    phase.phase,
+                    "the participant was never called in this phase, so there is no span to measure",
+                    method,
+                )
+            ]
+        data = getattr(window.tracker, "final_emissions_data", None)
         if data is None:
             return [
                 MetricValue(
@@ -288,7 +416,7 @@ def energy_values(phase: str, data: Any, method: Mapping[str, Any]) -> list[Metr
             "s",
             "none",
             phase,
-            "interval the tracker covered (from just before the participant was released until after it ended)",
+            "interval the tracker covered: the participant's span (wall_clock), see details for the lags",
             details,
         ),
         MetricValue(

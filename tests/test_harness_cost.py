@@ -1,0 +1,116 @@
+"""``wall_clock`` and the energy window are the participant's span, not the harness's set-up (issue #13).
+
+The end-to-end test delays the harness's own env creation by 1.5 s (through a ``sitecustomize``
+that wraps the phase process's ``_make_env``) and makes the submission's ``inference.py`` sleep
+1.5 s at import: the first delay is before the participant's first line and must be outside,
+the second is the participant's and must be inside. Durations are compared only against sleeps
+(a sleep of 1.5 s lasts at least 1.5 s); everything else compares recorded timestamps.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from a2perf_core.runner.wallclock import ParticipantSpan, SpanMarks, span_path
+
+DELAY_S = 1.5
+
+SLOW_ENV_CREATION = textwrap.dedent(
+    """
+    import json, os, time
+    from pathlib import Path
+
+    from a2perf_core.runner import child
+
+    _make_env = child._make_env
+
+
+    def slow_make_env(job, task_id):
+        env = _make_env(job, task_id)
+        time.sleep({delay})
+        Path(os.environ["A2PERF_TEST_MARKS"], "env_made.json").write_text(json.dumps(time.monotonic()))
+        return env
+
+
+    child._make_env = slow_make_env
+    """
+)
+
+SLOW_IMPORT = textwrap.dedent(
+    """
+    import json as _json, os as _os, time as _time
+    from pathlib import Path as _Path
+
+    _Path(_os.environ["A2PERF_TEST_MARKS"], "imported.json").write_text(_json.dumps(_time.monotonic()))
+    _time.sleep({delay})
+    """
+)
+
+
+def test_the_window_is_the_span_clamped_to_the_process() -> None:
+    assert ParticipantSpan(ready=1.0).window(2.0, 9.0) is None  # never called: no span
+    assert ParticipantSpan(started=3.0, ended=5.0).window(2.0, 9.0) == (3.0, 5.0)
+    assert ParticipantSpan(started=3.0).window(2.0, 9.0) == (3.0, 9.0)  # killed: ends when the harness saw it end
+    assert ParticipantSpan(started=0.5, ended=20.0).window(2.0, 9.0) == (2.0, 9.0)  # marks outside the process
+
+
+def test_marks_are_kept_across_writers_and_noted_once(tmp_path: Path) -> None:
+    path = span_path(tmp_path, "inference")
+    SpanMarks(path).mark("ready")
+    later = SpanMarks(path)
+    later.mark("started")
+    first = ParticipantSpan.read(path)
+    later.mark("started")
+    span = ParticipantSpan.read(path)
+    assert span.ready is not None and span.started is not None
+    assert span.ready <= span.started == first.started
+    assert ParticipantSpan.read(tmp_path / "missing.json") == ParticipantSpan()
+
+
+@pytest.mark.slow
+def test_harness_set_up_is_outside_wall_clock_and_energy_and_the_participants_import_inside(tmp_path: Path) -> None:
+    from a2perf_core.runner.cli import example_submission
+
+    submission = tmp_path / "submission"
+    shutil.copytree(example_submission(), submission, ignore=shutil.ignore_patterns("__pycache__"))
+    inference = submission / "inference.py"
+    inference.write_text(SLOW_IMPORT.format(delay=DELAY_S) + inference.read_text())
+    customize = tmp_path / "customize"
+    customize.mkdir()
+    (customize / "sitecustomize.py").write_text(SLOW_ENV_CREATION.format(delay=DELAY_S))
+    marks = tmp_path / "marks"
+    marks.mkdir()
+    environ = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(customize), os.environ.get("PYTHONPATH", "")]),
+        "A2PERF_TEST_MARKS": str(marks),
+        "A2PERF_LOAD_PLUGINS": "a2perf-circuit-training,a2perf-energy",
+    }
+    out = tmp_path / "run"
+    command = [sys.executable, "-m", "a2perf_core", "run", str(submission), "--phase", "inference", "--out", str(out)]
+    done = subprocess.run(command, env=environ, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+    env_made = json.loads((marks / "env_made.json").read_text())
+    imported = json.loads((marks / "imported.json").read_text())
+    span = ParticipantSpan.read(span_path(out, "inference"))
+    assert span.ready is not None and span.started is not None and span.ended is not None
+    # the harness's slow env creation ended before the span began; the participant's import is inside it
+    assert span.ready < env_made <= span.started <= imported < span.ended
+    values = {(v["name"], v["phase"]): v for v in json.loads((out / "metrics.json").read_text())}
+    wall = values["wall_clock.inference", "inference"]["value"]
+    assert wall == pytest.approx(span.ended - span.started, abs=1e-6)
+    assert wall >= DELAY_S  # the participant's own sleep counts
+    energy = values["energy.total", "inference"]["details"]
+    assert energy["window"] == "participant span (wall_clock)"
+    assert env_made <= span.started <= energy["window_started_monotonic_s"]
+    assert span.ended <= energy["window_stopped_monotonic_s"]
+    assert energy["window_end"] == "participant's last call"
