@@ -34,8 +34,6 @@ OBSOLETE = {
     "track_emissions_decorator.offline": "a2perf's energy tracking is always offline",
     "track_emissions_decorator.save_to_file": "codecarbon's CSV is always kept in the run directory",
     "track_emissions_decorator.save_to_logger": "not used",
-    "track_emissions_decorator.gpu_ids": "codecarbon finds the GPUs itself",
-    "track_emissions_decorator.log_level": "not used",
     "suite_gym.create_domain.root_dir": "use `a2perf run --out DIR`",
     "suite_gym.create_domain.num_parallel_envs": "the harness runs one env per phase process",
     "suite_gym.create_domain.is_eval": "a2perf's circuit training env never writes the netlist",
@@ -49,6 +47,8 @@ ENERGY_OPTIONS = {
     "project_name": "project_name",
     "default_cpu_power": "force_cpu_power",
     "pue": "pue",
+    "gpu_ids": "gpu_ids",
+    "log_level": "log_level",
 }
 
 

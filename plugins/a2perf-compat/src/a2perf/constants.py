@@ -23,13 +23,20 @@ class BenchmarkDomain(enum.Enum):
 
 @gin.constants_from_enum
 class ReliabilityMetrics(enum.Enum):
+    """A2Perf's eleven members, spelled as A2Perf spells them (``LowerCVarOnAcross``), so its gin files bind
+    unchanged; ``LowerCVaROnAcross`` is the reliability library's spelling of the same measure."""
+
     IqrWithinRuns = "IqrWithinRuns"
     IqrAcrossRuns = "IqrAcrossRuns"
     LowerCVaROnDiffs = "LowerCVaROnDiffs"
     LowerCVaROnDrawdown = "LowerCVaROnDrawdown"
+    LowerCVarOnAcross = "LowerCVarOnAcross"
     LowerCVaROnAcross = "LowerCVaROnAcross"
     MedianPerfDuringTraining = "MedianPerfDuringTraining"
+    MadAcrossRollouts = "MadAcrossRollouts"
     IqrAcrossRollouts = "IqrAcrossRollouts"
+    StddevAcrossRollouts = "StddevAcrossRollouts"
+    UpperCVaRAcrossRollouts = "UpperCVaRAcrossRollouts"
     LowerCVaRAcrossRollouts = "LowerCVaRAcrossRollouts"
 
 
