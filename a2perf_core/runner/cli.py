@@ -239,6 +239,11 @@ def print_outcome(console: Any, outcome: Any) -> None:
 @click.option("--max-memory", help="Memory limit of a phase's process tree, e.g. 2G.")
 @click.option("--json", "as_json", is_flag=True, help="Print the metrics as JSON instead of a table.")
 @click.option("--executor", "executor_name", default="local", show_default=True, help="Where the runs execute.")
+@click.option(
+    "--untrusted",
+    is_flag=True,
+    help="Leaderboard mode: the policy runs sandboxed (bubblewrap), apart from the env and the records.",
+)
 def run_command(
     submission: str | None,
     task: str | None,
@@ -254,6 +259,7 @@ def run_command(
     max_memory: str | None,
     as_json: bool,
     executor_name: str,
+    untrusted: bool,
 ) -> None:
     """Run SUBMISSION (default: the bundled example) on a task and record every metric."""
     import attrs
@@ -269,6 +275,16 @@ def run_command(
     executor = get_executor(executor_name)
     reference = submission or str(example_submission())
     settings = build_settings(reference, task, phase, seed, gin_file, gin_param, participant_arg, timeout, max_memory)
+    if untrusted:
+        settings.untrusted = True
+        settings.explicit.add("untrusted")
+    if settings.untrusted:
+        import tempfile
+
+        from a2perf_core.runner.sandbox import check_sandbox
+
+        with tempfile.TemporaryDirectory() as probe:
+            check_sandbox(Path(probe))  # a one-line error here, before anything starts; never a fallback
     check_participant_args(load_submission(reference), settings.participant_args, settings.phases)
     for warning in settings.warnings:
         click.secho(f"warning: {warning}", fg="yellow", err=True)
