@@ -171,7 +171,7 @@ def _rebuild(layout: dict[str, Any], body: memoryview) -> Any:
         return tuple(_rebuild(sub, body) for sub in layout["tuple"])
     start = layout["offset"]
     flat = np.frombuffer(body[start : start + layout["size"]], dtype=np.dtype(layout["dtype"]))
-    return flat.reshape(layout["shape"])
+    return flat.reshape(tuple(layout["shape"]))
 
 
 def decode_tree(payload: bytes) -> Any:
