@@ -147,7 +147,7 @@ def _layout(value: Any, chunks: list[bytes], offset: list[int]) -> Any:
         return {"dict": [[key, _layout(sub, chunks, offset)] for key, sub in value.items()]}
     if isinstance(value, tuple):
         return {"tuple": [_layout(sub, chunks, offset) for sub in value]}
-    array = np.ascontiguousarray(value)
+    array = np.asarray(value)  # tobytes() is C order; ascontiguousarray would make a 0-d array 1-d
     if array.dtype.hasobject:
         raise PolicyProtocolError(f"cannot send an observation of dtype {array.dtype} without pickle")
     data = array.tobytes()
