@@ -226,3 +226,25 @@ def test_the_bundled_example_returns_the_same_untrusted_on_the_default_task(tmp_
         "generalization": "harness",
     }
     assert np.load(untrusted / "latencies_roundtrip_ns.npy").size == np.load(untrusted / "latencies_ns.npy").size
+
+
+@needs_bwrap
+@pytest.mark.slow
+def test_a_hanging_policy_ends_at_the_timeout_keeping_what_was_measured(with_example_domain, tmp_path):
+    import psutil
+
+    out = tmp_path / "run"
+    submission = hostile("hangs_after_502_calls", tmp_path)
+    result = run_cli(
+        str(submission),
+        *("--task", TASK, "--phase", "inference", "--out", str(out), "--untrusted", "--timeout", "20"),
+        *("--gin-param", "RunSettings.num_inference_episodes = 1000"),
+        *("--gin-param", "RunSettings.num_warmup_calls = 3"),
+    )
+    assert result.exit_code == 1
+    assert "timed out after 20 s" in run_json(out)["phases"]["inference"]["reason"]
+    # 502 calls answered, 3 of them warm-up; the last 2 came after the last finished episode
+    assert np.load(out / "latencies_ns.npy").size == np.load(out / "latencies_roundtrip_ns.npy").size == 499
+    sandbox_dir = str(out / "participant")
+    left = [p for p in psutil.process_iter(["cmdline"]) if sandbox_dir in " ".join(p.info["cmdline"] or [])]
+    assert not left  # the sandboxed policy process ended with the phase
