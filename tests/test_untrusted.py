@@ -248,3 +248,15 @@ def test_a_hanging_policy_ends_at_the_timeout_keeping_what_was_measured(with_exa
     sandbox_dir = str(out / "participant")
     left = [p for p in psutil.process_iter(["cmdline"]) if sandbox_dir in " ".join(p.info["cmdline"] or [])]
     assert not left  # the sandboxed policy process ended with the phase
+
+
+@needs_bwrap
+@pytest.mark.slow
+def test_resume_refuses_to_mix_trusted_and_untrusted_records(with_example_domain, tmp_path):
+    out = tmp_path / "run"
+    submission = hostile("rewrites_train_log", tmp_path)
+    common = (str(submission), "--task", TASK, "--out", str(out))
+    assert run_cli(*common, "--phase", "train").exit_code == 0
+    result = run_cli(*common, "--phase", "inference", "--resume", "--untrusted")
+    assert result.exit_code == 2
+    assert "untrusted False -> True" in result.output
