@@ -42,6 +42,9 @@ METRICS_JSON = "metrics.json"
 #: turns them into LATENCIES / WARMUP_LATENCIES when the phase ends, however it ends
 LATENCIES_RAW = ".latencies_ns.i64"
 WARMUP_LATENCIES_RAW = ".warmup_latencies_ns.i64"
+#: untrusted mode: each timed call's round trip as the harness saw it (observation sent -> action decoded)
+LATENCIES_ROUNDTRIP = "latencies_roundtrip_ns.npy"
+LATENCIES_ROUNDTRIP_RAW = ".latencies_roundtrip_ns.i64"
 
 
 def phase_log(label: str) -> str:
@@ -184,6 +187,10 @@ class RunRecords:
 
     def warmup_latencies_ns(self) -> np.ndarray:
         return self._array(WARMUP_LATENCIES)
+
+    def latencies_roundtrip_ns(self) -> np.ndarray:
+        """Untrusted mode: the harness-observed round trip of each timed call (empty in trusted mode)."""
+        return self._array(LATENCIES_ROUNDTRIP)
 
     def _array(self, name: str) -> np.ndarray:
         import numpy as np

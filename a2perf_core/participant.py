@@ -13,6 +13,9 @@ RUN_DIR_ENV = "A2PERF_RUN_DIR"
 TASK_ENV = "A2PERF_TASK_ID"
 SEED_ENV = "A2PERF_SEED"
 TRAIN_STEPS_ENV = "A2PERF_NUM_TRAIN_STEPS"
+#: in ``--untrusted`` mode, the participant's directory inside the run directory (``run_dir()`` in every phase):
+#: the only place the sandboxed policy may write, and where training leaves what inference loads
+PARTICIPANT_DIR = "participant"
 
 
 def task_id(default: str | None = None) -> str | None:
@@ -25,7 +28,10 @@ def seed(default: int = 0) -> int:
 
 
 def run_dir() -> Path:
-    """A directory the participant may write to (checkpoints); the current directory outside a run."""
+    """A directory the participant may write to (checkpoints); the current directory outside a run.
+
+    It is the run directory in the default (trusted) mode, and its ``participant/`` folder with ``--untrusted``.
+    """
     return Path(os.environ.get(RUN_DIR_ENV, "."))
 
 

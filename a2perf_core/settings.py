@@ -61,6 +61,10 @@ def _int_at_least(minimum: int, optional: bool = False) -> Any:
     return check
 
 
+def _bool(instance: Any, attribute: attrs.Attribute, value: Any) -> None:
+    _check(isinstance(value, bool), attribute, value, "True or False")
+
+
 def _positive_seconds_or_none(instance: Any, attribute: attrs.Attribute, value: Any) -> None:
     if value is not None:
         _check(_is_number(value) and value > 0, attribute, value, "a positive number or None")
@@ -143,6 +147,8 @@ class RunSettings:
     generalization_tasks: tuple[str, ...] | None = attrs.field(
         default=None, converter=_tuple_or_keep, validator=_task_ids_or_none, metadata=_gin()
     )
+    #: ``--untrusted``: the policy runs in a sandboxed process, apart from the env and the records
+    untrusted: bool = attrs.field(default=False, validator=_bool, metadata=_gin())
     #: per-metric options, e.g. {"energy": {"measure_power_secs": 5}}
     metric_options: dict[str, dict[str, Any]] = attrs.Factory(dict)
     gin_files: tuple[str, ...] = ()

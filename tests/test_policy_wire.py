@@ -57,3 +57,53 @@ def test_a_truncated_or_oversized_frame_is_a_protocol_error():
         read_frame(stream)
     with pytest.raises(PolicyProtocolError, match="limit"):
         read_frame(io.BytesIO(HEADER.pack(MAX_FRAME_BYTES + 1)))
+
+
+def test_spaces_cross_as_json_and_come_back_exactly():
+    import json
+
+    from a2perf_core.runner.wire import space_from_json, space_to_json
+
+    box = gym.spaces.Box(np.array([-1.5, 0.0], dtype=np.float32), np.array([np.inf, 0.1], dtype=np.float32))
+    spaces = [
+        box,
+        gym.spaces.Discrete(7, start=-2),
+        gym.spaces.MultiBinary(5),
+        gym.spaces.MultiDiscrete([3, 4]),
+        gym.spaces.Dict({"mask": gym.spaces.MultiBinary(4), "x": gym.spaces.Box(0, 9, (2, 3), np.int32)}),
+        gym.spaces.Tuple((gym.spaces.Discrete(2), box)),
+    ]
+    for space in spaces:
+        rebuilt = space_from_json(json.loads(json.dumps(space_to_json(space))))
+        assert rebuilt == space, space
+    rebuilt_box = space_from_json(json.loads(json.dumps(space_to_json(box))))
+    assert rebuilt_box.dtype == np.float32 and rebuilt_box.high[0] == np.inf
+
+
+def test_a_space_untrusted_mode_cannot_describe_is_a_one_line_error():
+    from a2perf_core.errors import A2PerfError
+    from a2perf_core.runner.wire import space_to_json
+
+    with pytest.raises(A2PerfError, match="cannot pass a Text space"):
+        space_to_json(gym.spaces.Text(5))
+
+
+def test_a_dict_observation_crosses_without_pickle_as_writable_arrays():
+    from a2perf_core.runner.wire import decode_tree, encode_tree
+
+    observation = {"grid": np.arange(6, dtype=np.int32).reshape(2, 3), "pos": np.float32(1.5), "mask": np.ones(0)}
+    encoded = encode_tree((observation, np.array([1, 0], dtype=np.int8)))
+    decoded, mask = decode_tree(encoded)
+    assert set(decoded) == {"grid", "pos", "mask"}
+    np.testing.assert_array_equal(decoded["grid"], observation["grid"])
+    assert decoded["grid"].dtype == np.int32 and decoded["pos"].shape == () and decoded["pos"] == np.float32(1.5)
+    assert decoded["mask"].shape == (0,)
+    np.testing.assert_array_equal(mask, [1, 0])
+    decoded["grid"][0, 0] = 99  # a policy may change its input in place
+
+
+def test_an_object_observation_is_refused():
+    from a2perf_core.runner.wire import encode_tree
+
+    with pytest.raises(PolicyProtocolError, match="without pickle"):
+        encode_tree({"x": np.array([object()], dtype=object)})

@@ -13,23 +13,26 @@ import importlib
 import inspect
 import json
 import os
+import subprocess
 import sys
 import traceback
 from pathlib import Path
 from time import perf_counter_ns
 from typing import Any
 
+from a2perf_core.errors import A2PerfError
 from a2perf_core.metrics import (
     GENERALIZATION_EPISODES,
     INFERENCE_EPISODES,
     LATENCIES_RAW,
+    LATENCIES_ROUNDTRIP_RAW,
     WARMUP_LATENCIES_RAW,
     phase_error,
     phase_log,
     phase_result,
     phase_rusage,
 )
-from a2perf_core.participant import RUN_DIR_ENV, SEED_ENV, TASK_ENV, TRAIN_STEPS_ENV
+from a2perf_core.participant import PARTICIPANT_DIR, RUN_DIR_ENV, SEED_ENV, TASK_ENV, TRAIN_STEPS_ENV
 from a2perf_core.runner.records import PhaseJob, PhaseResult
 from a2perf_core.runner.wallclock import SpanMarks, span_path
 
@@ -43,8 +46,11 @@ def child_main(job: PhaseJob, go: Any) -> None:
     os.dup2(log.fileno(), 2)
     sys.stdout = open(1, "w", buffering=1, closefd=False)  # noqa: SIM115
     sys.stderr = open(2, "w", buffering=1, closefd=False)  # noqa: SIM115
-    os.chdir(job.cwd)
-    sys.path[:0] = job.sys_path
+    if job.untrusted and job.phase in UNTRUSTED_PHASE_FUNCTIONS:
+        _keep_participant_code_out(job)
+    else:
+        os.chdir(job.cwd)
+        sys.path[:0] = job.sys_path
     os.environ.update(job.environ)
     setup_error = _prepare_before_release()
     span_marks(job).mark("ready")
@@ -52,7 +58,7 @@ def child_main(job: PhaseJob, go: Any) -> None:
     try:
         if setup_error is not None:
             raise setup_error
-        result = PHASE_FUNCTIONS[job.phase](job)
+        result = phase_function(job)(job)
     except Exception as exc:
         (run_dir / phase_error(job.label)).write_text(traceback.format_exc())
         error = f"{type(exc).__name__}: {exc}"  # the runner shortens it for run.json and the terminal
@@ -62,6 +68,13 @@ def child_main(job: PhaseJob, go: Any) -> None:
     finally:
         _write_json(run_dir / phase_rusage(job.label), own_rusage())
     _write_json(run_dir / phase_result(job.label), result.to_json())
+
+
+def _keep_participant_code_out(job: PhaseJob) -> None:
+    """Untrusted inference and generalization: the harness works in the run directory and imports nothing from
+    the submission (a module there named like one the harness imports later must not run in the harness)."""
+    os.chdir(job.run_dir)
+    sys.path[:] = [p for p in sys.path if p and Path(p).resolve() != Path(job.cwd).resolve()]
 
 
 def _prepare_before_release() -> Exception | None:
@@ -329,14 +342,21 @@ PHASE_FUNCTIONS = {"train": run_train, "inference": run_inference, "generalizati
 
 
 def job_environ(
-    run_dir: Path, phase: str, task_id: str, seed: int, num_train_steps: int | None, env_kwargs: dict[str, Any]
+    run_dir: Path,
+    phase: str,
+    task_id: str,
+    seed: int,
+    num_train_steps: int | None,
+    env_kwargs: dict[str, Any],
+    untrusted: bool = False,
 ) -> dict[str, str]:
-    """Environment of a phase's process; only training episodes go to the training log."""
+    """Environment of a phase's process; only training episodes go to the training log. With ``untrusted`` the
+    participant's directory is ``<run_dir>/participant/`` (the sandboxed policy may write only there)."""
     from a2perf_core.envs import ENV_KWARGS_ENV, TRAIN_LOG_ENV
     from a2perf_core.metrics import TRAIN_LOG
 
     environ = {
-        RUN_DIR_ENV: str(run_dir),
+        RUN_DIR_ENV: str(run_dir / PARTICIPANT_DIR if untrusted else run_dir),
         TASK_ENV: task_id,
         SEED_ENV: str(seed),
         "PYTHONUNBUFFERED": "1",
@@ -347,3 +367,255 @@ def job_environ(
     if phase == "train":
         environ[TRAIN_LOG_ENV] = str(run_dir / TRAIN_LOG)
     return environ
+
+
+class PolicyProcessError(A2PerfError):
+    """The sandboxed policy process raised, crashed, or answered with something that is not an action."""
+
+
+class PolicyProcess:
+    """The harness's side of an untrusted phase: the participant's policy in a sandboxed process of its own.
+
+    It holds the env's action space (every action is checked against it), starts the policy process in the
+    sandbox (writable: ``<run_dir>/participant/`` only, no network), and turns each observation into an action,
+    the nanoseconds the policy says ``infer_once`` took, and the round trip the harness measured.
+    """
+
+    def __init__(self, job: PhaseJob, env: Any) -> None:
+        from a2perf_core.runner.policy_process import REPLY_READY
+        from a2perf_core.runner.sandbox import sandboxed_command
+        from a2perf_core.runner.wire import space_to_json
+
+        self.log = phase_log(job.label)
+        self.action_space = env.action_space
+        masks = getattr(env.unwrapped, "action_masks", None)
+        self._masks = masks if callable(masks) else None
+        hello = {
+            "task_id": job.generalization_task,
+            "observation_space": space_to_json(env.observation_space),
+            "action_space": space_to_json(env.action_space),
+            "has_action_masks": self._masks is not None,
+            "cwd": job.cwd,
+            "sys_path": list(job.sys_path),
+            "inference_module": job.inference_module,
+            "participant_args": dict(job.participant_args),
+        }
+        participant_dir = Path(job.run_dir) / PARTICIPANT_DIR
+        participant_dir.mkdir(exist_ok=True)
+        command = [sys.executable, "-m", "a2perf_core.runner.policy_process"]
+        self._process = subprocess.Popen(
+            sandboxed_command(command, participant_dir, readable=[job.cwd, *job.sys_path]),
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"},
+        )
+        self._send(json.dumps(hello).encode())
+        kind, body = self._receive("load_policy")
+        if kind != REPLY_READY:
+            raise self._malformed("load_policy", kind)
+        try:
+            overhead = json.loads(body)["harness_overhead_ns_per_call"]
+        except (ValueError, KeyError, TypeError):
+            overhead = None
+        if not isinstance(overhead, (int, float)) or isinstance(overhead, bool):
+            raise PolicyProcessError("the policy process's ready message is malformed")
+        #: the policy process's own timing cost per call (participant-reported, like its latencies)
+        self.harness_overhead_ns = float(overhead)
+
+    def _send(self, payload: bytes) -> None:
+        from a2perf_core.runner.wire import write_frame
+
+        try:
+            write_frame(self._process.stdin, payload)  # type: ignore[arg-type]
+        except (BrokenPipeError, ValueError):
+            raise self._gone("a request") from None
+
+    def _receive(self, what: str) -> tuple[bytes, bytes]:
+        from a2perf_core.runner.policy_process import REPLY_ERROR
+        from a2perf_core.runner.wire import PolicyProtocolError, read_frame
+
+        try:
+            reply = read_frame(self._process.stdout)  # type: ignore[arg-type]
+        except PolicyProtocolError as error:
+            if "closed its pipe" in str(error):
+                raise self._gone(what) from None
+            raise PolicyProcessError(f"during {what}: {error}") from None
+        kind, body = reply[:1], reply[1:]
+        if kind == REPLY_ERROR:
+            message = body.decode(errors="replace")
+            raise PolicyProcessError(f"the policy process: {message} (traceback in {self.log})")
+        return kind, body
+
+    def _gone(self, what: str) -> PolicyProcessError:
+        from a2perf_core.runner.process import describe_exit
+
+        try:
+            code = self._process.wait(5)
+        except subprocess.TimeoutExpired:
+            code = None
+        return PolicyProcessError(
+            f"the policy process {describe_exit(code)} during {what} without answering (its output is in {self.log})"
+        )
+
+    def _malformed(self, what: str, kind: bytes) -> PolicyProcessError:
+        return PolicyProcessError(f"the policy process answered {what} with a frame of unknown kind {kind!r}")
+
+    def _request(self, observation: Any) -> bytes:
+        from a2perf_core.runner.wire import encode_tree
+
+        return encode_tree((observation, self._masks()) if self._masks is not None else (observation,))
+
+    def act(self, observation: Any) -> tuple[Any, int, int]:
+        """``(action, nanoseconds the policy reports for infer_once, round trip measured here)``: the round trip
+        runs from writing the encoded request to the action decoded and checked."""
+        from a2perf_core.runner.policy_process import NANOSECONDS, REPLY_ACTION, REQUEST_INFER
+        from a2perf_core.runner.wire import PolicyProtocolError, decode_action
+
+        request = REQUEST_INFER + self._request(observation)  # the env's mask and the encoding stay outside
+        t0 = perf_counter_ns()
+        self._send(request)
+        kind, body = self._receive("infer_once")
+        if kind != REPLY_ACTION or len(body) < NANOSECONDS.size:
+            raise self._malformed("infer_once", kind)
+        try:
+            action = decode_action(body[NANOSECONDS.size :], self.action_space)
+        except PolicyProtocolError as error:
+            raise PolicyProcessError(str(error)) from None
+        roundtrip = perf_counter_ns() - t0
+        (reported,) = NANOSECONDS.unpack_from(body)
+        if not 0 <= reported <= roundtrip:
+            raise PolicyProcessError(
+                f"the policy process reported {reported} ns for an infer_once whose round trip took {roundtrip} ns"
+            )
+        return action, reported, roundtrip
+
+    def transport_floor_ns(self, observation: Any, calls: int = 200) -> float:
+        """Median round trip of a no-op request as large as a real one: the pipe's share of each round trip."""
+        from a2perf_core.runner.policy_process import REPLY_NOOP, REQUEST_NOOP
+
+        samples = []
+        request = REQUEST_NOOP + self._request(observation)
+        for _ in range(calls):
+            t0 = perf_counter_ns()
+            self._send(request)
+            kind, _ = self._receive("a no-op request")
+            samples.append(perf_counter_ns() - t0)
+            if kind != REPLY_NOOP:
+                raise self._malformed("a no-op request", kind)
+        samples.sort()
+        return float(samples[len(samples) // 2])
+
+    def close(self) -> None:
+        """Ask the policy process to quit; kill it if it does not."""
+        from a2perf_core.runner.policy_process import REQUEST_QUIT
+
+        if self._process.poll() is None:
+            try:
+                self._send(REQUEST_QUIT)
+                self._process.stdin.close()  # type: ignore[union-attr]
+                self._process.wait(5)
+            except (PolicyProcessError, OSError, subprocess.TimeoutExpired):
+                self._process.kill()
+                self._process.wait()
+
+
+def run_inference_untrusted(job: PhaseJob) -> PhaseResult:
+    """The inference phase with the env and every record here and the policy in its sandboxed process."""
+    _register_envs()
+    run_dir = Path(job.run_dir)
+    env = _make_env(job, job.task_id)
+    policy: PolicyProcess | None = None
+    warmup_left = int(job.num_warmup_calls)
+    cap = job.num_inference_steps
+    timed = SampleFile(run_dir / LATENCIES_RAW)
+    warmup = SampleFile(run_dir / WARMUP_LATENCIES_RAW)
+    roundtrips = SampleFile(run_dir / LATENCIES_ROUNDTRIP_RAW)
+    table = EpisodeTable(run_dir / INFERENCE_EPISODES, ["episode", "return", "length"])
+    episodes_done = 0
+    dropped_partial = cap_reached = False
+    floor = None
+    try:
+        policy = PolicyProcess(job, env)
+        overhead = policy.harness_overhead_ns
+        for episode in range(int(job.num_inference_episodes)):
+            observation, _ = env.reset(seed=job.seed if episode == 0 else None)
+            if floor is None:
+                floor = policy.transport_floor_ns(observation)
+            total, length, done = 0.0, 0, False
+            while not done:
+                if cap is not None and timed.count >= cap:
+                    dropped_partial, cap_reached = length > 0, True
+                    break
+                action, reported, roundtrip = policy.act(observation)
+                if warmup_left > 0:
+                    warmup.add(reported)
+                    warmup_left -= 1
+                else:
+                    timed.add(reported)
+                    roundtrips.add(roundtrip)
+                observation, reward, terminated, truncated, _ = env.step(action)
+                total += float(reward)
+                length += 1
+                done = terminated or truncated
+            if not done:
+                break
+            table.add([episode, repr(total), length])
+            episodes_done += 1
+    finally:
+        if policy is not None:
+            policy.close()
+        table.close()
+        timed.close()
+        warmup.close()
+        roundtrips.close()
+        env.close()
+    return PhaseResult(
+        episodes=episodes_done,
+        episodes_requested=int(job.num_inference_episodes),
+        timed_calls=timed.count,
+        warmup_calls=warmup.count,
+        harness_overhead_ns_per_call=overhead,
+        partial_episode_dropped=dropped_partial,
+        step_cap_reached=cap_reached,
+        transport_floor_ns=floor,
+    )
+
+
+def run_generalization_untrusted(job: PhaseJob) -> PhaseResult:
+    """A generalization task with the env and its records here and the policy in its sandboxed process."""
+    _register_envs()
+    run_dir = Path(job.run_dir)
+    task_id = job.generalization_task
+    env = _make_env(job, task_id)
+    policy: PolicyProcess | None = None
+    table = EpisodeTable(run_dir / GENERALIZATION_EPISODES, ["task", "episode", "return", "length"])
+    episodes_done = 0
+    try:
+        policy = PolicyProcess(job, env)
+        for episode in range(int(job.num_generalization_episodes)):
+            observation, _ = env.reset(seed=job.seed if episode == 0 else None)
+            total, length, done = 0.0, 0, False
+            while not done:
+                action, _, _ = policy.act(observation)
+                observation, reward, terminated, truncated, _ = env.step(action)
+                total += float(reward)
+                length += 1
+                done = terminated or truncated
+            table.add([task_id, episode, repr(total), length])
+            episodes_done += 1
+    finally:
+        if policy is not None:
+            policy.close()
+        table.close()
+        env.close()
+    return PhaseResult(episodes=episodes_done, episodes_requested=int(job.num_generalization_episodes))
+
+
+UNTRUSTED_PHASE_FUNCTIONS = {"inference": run_inference_untrusted, "generalization": run_generalization_untrusted}
+
+
+def phase_function(job: PhaseJob) -> Any:
+    """What runs the job's phase: in untrusted mode inference and generalization keep the policy at arm's length."""
+    if job.untrusted and job.phase in UNTRUSTED_PHASE_FUNCTIONS:
+        return UNTRUSTED_PHASE_FUNCTIONS[job.phase]
+    return PHASE_FUNCTIONS[job.phase]

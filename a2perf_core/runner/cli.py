@@ -265,6 +265,11 @@ def index_finished_run(console: Any, run_dir: Path, results_root: Path) -> None:
     envvar="A2PERF_RESULTS_ROOT",
     help="Results root: each run is indexed into its results.sqlite as it ends (docs/results.md).",
 )
+@click.option(
+    "--untrusted",
+    is_flag=True,
+    help="Leaderboard mode: the policy runs sandboxed (bubblewrap), apart from the env and the records.",
+)
 def run_command(
     submission: str | None,
     task: str | None,
@@ -281,6 +286,7 @@ def run_command(
     as_json: bool,
     executor_name: str,
     results_root: Path,
+    untrusted: bool,
 ) -> None:
     """Run SUBMISSION (default: the bundled example) on a task and record every metric."""
     import attrs
@@ -296,6 +302,16 @@ def run_command(
     executor = get_executor(executor_name)
     reference = submission or str(example_submission())
     settings = build_settings(reference, task, phase, seed, gin_file, gin_param, participant_arg, timeout, max_memory)
+    if untrusted:
+        settings.untrusted = True
+        settings.explicit.add("untrusted")
+    if settings.untrusted:
+        import tempfile
+
+        from a2perf_core.runner.sandbox import check_sandbox
+
+        with tempfile.TemporaryDirectory() as probe:
+            check_sandbox(Path(probe))  # a one-line error here, before anything starts; never a fallback
     check_participant_args(load_submission(reference), settings.participant_args, settings.phases)
     for warning in settings.warnings:
         click.secho(f"warning: {warning}", fg="yellow", err=True)

@@ -34,6 +34,9 @@ RUN_FIELDS: dict[str, str] = {
     "ended": "UTC time the run ended; null while it runs",
     "phases": "phase name -> phase record (below)",
     "metric_errors": "errors of metrics that failed to load or raised (the run went on without them)",
+    "trust": "`mode`: `trusted` (the default: the participant shares the harness's process) or `untrusted` "
+    "(`--untrusted`: the policy runs sandboxed, see Trust model); `sandbox`: what isolated it (`bubblewrap`; "
+    "null when trusted)",
 }
 
 #: fields of each phase record in ``run.json`` ``phases``
@@ -60,6 +63,10 @@ PHASE_FIELDS: dict[str, str] = {
     "skipped_tasks": "generalization task -> why it was skipped (missing data, with the fetch command)",
     "tasks": "generalization task -> record of its process (label, status, reason, exit code, wall time, "
     "RSS, episodes, containment, CPU seconds)",
+    "reported_by": "untrusted mode: `participant` (train: its records come from the participant's own process) "
+    "or `harness` (inference, generalization); null when trusted",
+    "transport_floor_ns": "untrusted mode: median round trip of a no-op request as large as an observation, "
+    "the pipe's share of each round trip (inference)",
 }
 
 #: at most this many characters of an error message go to run.json and the terminal
@@ -139,6 +146,8 @@ class PhaseJob:
     num_inference_steps: int | None
     num_warmup_calls: int
     num_generalization_episodes: int
+    #: ``--untrusted``: inference and generalization keep the policy in a sandboxed process of its own
+    untrusted: bool = False
 
     def __getitem__(self, name: str) -> Any:
         """Mapping access, for executors written against the dict job of ``a2perf-run/1``."""
@@ -168,6 +177,7 @@ class PhaseResult(FlatRecord):
     harness_overhead_ns_per_call: float | None = None
     partial_episode_dropped: bool | None = None
     step_cap_reached: bool | None = None
+    transport_floor_ns: float | None = None
     #: ``"Type: message"`` when the phase raised
     error: str | None = None
 
@@ -221,6 +231,8 @@ class PhaseRecord:
     step_cap_reached: bool | None = None
     skipped_tasks: dict[str, str] = attrs.Factory(dict)
     tasks: dict[str, ProcessRecord] = attrs.Factory(dict)
+    reported_by: str | None = None
+    transport_floor_ns: float | None = None
 
     def to_json(self) -> dict[str, Any]:
         data = attrs.asdict(self, recurse=False)
@@ -262,6 +274,7 @@ class RunRecord:
     ended: str | None = None
     phases: dict[str, PhaseRecord] = attrs.Factory(dict)
     metric_errors: list[str] = attrs.Factory(list)
+    trust: dict[str, str | None] = attrs.Factory(lambda: {"mode": "trusted", "sandbox": None})
     format: str = RUN_FORMAT
 
     def to_json(self) -> dict[str, Any]:

@@ -23,6 +23,8 @@ from a2perf_core.metrics import (
     INFERENCE_EPISODES,
     LATENCIES,
     LATENCIES_RAW,
+    LATENCIES_ROUNDTRIP,
+    LATENCIES_ROUNDTRIP_RAW,
     METRICS_JSON,
     RUN_JSON,
     TRAIN_LOG,
@@ -37,6 +39,7 @@ from a2perf_core.metrics import (
     phase_result,
     phase_rusage,
 )
+from a2perf_core.participant import PARTICIPANT_DIR
 from a2perf_core.runner.child import job_environ
 from a2perf_core.runner.process import describe_exit
 from a2perf_core.runner.records import (
@@ -77,6 +80,7 @@ RESULT_SETTINGS = (
     "env_kwargs",
     "train_env_kwargs",
     "generalization_tasks",
+    "untrusted",
 )
 
 
@@ -153,6 +157,21 @@ def _save_samples(raw: Path, target: Path) -> None:
     raw.unlink()
 
 
+def _checked_sandbox() -> str:
+    """The sandbox untrusted mode will use, proven to work here; a one-line error before anything starts."""
+    import tempfile
+
+    from a2perf_core.runner.sandbox import check_sandbox
+
+    with tempfile.TemporaryDirectory() as probe:
+        return check_sandbox(Path(probe))
+
+
+def participant_reported(value: MetricValue) -> MetricValue:
+    """``value`` marked as computed from records the participant's own process wrote (untrusted mode's train)."""
+    return attrs.evolve(value, details={**value.details, "reported_by": "participant"})
+
+
 class Run:
     """Runs the requested phases of one seed into one run directory."""
 
@@ -170,10 +189,13 @@ class Run:
                 f"run `a2perf data fetch {' '.join(missing)}` first"
             )
         self.content_hash = submission_content_hash(self.submission.root)
+        self.sandbox = _checked_sandbox() if settings.untrusted else None
         previous = self._previous(resume)
         self.metric_errors: list[str] = []
         self.metrics = instantiate_metrics(self.metric_errors)
         run_dir.mkdir(parents=True, exist_ok=True)
+        if settings.untrusted:
+            (run_dir / PARTICIPANT_DIR).mkdir(exist_ok=True)
         self.record = self._new_record(previous)
         self.values: list[MetricValue] = (
             [MetricValue.from_json(v) for v in read_json(run_dir / METRICS_JSON) or []] if previous else []
@@ -229,6 +251,7 @@ class Run:
             started=previous.started if previous else now(),
             phases=previous.phases if previous else {},
             metric_errors=self.metric_errors,
+            trust={"mode": "untrusted" if s.untrusted else "trusted", "sandbox": self.sandbox},
         )
 
     def _write(self) -> None:
@@ -280,13 +303,14 @@ class Run:
             sys_path=tuple(sub.sys_path),
             train_module=sub.train_module,
             inference_module=sub.inference_module,
-            environ=job_environ(self.run_dir, phase, task_id, s.seed, s.num_train_steps, env_kwargs),
+            environ=job_environ(self.run_dir, phase, task_id, s.seed, s.num_train_steps, env_kwargs, s.untrusted),
             participant_args=dict(s.participant_args),
             env_kwargs=env_kwargs,
             num_inference_episodes=s.num_inference_episodes,
             num_inference_steps=s.num_inference_steps,
             num_warmup_calls=s.num_warmup_calls,
             num_generalization_episodes=s.num_generalization_episodes,
+            untrusted=s.untrusted,
         )
 
     def _run_phase(self, phase: str) -> PhaseRecord:
@@ -307,6 +331,7 @@ class Run:
                 self._clear([TRAIN_LOG, TRAIN_SCALARS])
             if phase == "inference":
                 self._clear([INFERENCE_EPISODES, LATENCIES, WARMUP_LATENCIES, LATENCIES_RAW, WARMUP_LATENCIES_RAW])
+                self._clear([LATENCIES_ROUNDTRIP, LATENCIES_ROUNDTRIP_RAW])
         parts: list[tuple[ProcessRecord, PhaseResult]] = []
         for task_id in task_ids:
             label = phase if phase != "generalization" else f"generalization-{task_id}"
@@ -327,6 +352,7 @@ class Run:
             containment=", ".join(sorted({p.containment for p in processes})),
             participant_cpu_s=None if None in cpu else sum(cpu),  # type: ignore[arg-type]
             skipped_tasks=skipped,
+            reported_by=("participant" if phase == "train" else "harness") if self.settings.untrusted else None,
         )
         if phase == "generalization":
             record.tasks = {p.label.removeprefix("generalization-"): p for p in processes}
@@ -373,6 +399,7 @@ class Run:
             if phase == "inference":
                 _save_samples(self.run_dir / LATENCIES_RAW, self.run_dir / LATENCIES)
                 _save_samples(self.run_dir / WARMUP_LATENCIES_RAW, self.run_dir / WARMUP_LATENCIES)
+                _save_samples(self.run_dir / LATENCIES_ROUNDTRIP_RAW, self.run_dir / LATENCIES_ROUNDTRIP)
             for name, metric in self.metrics.items():
                 self.values.extend(self._guard(name, "stop", lambda m=metric, c=contexts[name]: m.stop(c)) or [])
         reported = read_json(self.run_dir / phase_result(label))
@@ -415,6 +442,8 @@ class Run:
         write_json(self.run_dir / RUN_JSON, self.record.to_json())
         for name, metric in self.metrics.items():
             values = self._guard(name, "analyze", lambda m=metric: m.analyze(records)) or []
+            if self.settings.untrusted:
+                values = [participant_reported(v) if v.phase == "train" else v for v in values]
             fresh = {(v.name, v.phase) for v in values}  # a resumed run's old analysis is replaced
             self.values = [v for v in self.values if (v.name, v.phase) not in fresh]
             self.values.extend(values)

@@ -49,12 +49,22 @@ def _code_under_tmp() -> list[str]:
     return [c for c in under_tmp if c != "/tmp"]
 
 
-def sandboxed_command(command: Sequence[str], writable_dir: Path) -> list[str]:
-    """`command` wrapped so it runs with its own (empty) network namespace and only `writable_dir` writable."""
+def sandboxed_command(command: Sequence[str], writable_dir: Path, readable: Sequence[Path] = ()) -> list[str]:
+    """`command` wrapped so it runs with its own (empty) network namespace and only `writable_dir` writable.
+
+    Its own PID and IPC namespaces hide the harness's processes (no signals, no ``/proc/<pid>/mem``) and System V
+    shared memory; a new session keeps it off the terminal. `readable` are folders under ``/tmp`` it must still
+    see (read-only), e.g. a submission there.
+    """
     writable = str(Path(writable_dir).resolve())
+    under_tmp = {str(Path(p).resolve()) for p in readable} | set(_code_under_tmp())
+    bound_back = sorted(p for p in under_tmp if p.startswith("/tmp/"))
     return [
         bubblewrap_path(),
         "--unshare-net",
+        "--unshare-pid",
+        "--unshare-ipc",
+        "--new-session",
         "--die-with-parent",
         "--ro-bind",
         "/",
@@ -65,7 +75,7 @@ def sandboxed_command(command: Sequence[str], writable_dir: Path) -> list[str]:
         "/proc",
         "--tmpfs",
         "/tmp",
-        *(arg for path in _code_under_tmp() for arg in ("--ro-bind", path, path)),
+        *(arg for path in bound_back for arg in ("--ro-bind", path, path)),
         "--bind",
         writable,
         writable,

@@ -14,7 +14,7 @@ import pytest
 from a2perf_latency import plugin
 from a2perf_latency.metric import PLOT_PNG, SUMMARY_CSV, LatencyMetric
 
-from a2perf_core.metrics import LATENCIES, RUN_JSON, WARMUP_LATENCIES, RunRecords
+from a2perf_core.metrics import LATENCIES, LATENCIES_ROUNDTRIP, RUN_JSON, WARMUP_LATENCIES, RunRecords
 
 
 def write_run(run_dir: Path, latencies_ns: list[int], warmup_ns: list[int], overhead_ns: float | None = 250.0) -> Path:
@@ -143,3 +143,31 @@ def test_settings_are_gin_configurable(tmp_path: Path) -> None:
         assert not (tmp_path / PLOT_PNG).exists()
     finally:
         gin.clear_config()
+
+
+def test_untrusted_round_trips_are_reported_with_the_transport_floor(tmp_path: Path) -> None:
+    ms = 1_000_000
+    write_run(tmp_path, [1 * ms, 1 * ms, 1 * ms, 1 * ms, 1 * ms], [])
+    np.save(tmp_path / LATENCIES_ROUNDTRIP, np.asarray([5 * ms, 2 * ms, 4 * ms, 3 * ms, 6 * ms], dtype=np.int64))
+    info = json.loads((tmp_path / RUN_JSON).read_text())
+    info["phases"]["inference"]["transport_floor_ns"] = 0.25 * ms
+    (tmp_path / RUN_JSON).write_text(json.dumps(info))
+    values = by_name(LatencyMetric(plot=False).analyze(RunRecords(tmp_path)))
+
+    assert values["latency.roundtrip.count"].value == 5
+    assert values["latency.roundtrip.p50"].value == pytest.approx(4.0)  # sorted [2,3,4,5,6][floor(5*0.5)]
+    assert values["latency.roundtrip.mean"].value == pytest.approx(4.0)
+    assert values["latency.roundtrip.min"].value == pytest.approx(2.0)
+    assert values["latency.roundtrip.max"].value == pytest.approx(6.0)
+    assert values["latency.transport_floor"].value == pytest.approx(0.25)
+    assert values["latency.roundtrip.p50"].details["transport_floor_ms"] == pytest.approx(0.25)
+    assert values["latency.roundtrip.p50"].details["measured_by"] == "harness"
+    assert values["latency.p50"].value == pytest.approx(1.0)
+    assert values["latency.p50"].details["reported_by"] == "participant (policy process)"
+
+
+def test_a_trusted_run_has_no_round_trip_values(tmp_path: Path) -> None:
+    write_run(tmp_path, [1_000_000, 2_000_000], [])
+    names = set(by_name(LatencyMetric(plot=False).analyze(RunRecords(tmp_path))))
+    assert "latency.p50" in names
+    assert not {n for n in names if n.startswith("latency.roundtrip") or n == "latency.transport_floor"}

@@ -28,6 +28,10 @@ PHASE = "inference"
 SUMMARY_CSV = "latency_summary_ms.csv"
 PLOT_PNG = "latency_inference.png"
 METHOD = "perf_counter_ns around each infer_once call on real observations; percentile = sorted[floor(n*p)]"
+ROUNDTRIP_METHOD = (
+    "--untrusted: perf_counter_ns in the harness from sending the observation to the policy process to the "
+    "action decoded and checked; percentile = sorted[floor(n*p)]"
+)
 
 
 @gin.configurable(module="a2perf_latency")
@@ -65,6 +69,10 @@ class LatencyMetric(Metric):
                     "harness's own cost per timed call (measured by the runner, not subtracted)",
                 )
             )
+        roundtrip = run.latencies_roundtrip_ns()
+        if roundtrip.size:
+            values = [_reported_by_policy(v) for v in values]
+            values += self._roundtrip_values(roundtrip, phase_info.get("transport_floor_ns"))
         self._write_summary(run.run_dir, summary, warmup)
         if self.plot and summary is not None:
             write_latency_plot(run.run_dir / PLOT_PNG, latencies, summary, self.histogram_bins)
@@ -126,6 +134,39 @@ class LatencyMetric(Metric):
         ]
         return values
 
+    def _roundtrip_values(self, roundtrip_ns: np.ndarray, floor_ns: float | None) -> list[MetricValue]:
+        """``latency.roundtrip.*``: the harness-observed round trips of the timed calls (untrusted mode), which
+        the policy process cannot forge, and the transport floor they include."""
+        summary = summarize_latencies(roundtrip_ns, self.percentiles)
+        floor_ms = None if floor_ns is None else float(floor_ns) / NS_PER_MS
+        details = {"method": ROUNDTRIP_METHOD, "measured_by": "harness", "transport_floor_ms": floor_ms}
+        values = [
+            MetricValue(
+                "latency.roundtrip.count", summary.count, "calls", "none", PHASE, "timed calls' round trips", details
+            )
+        ]
+        figures = {"mean": summary.mean_ms, "min": summary.min_ms, "max": summary.max_ms, **summary.percentiles_ms}
+        for label, value in figures.items():
+            entry = dict(details)
+            description = f"{label} of the harness-observed round trip per call (transport floor included)"
+            if label.startswith("p"):
+                needed = min_samples_for_percentile(float(label[1:]) / 100, self.confidence)
+                entry.update(samples=summary.count, min_samples_for_claim=needed, trustworthy=summary.count >= needed)
+            values.append(MetricValue(f"latency.roundtrip.{label}", value, "ms", "lower", PHASE, description, entry))
+        if floor_ms is not None:
+            values.append(
+                MetricValue(
+                    "latency.transport_floor",
+                    floor_ms,
+                    "ms",
+                    "lower",
+                    PHASE,
+                    "median round trip of a no-op request as large as an observation (the pipe's share)",
+                    details,
+                )
+            )
+        return values
+
     def _warmup_values(self, warmup: np.ndarray) -> list[MetricValue]:
         values = [
             MetricValue(
@@ -166,6 +207,12 @@ class LatencyMetric(Metric):
             writer = csv.writer(f)
             writer.writerow(["statistic", "value_ms", "samples"])
             writer.writerows((name, repr(value), n) for name, value, n in rows)
+
+
+def _reported_by_policy(value: MetricValue) -> MetricValue:
+    """A value timed inside the untrusted policy process: the participant reports it."""
+    details = {**value.details, "reported_by": "participant (policy process)"}
+    return MetricValue(value.name, value.value, value.unit, value.direction, value.phase, value.description, details)
 
 
 def _ms(name: str, value: float, description: str) -> MetricValue:

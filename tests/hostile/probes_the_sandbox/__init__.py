@@ -1,0 +1,1 @@
+"""load_policy probes the network and the filesystem and writes what it could do to its own directory."""

@@ -1,0 +1,5 @@
+"""Nothing to train."""
+
+
+def train():
+    pass
