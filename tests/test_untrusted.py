@@ -226,6 +226,8 @@ def test_the_bundled_example_returns_the_same_untrusted_on_the_default_task(tmp_
         "generalization": "harness",
     }
     assert np.load(untrusted / "latencies_roundtrip_ns.npy").size == np.load(untrusted / "latencies_ns.npy").size
+    for phase in ("inference", "generalization"):  # the span marks are set on the untrusted path too
+        assert 0 < run["phases"][phase]["wall_time_s"] < 300
 
 
 @needs_bwrap

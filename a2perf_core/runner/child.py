@@ -534,6 +534,8 @@ def run_inference_untrusted(job: PhaseJob) -> PhaseResult:
     episodes_done = 0
     dropped_partial = cap_reached = False
     floor = None
+    span = span_marks(job)
+    span.mark("started")  # the sandbox starts: the policy process's first line follows
     try:
         policy = PolicyProcess(job, env)
         overhead = policy.harness_overhead_ns
@@ -562,6 +564,7 @@ def run_inference_untrusted(job: PhaseJob) -> PhaseResult:
             table.add([episode, repr(total), length])
             episodes_done += 1
     finally:
+        span.mark("ended")
         if policy is not None:
             policy.close()
         table.close()
@@ -590,6 +593,8 @@ def run_generalization_untrusted(job: PhaseJob) -> PhaseResult:
     policy: PolicyProcess | None = None
     table = EpisodeTable(run_dir / GENERALIZATION_EPISODES, ["task", "episode", "return", "length"])
     episodes_done = 0
+    span = span_marks(job)
+    span.mark("started")
     try:
         policy = PolicyProcess(job, env)
         for episode in range(int(job.num_generalization_episodes)):
@@ -604,6 +609,7 @@ def run_generalization_untrusted(job: PhaseJob) -> PhaseResult:
             table.add([task_id, episode, repr(total), length])
             episodes_done += 1
     finally:
+        span.mark("ended")
         if policy is not None:
             policy.close()
         table.close()
