@@ -30,7 +30,7 @@ from a2perf_core.metrics import (
     phase_rusage,
 )
 from a2perf_core.participant import RUN_DIR_ENV, SEED_ENV, TASK_ENV, TRAIN_STEPS_ENV
-from a2perf_core.runner.records import PhaseJob, PhaseResult
+from a2perf_core.runner.records import RECORDS_DIR_ENV, PhaseJob, PhaseResult
 
 
 def child_main(job: PhaseJob, go: Any) -> None:
@@ -311,14 +311,27 @@ PHASE_FUNCTIONS = {"train": run_train, "inference": run_inference, "generalizati
 
 
 def job_environ(
-    run_dir: Path, phase: str, task_id: str, seed: int, num_train_steps: int | None, env_kwargs: dict[str, Any]
+    run_dir: Path,
+    phase: str,
+    task_id: str,
+    seed: int,
+    num_train_steps: int | None,
+    env_kwargs: dict[str, Any],
+    records_dir: Path | None = None,
 ) -> dict[str, str]:
-    """Environment of a phase's process; only training episodes go to the training log."""
+    """Environment of a phase's process; only training episodes go to the training log.
+
+    The participant's own folder (``A2PERF_RUN_DIR``) is the run directory, the same for every phase,
+    so a model train() saved there is found by inference. The records go to ``records_dir`` (the
+    phase attempt's folder; the run directory when not given), which no later attempt writes to.
+    """
     from a2perf_core.envs import ENV_KWARGS_ENV, TRAIN_LOG_ENV
     from a2perf_core.metrics import TRAIN_LOG
 
+    records_dir = run_dir if records_dir is None else records_dir
     environ = {
         RUN_DIR_ENV: str(run_dir),
+        RECORDS_DIR_ENV: str(records_dir),
         TASK_ENV: task_id,
         SEED_ENV: str(seed),
         "PYTHONUNBUFFERED": "1",
@@ -327,5 +340,5 @@ def job_environ(
     if num_train_steps is not None:
         environ[TRAIN_STEPS_ENV] = str(num_train_steps)
     if phase == "train":
-        environ[TRAIN_LOG_ENV] = str(run_dir / TRAIN_LOG)
+        environ[TRAIN_LOG_ENV] = str(records_dir / TRAIN_LOG)
     return environ
