@@ -103,6 +103,14 @@ class PhaseContext:
     #: ``time.time()`` when the participant was released: set after every ``start`` returned, so a
     #: sampler started early can leave out what it saw while other metrics were starting
     released_at: float | None = None
+    #: the folder the phase process writes its records into while it runs (the phase attempt's;
+    #: they are moved into ``run_dir`` when the phase ends), e.g. its span file
+    records_dir: Path | None = None
+
+    @property
+    def live_records(self) -> Path:
+        """Where the phase process's records are while the phase runs."""
+        return self.records_dir or self.run_dir
 
     def path(self, name: str) -> Path:
         """A file in the run directory for this phase, e.g. ``path("memory.csv")`` -> ``memory_train.csv``."""

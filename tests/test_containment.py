@@ -132,14 +132,14 @@ def test_a_resumed_train_log_has_only_the_rows_of_the_new_attempt(with_example_d
     first = start_cli(
         run_dir, machine_containment(), A2PERF_HOSTILE_HANG="1", A2PERF_HOSTILE_MIB="20", A2PERF_HOSTILE_WRITE_LOG="1"
     )
-    log = run_dir / "train_log.csv"
+    log = run_dir / ".attempts" / "train-1" / "train_log.csv"  # the first attempt writes there
     assert wait_for(lambda: log.exists() and "daemon-" in log.read_text()), "the daemon never wrote to the log"
     first.kill()
     first.wait(timeout=10)
     second = start_cli(run_dir, machine_containment(), "--resume", A2PERF_HOSTILE_MIB="20", A2PERF_HOSTILE_LINGER_S="1")
     _, stderr = second.communicate(timeout=120)
     assert second.returncode == 0, stderr.decode()
-    rows = log.read_text().splitlines()
+    rows = (run_dir / "train_log.csv").read_text().splitlines()
     from a2perf_core.runner.recording import HEADER
 
     assert rows == [HEADER.strip(), rows[1]]

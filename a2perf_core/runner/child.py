@@ -33,7 +33,7 @@ from a2perf_core.metrics import (
     phase_rusage,
 )
 from a2perf_core.participant import PARTICIPANT_DIR, RUN_DIR_ENV, SEED_ENV, TASK_ENV, TRAIN_STEPS_ENV
-from a2perf_core.runner.records import PhaseJob, PhaseResult
+from a2perf_core.runner.records import RECORDS_DIR_ENV, PhaseJob, PhaseResult
 from a2perf_core.runner.wallclock import SpanMarks, span_path
 
 
@@ -348,15 +348,24 @@ def job_environ(
     seed: int,
     num_train_steps: int | None,
     env_kwargs: dict[str, Any],
+    records_dir: Path | None = None,
     untrusted: bool = False,
 ) -> dict[str, str]:
-    """Environment of a phase's process; only training episodes go to the training log. With ``untrusted`` the
-    participant's directory is ``<run_dir>/participant/`` (the sandboxed policy may write only there)."""
+    """Environment of a phase's process; only training episodes go to the training log.
+
+    The participant's own folder (``A2PERF_RUN_DIR``) is the run directory, the same for every phase,
+    so a model train() saved there is found by inference; with ``untrusted`` it is
+    ``<run_dir>/participant/`` (the sandboxed policy may write only there). The records go to
+    ``records_dir`` (the phase attempt's folder; the run directory when not given), which no later
+    attempt writes to.
+    """
     from a2perf_core.envs import ENV_KWARGS_ENV, TRAIN_LOG_ENV
     from a2perf_core.metrics import TRAIN_LOG
 
+    records_dir = run_dir if records_dir is None else records_dir
     environ = {
         RUN_DIR_ENV: str(run_dir / PARTICIPANT_DIR if untrusted else run_dir),
+        RECORDS_DIR_ENV: str(records_dir),
         TASK_ENV: task_id,
         SEED_ENV: str(seed),
         "PYTHONUNBUFFERED": "1",
@@ -365,7 +374,7 @@ def job_environ(
     if num_train_steps is not None:
         environ[TRAIN_STEPS_ENV] = str(num_train_steps)
     if phase == "train":
-        environ[TRAIN_LOG_ENV] = str(run_dir / TRAIN_LOG)
+        environ[TRAIN_LOG_ENV] = str(records_dir / TRAIN_LOG)
     return environ
 
 
@@ -400,7 +409,7 @@ class PolicyProcess:
             "inference_module": job.inference_module,
             "participant_args": dict(job.participant_args),
         }
-        participant_dir = Path(job.run_dir) / PARTICIPANT_DIR
+        participant_dir = Path(job.environ[RUN_DIR_ENV])  # the run directory's participant/, not the attempt's
         participant_dir.mkdir(exist_ok=True)
         command = [sys.executable, "-m", "a2perf_core.runner.policy_process"]
         self._process = subprocess.Popen(

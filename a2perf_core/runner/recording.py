@@ -209,11 +209,14 @@ def _record_cut_off_episodes() -> None:
 
 
 def log_scalar(name: str, value: float, step: int | None = None) -> None:
-    """Let a participant record an extra training scalar (no-op outside a run)."""
-    run_dir = os.environ.get("A2PERF_RUN_DIR")
-    if not run_dir:
+    """Let a participant record an extra training scalar (no-op outside a run), into the folder of the
+    phase attempt's records (the run directory for a process started without one)."""
+    from a2perf_core.runner.records import RECORDS_DIR_ENV
+
+    records_dir = os.environ.get(RECORDS_DIR_ENV) or os.environ.get("A2PERF_RUN_DIR")
+    if not records_dir:
         return
-    path = os.path.join(run_dir, "train_scalars.csv")
+    path = os.path.join(records_dir, "train_scalars.csv")
     row = f"{name},{float(value)!r},{'' if step is None else int(step)},{time.monotonic() - _start:.6f}\n"
     with _lock:
         append_row(path, "name,value,step,wall_time_s\n", lambda: row)

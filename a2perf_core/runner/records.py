@@ -15,6 +15,9 @@ import attrs
 
 RUN_FORMAT = "a2perf-run/2"
 
+#: environment variable naming the folder a phase's processes write their records into (their attempt's)
+RECORDS_DIR_ENV = "A2PERF_RECORDS_DIR"
+
 #: what a phase's status may be
 PHASE_STATUSES = ("ok", "failed", "not run", "skipped")
 
@@ -33,6 +36,8 @@ RUN_FIELDS: dict[str, str] = {
     "started": "UTC time the run started (kept when resumed)",
     "ended": "UTC time the run ended; null while it runs",
     "phases": "phase name -> phase record (below)",
+    "phase_in_progress": "while a phase runs: `phase`, `attempt` (its id), `pid` (of the phase's process) and "
+    "`started` (UTC); null otherwise (left set when `a2perf run` was killed)",
     "metric_errors": "errors of metrics that failed to load or raised (the run went on without them)",
     "trust": "`mode`: `trusted` (the default: the participant shares the harness's process) or `untrusted` "
     "(`--untrusted`: the policy runs sandboxed, see Trust model); `sandbox`: what isolated it (`bubblewrap`; "
@@ -46,6 +51,8 @@ PHASE_FIELDS: dict[str, str] = {
     "started": "UTC start time",
     "ended": "UTC end time",
     "resumed": "true when `--resume` reused it from an earlier invocation",
+    "attempt": "id of the attempt whose records are in the run directory (`<phase>-<n>`, see Attempts); "
+    "null when no process ran",
     "wall_time_s": "seconds of the participant's span (`wall_clock`), summed over the phase's processes",
     "exitcodes": "process label -> exit code (negative: killed by that signal)",
     "peak_tree_rss_mib": "peak RSS of the process tree, polled by the harness",
@@ -134,6 +141,7 @@ class PhaseJob:
     #: the task this process runs (the generalization task, else ``task_id``)
     generalization_task: str
     seed: int
+    #: the folder the phase's records go to: its attempt's, never the run directory itself
     run_dir: str
     cwd: str
     sys_path: tuple[str, ...]
@@ -216,6 +224,7 @@ class PhaseRecord:
     started: str | None = None
     ended: str | None = None
     resumed: bool = False
+    attempt: str | None = None
     wall_time_s: float | None = None
     exitcodes: dict[str, int | None] = attrs.Factory(dict)
     peak_tree_rss_mib: float | None = None
@@ -258,6 +267,17 @@ class SubmissionRecord(FlatRecord):
     package_versions: dict[str, str | None]
 
 
+@attrs.frozen
+class PhaseInProgress(FlatRecord):
+    """The phase attempt running now, in ``run.json`` while it runs."""
+
+    phase: str
+    attempt: str
+    #: the phase's root process
+    pid: int
+    started: str
+
+
 @attrs.define
 class RunRecord:
     """``run.json``: every field of ``RUN_FIELDS``."""
@@ -273,6 +293,7 @@ class RunRecord:
     started: str
     ended: str | None = None
     phases: dict[str, PhaseRecord] = attrs.Factory(dict)
+    phase_in_progress: PhaseInProgress | None = None
     metric_errors: list[str] = attrs.Factory(list)
     trust: dict[str, str | None] = attrs.Factory(lambda: {"mode": "trusted", "sandbox": None})
     format: str = RUN_FORMAT
@@ -281,13 +302,17 @@ class RunRecord:
         data = attrs.asdict(self, recurse=False)
         data["submission"] = self.submission.to_json()
         data["phases"] = {name: record.to_json() for name, record in self.phases.items()}
+        data["phase_in_progress"] = None if self.phase_in_progress is None else self.phase_in_progress.to_json()
         return check_json(data, "RunRecord")
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> RunRecord:
-        """A ``run.json`` of this format; an older or foreign file is a ValueError."""
+        """A ``run.json`` of this format (also one written before attempts: their fields are null); an older
+        or foreign file is a ValueError."""
         if data.get("format") != RUN_FORMAT:
             raise ValueError(f"format {data.get('format')!r}, not {RUN_FORMAT}")
         phases = {name: PhaseRecord.from_json(r) for name, r in data["phases"].items()}
         submission = SubmissionRecord.from_json(data["submission"])
-        return cls(**{**data, "phases": phases, "submission": submission})
+        running = data.get("phase_in_progress")
+        in_progress = None if running is None else PhaseInProgress.from_json(running)
+        return cls(**{**data, "phases": phases, "submission": submission, "phase_in_progress": in_progress})

@@ -3,10 +3,19 @@
 Every phase runs the participant in its own child process. Metrics start before the child is
 released and stop after it ends; ``run.json`` and ``metrics.json`` are rewritten after each phase,
 so a failure never loses what was measured before it.
+
+Each phase attempt writes into a folder of its own, ``.attempts/<phase>-<n>``; when the attempt ends
+(however it ends), its records are moved into the run directory, and no other attempt's folder ever
+is. A process of a killed harness that keeps writing into its old attempt's folder therefore cannot
+change the records. ``a2perf run`` holds the run directory's lock for the whole run.
 """
 
 from __future__ import annotations
 
+import fcntl
+import json
+import os
+import re
 import time
 import warnings
 from collections.abc import Callable, Sequence
@@ -36,6 +45,7 @@ from a2perf_core.metrics import (
     PhaseContext,
     RunRecords,
     phase_error,
+    phase_log,
     phase_result,
     phase_rusage,
 )
@@ -43,6 +53,7 @@ from a2perf_core.participant import PARTICIPANT_DIR
 from a2perf_core.runner.child import job_environ
 from a2perf_core.runner.process import describe_exit
 from a2perf_core.runner.records import (
+    PhaseInProgress,
     PhaseJob,
     PhaseRecord,
     PhaseResult,
@@ -64,7 +75,7 @@ from a2perf_core.runner.results import (
 from a2perf_core.runner.submission import Submission, load_submission
 from a2perf_core.settings import RunSettings
 
-#: called with (label, elapsed seconds, run directory) while a phase runs
+#: called with (label, elapsed seconds, the folder the phase attempt writes its records into) while a phase runs
 Progress = Callable[[str, float, Path], None]
 
 #: settings that change what a phase produces: ``--resume`` reuses a phase only when they match
@@ -84,8 +95,142 @@ RESULT_SETTINGS = (
 )
 
 
+#: the run directory's lock file, and the folder of its phase attempts
+RUN_LOCK = ".lock"
+ATTEMPTS = ".attempts"
+#: suffix of an attempt folder that is not its phase's promoted attempt (renamed when another one is promoted)
+ABANDONED = ".abandoned"
+
+
+def phase_span(label: str) -> str:
+    """The span file of the phase process ``label`` (see :mod:`a2perf_core.runner.wallclock`)."""
+    from a2perf_core.runner.wallclock import span_path
+
+    return span_path(".", label).name
+
+
+#: the files of one phase process ``label``
+PROCESS_FILES = (phase_log, phase_error, phase_result, phase_rusage, phase_span)
+
+
+def phase_records(phase: str) -> tuple[str, ...]:
+    """What a phase's processes record, besides each process's log, error, result and rusage files."""
+    from a2perf_core.runner.recording import EVAL_LOG  # imports Gymnasium: not at import time
+
+    return {
+        "train": (TRAIN_LOG, TRAIN_SCALARS, EVAL_LOG),
+        "inference": (INFERENCE_EPISODES, LATENCIES, WARMUP_LATENCIES, LATENCIES_ROUNDTRIP),
+        "generalization": (GENERALIZATION_EPISODES,),
+    }[phase]
+
+
 class RunDirectoryError(A2PerfError):
     """``--out`` holds records that this run must not mix with or reuse."""
+
+
+class RunDirectoryInUse(RunDirectoryError):
+    """Another ``a2perf run`` holds the run directory's lock."""
+
+
+class RunLock:
+    """An exclusive ``flock`` on ``<run_dir>/.lock``, which holds the pid and start time of its holder.
+
+    The kernel releases a flock when the last descriptor of its open file is closed, so the lock of
+    a harness that died, even by SIGKILL, is free for the next one without any clean-up: the
+    descriptor is close-on-exec, so no phase process (spawned through exec) keeps it open.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._fd: int | None = None
+
+    def acquire(self) -> None:
+        """Take the lock, or raise :class:`RunDirectoryInUse` naming the process that holds it."""
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = _lock_holder(os.pread(fd, 4096, 0))
+            os.close(fd)
+            raise RunDirectoryInUse(
+                f"{self.path.parent} is in use by another `a2perf run` ({holder}); "
+                "wait for it to end, or stop it, then --resume"
+            ) from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, (json.dumps({"pid": os.getpid(), "started": now()}) + "\n").encode(), 0)
+        self._fd = fd
+
+    def release(self) -> None:
+        if self._fd is not None:
+            os.ftruncate(self._fd, 0)
+            os.close(self._fd)
+            self._fd = None
+
+
+def _lock_holder(content: bytes) -> str:
+    try:
+        holder = json.loads(content)
+        return f"pid {int(holder['pid'])}, started {holder['started']}"
+    except (ValueError, TypeError, KeyError):  # read between the holder's truncate and its write
+        return "pid unknown"
+
+
+@attrs.frozen
+class PhaseAttempt:
+    """One try at a phase: its id (``<phase>-<n>``) and the folder its processes write into."""
+
+    phase: str
+    id: str
+    folder: Path
+    started: str
+
+
+def attempt_number(folder_name: str, phase: str) -> int | None:
+    """``n`` of an attempt folder ``<phase>-<n>`` (abandoned or not); None for another phase's."""
+    match = re.fullmatch(rf"{re.escape(phase)}-(\d+)(?:{re.escape(ABANDONED)})?", folder_name)
+    return int(match.group(1)) if match else None
+
+
+def new_attempt(run_dir: Path, phase: str) -> PhaseAttempt:
+    """The phase's next attempt, numbered after every attempt folder of the phase present. The
+    runner never deletes an attempt folder, so an id is never used twice in a run directory."""
+    attempts = run_dir / ATTEMPTS
+    attempts.mkdir(exist_ok=True)
+    numbers = [n for p in attempts.iterdir() if (n := attempt_number(p.name, phase)) is not None]
+    attempt_id = f"{phase}-{max(numbers, default=0) + 1}"
+    folder = attempts / attempt_id
+    folder.mkdir()
+    return PhaseAttempt(phase, attempt_id, folder, now())
+
+
+def promote(run_dir: Path, attempt: PhaseAttempt, labels: Sequence[str]) -> None:
+    """Move the attempt's records into the run directory, each file by ``os.replace``; a record of
+    the phase the attempt did not write is removed there, so nothing of an earlier attempt stays.
+    The latency ``.npy`` files are made from the attempt's raw samples first. Then every other
+    attempt folder of the phase is renamed ``*.abandoned``."""
+    folder = attempt.folder
+    if attempt.phase == "inference":
+        _save_samples(folder / LATENCIES_RAW, folder / LATENCIES)
+        _save_samples(folder / WARMUP_LATENCIES_RAW, folder / WARMUP_LATENCIES)
+        _save_samples(folder / LATENCIES_ROUNDTRIP_RAW, folder / LATENCIES_ROUNDTRIP)
+        # left by a run of a version without attempts
+        for name in (LATENCIES_RAW, WARMUP_LATENCIES_RAW, LATENCIES_ROUNDTRIP_RAW):
+            (run_dir / name).unlink(missing_ok=True)
+    names = [*phase_records(attempt.phase), *(files(label) for label in labels for files in PROCESS_FILES)]
+    if attempt.phase == "generalization":  # the files of tasks this attempt did not run
+        for pattern in (files("generalization-*") for files in PROCESS_FILES):
+            for path in run_dir.glob(pattern):
+                if path.name not in names:
+                    path.unlink(missing_ok=True)
+    for name in names:
+        if (folder / name).exists():
+            os.replace(folder / name, run_dir / name)
+        else:
+            (run_dir / name).unlink(missing_ok=True)
+    for other in (run_dir / ATTEMPTS).iterdir():
+        is_phase_attempt = attempt_number(other.name, attempt.phase) is not None
+        if other != folder and is_phase_attempt and not other.name.endswith(ABANDONED):
+            other.rename(other.with_name(other.name + ABANDONED))
 
 
 def now() -> str:
@@ -144,7 +289,8 @@ def _phase_labels_match(phase: str, value_phase: str | None) -> bool:
 
 
 def _save_samples(raw: Path, target: Path) -> None:
-    """The raw int64 samples a phase process appended, as an ``.npy`` (written atomically)."""
+    """The raw int64 samples a phase process appended, as an ``.npy`` (written atomically); nothing
+    when the process took none."""
     import numpy as np
 
     if not raw.exists():
@@ -189,17 +335,25 @@ class Run:
                 f"run `a2perf data fetch {' '.join(missing)}` first"
             )
         self.content_hash = submission_content_hash(self.submission.root)
-        self.sandbox = _checked_sandbox() if settings.untrusted else None
-        previous = self._previous(resume)
-        self.metric_errors: list[str] = []
-        self.metrics = instantiate_metrics(self.metric_errors)
         run_dir.mkdir(parents=True, exist_ok=True)
-        if settings.untrusted:
-            (run_dir / PARTICIPANT_DIR).mkdir(exist_ok=True)
-        self.record = self._new_record(previous)
-        self.values: list[MetricValue] = (
-            [MetricValue.from_json(v) for v in read_json(run_dir / METRICS_JSON) or []] if previous else []
-        )
+        self.lock = RunLock(run_dir / RUN_LOCK)  # held until execute() returns; taken before anything is read
+        self.lock.acquire()
+        try:
+            self.sandbox = _checked_sandbox() if settings.untrusted else None
+            previous = self._previous(resume)
+            self.metric_errors: list[str] = []
+            self.metrics = instantiate_metrics(self.metric_errors)
+            if settings.untrusted:
+                (run_dir / PARTICIPANT_DIR).mkdir(exist_ok=True)
+            self.record = self._new_record(previous)
+            self.values: list[MetricValue] = (
+                [MetricValue.from_json(v) for v in read_json(run_dir / METRICS_JSON) or []] if previous else []
+            )
+        except BaseException:
+            self.lock.release()
+            raise
+        #: the phase attempt running now
+        self.attempt: PhaseAttempt | None = None
 
     def _previous(self, resume: bool) -> RunRecord | None:
         """The run ``--resume`` continues; refuses records that are not this run's."""
@@ -259,6 +413,12 @@ class Run:
         write_json(self.run_dir / METRICS_JSON, [v.to_json() for v in self.values])
 
     def execute(self) -> RunOutcome:
+        try:
+            return self._execute()
+        finally:
+            self.lock.release()
+
+    def _execute(self) -> RunOutcome:
         self._write()
         phases = self.record.phases
         failed_before = None
@@ -271,11 +431,13 @@ class Run:
             if failed_before:
                 phases[phase] = PhaseRecord(status="not run", reason=f"the {failed_before} phase failed")
                 continue
+            self.attempt = None
             try:
                 phases[phase] = self._run_phase(phase)
             except KeyboardInterrupt as exc:  # a PhaseInterrupted's message names the signal
                 reason = str(exc) or "interrupted (Ctrl-C)"
-                phases[phase] = PhaseRecord(status="failed", reason=reason, ended=now())
+                attempt = None if self.attempt is None else self.attempt.id
+                phases[phase] = PhaseRecord(status="failed", reason=reason, ended=now(), attempt=attempt)
                 self.record.ended = now()
                 self._write()
                 raise
@@ -289,7 +451,7 @@ class Run:
             self.run_dir, {name: r.to_json() for name, r in phases.items()}, list(self.values), self.record
         )
 
-    def _job(self, phase: str, label: str, task_id: str) -> PhaseJob:
+    def _job(self, phase: str, label: str, task_id: str, records_dir: Path) -> PhaseJob:
         s, sub = self.settings, self.submission
         env_kwargs = {**s.env_kwargs, **(s.train_env_kwargs if phase == "train" else {})}
         return PhaseJob(
@@ -298,12 +460,21 @@ class Run:
             task_id=s.task_id,
             generalization_task=task_id,
             seed=s.seed,
-            run_dir=str(self.run_dir),
+            run_dir=str(records_dir),
             cwd=str(sub.root),
             sys_path=tuple(sub.sys_path),
             train_module=sub.train_module,
             inference_module=sub.inference_module,
-            environ=job_environ(self.run_dir, phase, task_id, s.seed, s.num_train_steps, env_kwargs, s.untrusted),
+            environ=job_environ(
+                self.run_dir,
+                phase,
+                task_id,
+                s.seed,
+                s.num_train_steps,
+                env_kwargs,
+                records_dir=records_dir,
+                untrusted=s.untrusted,
+            ),
             participant_args=dict(s.participant_args),
             env_kwargs=env_kwargs,
             num_inference_episodes=s.num_inference_episodes,
@@ -324,18 +495,17 @@ class Run:
             if not task_ids:
                 reason = "no generalization task has its data" if missing else "the domain has no generalization set"
                 return PhaseRecord(status="skipped", reason=reason, started=started, skipped_tasks=skipped)
-            self._clear([GENERALIZATION_EPISODES])
         else:
             task_ids = [self.settings.task_id]
-            if phase == "train":
-                self._clear([TRAIN_LOG, TRAIN_SCALARS])
-            if phase == "inference":
-                self._clear([INFERENCE_EPISODES, LATENCIES, WARMUP_LATENCIES, LATENCIES_RAW, WARMUP_LATENCIES_RAW])
-                self._clear([LATENCIES_ROUNDTRIP, LATENCIES_ROUNDTRIP_RAW])
+        labels = {t: phase if phase != "generalization" else f"generalization-{t}" for t in task_ids}
+        self.attempt = attempt = new_attempt(self.run_dir, phase)
         parts: list[tuple[ProcessRecord, PhaseResult]] = []
-        for task_id in task_ids:
-            label = phase if phase != "generalization" else f"generalization-{task_id}"
-            parts.append(self._run_child(phase, label, task_id))
+        try:
+            for task_id, label in labels.items():
+                parts.append(self._run_child(phase, label, task_id, attempt))
+        finally:  # however the attempt ends
+            promote(self.run_dir, attempt, list(labels.values()))
+            self.record.phase_in_progress = None
         processes = [p for p, _ in parts]
         failed = [p for p in processes if p.status != "ok"]
         rss = [p.ru_maxrss_kib for p in processes if p.ru_maxrss_kib]
@@ -345,6 +515,7 @@ class Run:
             reason="; ".join(f"{p.label}: {p.reason}" for p in failed) or None,
             started=started,
             ended=now(),
+            attempt=attempt.id,
             wall_time_s=sum(p.wall_time_s for p in processes),
             exitcodes={p.label: p.exitcode for p in processes},
             peak_tree_rss_mib=max(p.peak_tree_rss_mib for p in processes),
@@ -366,17 +537,16 @@ class Run:
                     setattr(record, name, getattr(result, name))
         return record
 
-    def _clear(self, names: Sequence[str]) -> None:
-        for name in names:
-            (self.run_dir / name).unlink(missing_ok=True)
-
-    def _run_child(self, phase: str, label: str, task_id: str) -> tuple[ProcessRecord, PhaseResult]:
+    def _run_child(
+        self, phase: str, label: str, task_id: str, attempt: PhaseAttempt
+    ) -> tuple[ProcessRecord, PhaseResult]:
         from a2perf_core.runner.process import ChildProcess
 
-        for name in (phase_result(label), phase_rusage(label), phase_error(label)):
-            (self.run_dir / name).unlink(missing_ok=True)
-        child = ChildProcess(self._job(phase, label, task_id))
+        records = attempt.folder
+        child = ChildProcess(self._job(phase, label, task_id, records))
         pid = child.start()
+        self.record.phase_in_progress = PhaseInProgress(phase, attempt.id, pid, attempt.started)
+        write_json(self.run_dir / RUN_JSON, self.record.to_json())  # before the release
         contexts = {}
         for name, metric in self.metrics.items():
             ctx = PhaseContext(
@@ -386,25 +556,22 @@ class Run:
                 seed=self.settings.seed,
                 pid=pid,
                 options=self.settings.metric_options.get(name, {}),
+                records_dir=records,
             )
             contexts[name] = ctx
             self._guard(name, "start", lambda m=metric, c=ctx: m.start(c))
         s = self.settings
-        tick = (lambda elapsed: self.progress(label, elapsed, self.run_dir)) if self.progress else None
+        tick = (lambda elapsed: self.progress(label, elapsed, records)) if self.progress else None
         for ctx in contexts.values():
             ctx.released_at = time.time()
         try:
             outcome = child.release_and_wait(s.timeout_for(phase), s.max_memory_mib, tick)
         finally:
-            if phase == "inference":
-                _save_samples(self.run_dir / LATENCIES_RAW, self.run_dir / LATENCIES)
-                _save_samples(self.run_dir / WARMUP_LATENCIES_RAW, self.run_dir / WARMUP_LATENCIES)
-                _save_samples(self.run_dir / LATENCIES_ROUNDTRIP_RAW, self.run_dir / LATENCIES_ROUNDTRIP)
             for name, metric in self.metrics.items():
                 self.values.extend(self._guard(name, "stop", lambda m=metric, c=contexts[name]: m.stop(c)) or [])
-        reported = read_json(self.run_dir / phase_result(label))
+        reported = read_json(records / phase_result(label))
         result = PhaseResult.from_json(reported) if reported is not None else PhaseResult()
-        rusage = read_json(self.run_dir / phase_rusage(label)) or {}
+        rusage = read_json(records / phase_rusage(label)) or {}
         reason = outcome.reason
         if result.error is not None:
             reason = f"{shorten(result.error, phase_error(label))} (traceback in {phase_error(label)})"

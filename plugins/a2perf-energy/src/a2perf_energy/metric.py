@@ -279,7 +279,7 @@ class EnergyMetric(Metric):
         method = cfg._method(tracker, cpu, cpu_tree, warnings)
         method["measure_power_secs"] = cfg.power_interval(phase.phase)
         method["csv"] = phase.path(CSV_NAME).name
-        window = ParticipantWindow(tracker, span_path(phase.run_dir, phase.phase))
+        window = ParticipantWindow(tracker, span_path(phase.live_records, phase.phase))
         self._trackers[phase.phase] = (window, method, cfg)
 
     def stop(self, phase: PhaseContext) -> list[MetricValue]:
