@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+import attrs
 import numpy as np
 import pytest
 
@@ -109,8 +110,15 @@ def _a2perf(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     return result
 
 
+@attrs.frozen
+class RealRuns:
+    root: Path
+    #: --out folder of each ``a2perf run`` -> what it printed on stdout
+    outputs: dict[Path, str]
+
+
 @pytest.fixture(scope="session")
-def real_runs(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def real_runs(tmp_path_factory: pytest.TempPathFactory) -> RealRuns:
     """``runs/<submission>/<task>/seed_N``: the bundled example and a copy that seeds its policy
     differently, three seeds each, on the default task and on the example domain's corridor."""
     pytest.importorskip("a2perf_circuit_training", reason="needs the default task's plugin installed")
@@ -121,11 +129,14 @@ def real_runs(tmp_path_factory: pytest.TempPathFactory) -> Path:
     source = inference.read_text()
     assert 'load_kwargs.get("seed", seed))' in source
     inference.write_text(source.replace('load_kwargs.get("seed", seed))', 'load_kwargs.get("seed", seed) + 1000)'))
+    outputs = {}
     for submission in ("example", "reseeded"):
         reference = [] if submission == "example" else ["agents/reseeded"]
-        _a2perf("run", *reference, "--out", f"runs/{submission}/synthetic", *QUICK, cwd=root)
-        _a2perf("run", *reference, "--task", SECOND_TASK, "--out", f"runs/{submission}/corridor", *QUICK, cwd=root)
-    return root / "runs"
+        for task, folder in ((None, "synthetic"), (SECOND_TASK, "corridor")):
+            out = f"runs/{submission}/{folder}"
+            result = _a2perf("run", *reference, *(["--task", task] if task else []), "--out", out, *QUICK, cwd=root)
+            outputs[root / out] = result.stdout
+    return RealRuns(root / "runs", outputs)
 
 
 # --- a headless Chromium -----------------------------------------------------------------------

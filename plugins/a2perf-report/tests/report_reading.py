@@ -4,6 +4,7 @@ cell must say from the runs' own ``metrics.json``, independently of the plugin's
 from __future__ import annotations
 
 import json
+import math
 import statistics
 from html.parser import HTMLParser
 from pathlib import Path
@@ -70,11 +71,26 @@ def recorded_values(run_dirs: list[Path]) -> dict[tuple[str, str, str, str | Non
     return out
 
 
-def expected_text(values: list[float]) -> str:
-    mean = statistics.fmean(values)
+def _rounds_to(shown: str, exact: float) -> bool:
+    """Whether ``shown`` is ``exact`` to four significant digits (half a unit of the last digit,
+    and a hair more: a mean summed in another order may fall on the other side of a tie)."""
+    number = float(shown)
+    if exact == 0:
+        return number == 0
+    unit = 10 ** (math.floor(math.log10(abs(exact))) - 3)
+    return abs(number - exact) <= 0.5 * unit * (1 + 1e-6)
+
+
+def shows(text: str, values: list[float]) -> bool:
+    """Whether a cell's text is ``mean ± std`` (n - 1) of ``values``, or just the value when there is one."""
+    parts = text.split(" ± ")
     if len(values) == 1:
-        return f"{mean:.4g}"
-    return f"{mean:.4g} ± {statistics.stdev(values):.4g}"
+        return len(parts) == 1 and _rounds_to(parts[0], values[0])
+    return (
+        len(parts) == 2
+        and _rounds_to(parts[0], statistics.fmean(values))
+        and _rounds_to(parts[1], statistics.stdev(values))
+    )
 
 
 def values_of_cell(cell: dict[str, Any], recorded: dict, tasks: set[str]) -> list[float]:

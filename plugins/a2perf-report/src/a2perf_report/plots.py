@@ -182,7 +182,7 @@ def rollout_returns(runs: Sequence[RunEntry], image_format: str) -> list[Plot]:
             panels.append((task, data))
     if not panels:
         return []
-    figure, axes = _figure(len(panels), width_per_axis=max(3.2, 1.6 * len(submissions)))
+    figure, axes = _figure(len(panels), width_per_axis=max(4.6, 1.6 * len(submissions)))
     rng = np.random.default_rng(0)
     for axis, (task, data) in zip(axes, panels, strict=True):
         names = list(data)
@@ -205,6 +205,8 @@ def rollout_returns(runs: Sequence[RunEntry], image_format: str) -> list[Plot]:
 
 
 def latency_cdf(runs: Sequence[RunEntry], image_format: str) -> list[Plot]:
+    from matplotlib.ticker import NullFormatter
+
     tasks, submissions = _tasks_and_submissions(runs)
     colours = _colours(submissions)
     panels = []
@@ -224,6 +226,7 @@ def latency_cdf(runs: Sequence[RunEntry], image_format: str) -> list[Plot]:
         for name, ms in data.items():
             axis.step(ms, np.arange(1, ms.size + 1) / ms.size, where="post", color=colours[name], label=name)
         axis.set_xscale("log")
+        axis.xaxis.set_minor_formatter(NullFormatter())
         axis.set(title=task, xlabel="infer_once latency (ms)", ylabel="fraction of calls ≤ x", ylim=(0, 1.02))
         axis.legend(fontsize="small", loc="lower right")
     return [
