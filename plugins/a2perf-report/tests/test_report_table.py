@@ -136,3 +136,12 @@ def test_markdown_and_latex_print_the_same_cells(reading, reports):
         (reports["folder"] / "markdown" / "images" / name).stat().st_size for name in images
     )
     assert all(rf"\includegraphics[width=\linewidth]{{images/{name}}}" in latex for name in images)
+
+
+def test_a_mean_is_the_exactly_summed_mean_of_the_recorded_values(tmp_path, written_run, metric_value, reading):
+    for seed, value in enumerate([0.1, -0.2, 0.1]):  # a float sum left to right gives 2.8e-17, not 0
+        values = [metric_value("reliability.returns.mean", value, "", "higher")]
+        written_run(tmp_path / "runs" / f"seed_{seed}", submission="p", task="A-v0", seed=seed, metrics=values)
+    html = write_report(find_run_dirs([tmp_path / "runs"]), tmp_path / "out").read_text()
+    [cell] = reading.read_cells(html).cells
+    assert cell["text"] == f"0 ± {statistics.stdev([0.1, -0.2, 0.1]):.4g}"
