@@ -41,10 +41,6 @@ def _distinct(items: Sequence[Any]) -> list[tuple[Any, int]]:
     return out
 
 
-def _value_literal(value: Any) -> str:
-    return repr(value)
-
-
 def reproduce_command(run: RunEntry, seeds: Sequence[int | None]) -> str:
     """The ``a2perf run`` line that runs ``run``'s submission with its settings, for ``seeds``."""
     settings = run.info.get("settings") or {}
@@ -63,7 +59,7 @@ def reproduce_command(run: RunEntry, seeds: Sequence[int | None]) -> str:
     for binding in settings.get("gin_params") or []:
         args += ["--gin-param", str(binding)]
     for key, value in (settings.get("participant_args") or {}).items():
-        args += ["--participant-arg", f"{key}={_value_literal(value)}"]
+        args += ["--participant-arg", f"{key}={value!r}"]
     if settings.get("timeout_s") is not None:
         args += ["--timeout", f"{settings['timeout_s']:g}"]
     if settings.get("max_memory_mib") is not None:
