@@ -71,6 +71,25 @@ def recorded_values(run_dirs: list[Path]) -> dict[tuple[str, str, str, str | Non
     return out
 
 
+def across_values(run_dirs: list[Path]) -> dict[tuple[str, str, str, str | None], float]:
+    """(submission folder name, task, metric, phase) -> the across-run value of each ``--seeds`` root
+    whose summary.json lists exactly runs among ``run_dirs``."""
+    out = {}
+    given = {d.resolve() for d in run_dirs}
+    for root in {d.parent for d in run_dirs}:
+        if not (root / "summary.json").is_file():
+            continue
+        listed = {(root / name).resolve() for name in json.loads((root / "summary.json").read_text())["runs"]}
+        if not listed <= given:
+            continue
+        info = json.loads((sorted(listed)[0] / "run.json").read_text())
+        folder = Path(info["submission"]["reference"].rstrip("/")).name
+        for value in json.loads((root / "metrics.json").read_text()):
+            if isinstance(value["value"], float):
+                out[folder, info["task"], value["name"], value["phase"]] = value["value"]
+    return out
+
+
 def _rounds_to(shown: str, exact: float) -> bool:
     """Whether ``shown`` is ``exact`` to four significant digits (half a unit of the last digit,
     and a hair more: a mean summed in another order may fall on the other side of a tie)."""

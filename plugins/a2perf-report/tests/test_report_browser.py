@@ -63,8 +63,15 @@ def test_every_number_equals_the_runs_metrics_json(report_of_real_runs, real_run
     recorded = reading.recorded_values(sorted(p.parent for p in real_runs.root.rglob("run.json")))
     columns = {(c["attrs"]["data-submission"].split("@")[0], c["attrs"]["data-task"]) for c in cells}
     assert columns == {(s, t) for s in ("random_submission", "reseeded") for t in (*TASKS, "all tasks")}
+    across = reading.across_values(sorted(p.parent for p in real_runs.root.rglob("run.json")))
+    assert len(across) == 4 * 4  # dispersion and risk across runs, IQM across runs, generalization aggregate
     checked = 0
     for cell in cells:
+        submission, task = cell["attrs"]["data-submission"].split("@")[0], cell["attrs"]["data-task"]
+        key = (submission, task, cell["row"]["data-metric"], cell["row"]["data-phase"] or None)
+        if key in across:
+            assert reading.shows(cell["text"], [across[key]]), (key, cell["text"])
+            continue
         values = reading.values_of_cell(cell, recorded, TASKS)
         if not values:
             assert cell["text"] == "–"

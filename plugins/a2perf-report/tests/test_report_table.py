@@ -145,3 +145,24 @@ def test_a_mean_is_the_exactly_summed_mean_of_the_recorded_values(tmp_path, writ
     html = write_report(find_run_dirs([tmp_path / "runs"]), tmp_path / "out").read_text()
     [cell] = reading.read_cells(html).cells
     assert cell["text"] == f"0 ± {statistics.stdev([0.1, -0.2, 0.1]):.4g}"
+
+
+def test_across_run_values_of_a_seeds_root_are_shown_as_recorded(reading, runs, tmp_path):
+    shutil.copytree(runs, tmp_path / "runs")
+    root = tmp_path / "runs" / "ppo" / "Alpha-v0"
+    (root / "summary.json").write_text(json.dumps({"runs": ["seed_0", "seed_1", "seed_2"]}))
+    value = {"name": "reliability.dispersion_across_runs", "value": 0.123456, "unit": "", "direction": "lower"}
+    (root / "metrics.json").write_text(json.dumps([{**value, "phase": "train", "description": ""}]))
+    other = tmp_path / "runs" / "sac" / "Alpha-v0"
+    (other / "summary.json").write_text(json.dumps({"runs": ["seed_0", "seed_1", "seed_2", "seed_3"]}))
+    (other / "metrics.json").write_text(json.dumps([{**value, "value": 9.0, "phase": "train", "description": ""}]))
+    cells = reading.read_cells(write_report(find_run_dirs([tmp_path / "runs"]), tmp_path / "out").read_text()).cells
+    row = {
+        (c["attrs"]["data-submission"], c["attrs"]["data-task"]): c["text"]
+        for c in cells
+        if c["row"]["data-metric"] == "reliability.dispersion_across_runs"
+    }
+    # sac's root summarised a run the report does not hold: its value is not shown
+    assert row == {("ppo", "Alpha-v0"): "0.1235", ("sac", "Alpha-v0"): "–"} | {
+        (s, t): "–" for s in ("ppo", "sac") for t in ("Beta-v0", "all tasks")
+    }

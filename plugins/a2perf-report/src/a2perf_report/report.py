@@ -11,7 +11,7 @@ from a2perf_report.errors import ReportInputError
 from a2perf_report.plots import IMAGE_FORMATS, draw_figures
 from a2perf_report.provenance import collect_provenance
 from a2perf_report.render import ReportContent, render_html, render_latex, render_markdown
-from a2perf_report.runs import load_runs
+from a2perf_report.runs import load_across_runs, load_runs
 from a2perf_report.table import build_table
 
 FORMATS = {"html": "report.html", "markdown": "report.md", "latex": "report.tex"}
@@ -29,7 +29,7 @@ def build_content(run_dirs: Sequence[str | Path], image_format: str = "png", tit
         title=title or f"a2perf report: {', '.join(submissions)} on {', '.join(tasks)}",
         created=time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
         runs=tuple(runs),
-        table=build_table(runs),
+        table=build_table(runs, load_across_runs(runs)),
         plots=tuple(plots),
         unavailable=tuple(unavailable),
         provenance=collect_provenance(runs),

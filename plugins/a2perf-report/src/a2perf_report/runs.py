@@ -117,3 +117,32 @@ def numeric_value(value: dict[str, Any]) -> float | None:
     if isinstance(number, bool) or not isinstance(number, (int, float)) or not math.isfinite(number):
         return None
     return float(number)
+
+
+def load_across_runs(runs: Sequence[RunEntry]) -> dict[tuple[str, str], tuple[dict[str, Any], ...]]:
+    """(submission, task) -> the across-run values (``<root>/metrics.json`` of a ``--seeds`` root).
+
+    Only when the report holds exactly the runs that root's ``summary.json`` summarised, and all of
+    the column's runs come from that one root: values computed over other runs are never shown.
+    """
+    by_column: dict[tuple[str, str], list[RunEntry]] = {}
+    for run in runs:
+        by_column.setdefault((run.submission, run.task), []).append(run)
+    out = {}
+    for column, members in by_column.items():
+        roots = {m.run_dir.parent for m in members}
+        if len(roots) != 1:
+            continue
+        root = roots.pop()
+        summary_path, metrics_path = root / "summary.json", root / METRICS_JSON
+        if not (summary_path.is_file() and metrics_path.is_file()):
+            continue
+        summary = _read_json(summary_path, "summary.json")
+        listed = {(root / name).resolve() for name in summary.get("runs", [])} if isinstance(summary, dict) else set()
+        if listed != {m.run_dir.resolve() for m in members}:
+            continue
+        values = _read_json(metrics_path, METRICS_JSON)
+        if not isinstance(values, list) or not all(isinstance(v, dict) and "name" in v for v in values):
+            raise ReportInputError(f"{metrics_path}: not a list of metric values")
+        out[column] = tuple(values)
+    return out

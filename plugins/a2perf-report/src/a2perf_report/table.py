@@ -10,7 +10,7 @@ ties are all marked. Units are the ``MetricValue``'s own.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import attrs
@@ -159,18 +159,55 @@ def _mark_best(cells: dict[Column, Cell], direction: str) -> dict[Column, Cell]:
     return marked
 
 
-def build_table(runs: Sequence[RunEntry]) -> ReportTable:
-    """Every numeric metric any run recorded, as rows; text values (a region, a method) are left out."""
+def _across_cell(
+    column_runs: Sequence[RunEntry], values: Sequence[dict[str, Any]], name: str, phase: str | None
+) -> Cell:
+    """One across-run value (dispersion across runs, IQM across runs): shown as recorded, no std."""
+    failures = tuple(f"{r.run_dir}: {r.reason}" for r in column_runs if not r.ok)
+    numbers = [
+        n for v in values if v["name"] == name and v.get("phase") == phase and (n := numeric_value(v)) is not None
+    ]
+    if failures or not numbers:
+        return Cell(tuple(numbers), len(column_runs), failures)
+    return Cell((numbers[0],), len(column_runs), failures, numbers[0])
+
+
+def build_table(
+    runs: Sequence[RunEntry], across_runs: Mapping[tuple[str, str], Sequence[dict[str, Any]]] | None = None
+) -> ReportTable:
+    """Every numeric metric any run recorded, as rows; text values (a region, a method) are left out.
+
+    ``across_runs`` (:func:`~a2perf_report.runs.load_across_runs`) adds the values a ``--seeds``
+    root computed over its runs, one per submission and task (none in the all-task columns).
+    """
+    across_runs = across_runs or {}
     columns = columns_of(runs)
     described: dict[tuple[str, str | None], dict[str, Any]] = {}
+    across_keys: set[tuple[str, str | None]] = set()
     for run in runs:
         for value in run.metrics:
             if numeric_value(value) is not None:
                 described.setdefault((value["name"], value.get("phase")), value)
+    for values in across_runs.values():
+        for value in values:
+            key = (value["name"], value.get("phase"))
+            if key not in described and (numeric_value(value) is not None or value.get("value") is None):
+                described[key] = value
+                across_keys.add(key)
     rows: dict[str, list[Row]] = {group: [] for group in GROUPS}
     for (name, phase), first in sorted(described.items(), key=lambda kv: (kv[0][0], _phase_key(kv[0][1]))):
         direction = first.get("direction", "none")
-        cells = {column: _cell(runs_of(runs, column), name, phase) for column in columns}
+        if (name, phase) in across_keys:
+            cells = {
+                column: _across_cell(
+                    runs_of(runs, column), across_runs.get((column.submission, column.task), ()), name, phase
+                )
+                for column in columns
+            }
+            if all(cell.mean is None and not cell.failed for cell in cells.values()):
+                continue
+        else:
+            cells = {column: _cell(runs_of(runs, column), name, phase) for column in columns}
         group = metric_group(name)
         row = Row(name, phase, first.get("unit", ""), direction, group, _mark_best(cells, direction))
         rows[group].append(row)
