@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -17,7 +18,15 @@ PLUGINS = sorted(p.name for p in (ROOT / "plugins").iterdir() if (p / "pyproject
 BROWSER_PACKAGES = ("chromium", "chromium-driver")
 
 
+def local_requirements(plugin: str) -> list[str]:
+    """The plugins of this repository that ``plugin`` requires (e.g. a2perf-report needs
+    a2perf-reliability): installed from here, never looked up on the package index."""
+    text = (ROOT / "plugins" / plugin / "pyproject.toml").read_text()
+    return [name for name in PLUGINS if name != plugin and re.search(rf'"{re.escape(name)}\s*(>=|==|~=|\[|")', text)]
+
+
 def install_core_and(session: nox.Session, plugins: list[str]) -> None:
+    plugins = list(dict.fromkeys([*plugins, *(dep for name in plugins for dep in local_requirements(name))]))
     editable = [arg for name in plugins for arg in ("-e", f"plugins/{name}")]
     session.install("-e", ".[test]", *editable)
 

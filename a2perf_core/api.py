@@ -16,8 +16,11 @@ if TYPE_CHECKING:
     from a2perf_core.hookspecs import hookimpl
     from a2perf_core.metrics import Metric, MetricValue, PhaseContext, RunRecords
     from a2perf_core.protocols import Executor, SubmissionLoader
+    from a2perf_core.results.groups import metric_group
     from a2perf_core.runner.executor import RunRequest
+    from a2perf_core.runner.results import submission_label
     from a2perf_core.runner.run import RunOutcome
+    from a2perf_core.runner.summary import run_status
     from a2perf_core.settings import RunSettings
     from a2perf_core.specs import DataAsset, ExecutorSpec, LoaderSpec, MetricSpec, Task
 
@@ -49,6 +52,10 @@ EXPORTS: dict[str, str] = {
     # errors a plugin raises for a user's mistake (printed as one line by the CLI)
     "A2PerfError": "a2perf_core.errors:A2PerfError",
     "PluginError": "a2perf_core.errors:PluginError",
+    # reading finished runs (hook a2perf_runs_finished)
+    "run_status": "a2perf_core.runner.summary:run_status",
+    "submission_label": "a2perf_core.runner.results:submission_label",
+    "metric_group": "a2perf_core.results.groups:metric_group",
 }
 
 __all__ = [
@@ -73,6 +80,9 @@ __all__ = [
     "get_asset",
     "hookimpl",
     "locate",
+    "metric_group",
+    "run_status",
+    "submission_label",
 ]
 
 

@@ -11,12 +11,14 @@ New keyword arguments may be added to a hook later; plugins that do not accept t
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 import pluggy
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     import click
 
     from a2perf_core.settings import RunSettings
@@ -132,4 +134,21 @@ def a2perf_register_commands(cli: click.Group) -> None:
 
     :param cli: the root :class:`click.Group`; call ``cli.add_command(...)`` or use
         ``@cli.command()``. Adding a name that already exists is an error naming the plugin.
+    """
+
+
+# --- after the runs ----------------------------------------------------------------------------
+
+
+@hookspec
+def a2perf_runs_finished(run_dirs: Sequence[Path], out_dir: Path) -> str | None:
+    """Act on the run directories an ``a2perf run`` just wrote (a report, an index, a notification).
+
+    Called once per ``a2perf run``, after every run ended and the summary was written and printed,
+    whether the phases succeeded or not. Every implementation is called, in registration order; one
+    that raises is printed as a one-line warning and never changes the exit code.
+
+    :param run_dirs: the run directories, one per seed, in the order of ``--seeds``.
+    :param out_dir: the ``--out`` directory (holding ``summary.json`` with ``--seeds``).
+    :return: a line to print for the user (e.g. the path of a written report), or ``None``.
     """

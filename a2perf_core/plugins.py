@@ -19,7 +19,7 @@ from __future__ import annotations
 import os
 import re
 import warnings
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -30,6 +30,8 @@ from a2perf_core.errors import PluginError
 from a2perf_core.specs import DataAsset, ExecutorSpec, LoaderSpec, MetricSpec, Task
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     import click
 
     from a2perf_core.settings import RunSettings
@@ -229,6 +231,26 @@ class Plugins:
         """
         for impl in _in_registration_order(self.pm.hook.a2perf_configure_run):
             _call(impl, self._infos[impl.plugin_name], settings=settings)
+
+    def runs_finished(self, run_dirs: Sequence[Path], out_dir: Path) -> list[str]:
+        """Every plugin's ``a2perf_runs_finished``, in registration order: the lines they return, and
+        a one-line warning for each that raised (the runs are over: nothing a plugin does afterwards
+        may change their outcome)."""
+        lines = []
+        for impl in _in_registration_order(self.pm.hook.a2perf_runs_finished):
+            info = self._infos[impl.plugin_name]
+            available = {"run_dirs": list(run_dirs), "out_dir": out_dir}
+            try:
+                line = impl.function(**{name: available[name] for name in impl.argnames if name in available})
+            except Exception as exc:
+                lines.append(
+                    f"warning: plugin {info.name!r} ({info.distribution}) failed after the runs: "
+                    f"{type(exc).__name__}: {exc}"
+                )
+                continue
+            if line:
+                lines.append(str(line))
+        return lines
 
 
 def new_plugin_manager() -> pluggy.PluginManager:

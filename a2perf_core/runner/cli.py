@@ -348,6 +348,10 @@ def run_command(
             from a2perf_core.metrics import MetricValue
 
             print_metrics_table([MetricValue.from_json(v) for v in summary["across_runs"]], f"across runs: {out}")
+    from a2perf_core.plugins import get_plugins
+
+    for line in get_plugins().runs_finished([o.run_dir for o in outcomes], out):  # a report, an index, ...
+        click.echo(line, err=as_json)
     if not all(o.ok for o in outcomes):
         click.secho(
             "some phases failed; everything measured before the failure is in the run directory", fg="red", err=True
