@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from a2perf_core.metrics import Metric, MetricValue, PhaseContext, RunRecords
     from a2perf_core.protocols import Executor, SubmissionLoader
     from a2perf_core.results.groups import metric_group
+    from a2perf_core.results.store import select_run_dirs
     from a2perf_core.runner.executor import RunRequest
     from a2perf_core.runner.results import submission_label
     from a2perf_core.runner.run import RunOutcome
@@ -56,6 +57,8 @@ EXPORTS: dict[str, str] = {
     "run_status": "a2perf_core.runner.summary:run_status",
     "submission_label": "a2perf_core.runner.results:submission_label",
     "metric_group": "a2perf_core.results.groups:metric_group",
+    # the results database (docs/results.md)
+    "select_run_dirs": "a2perf_core.results.store:select_run_dirs",
 }
 
 __all__ = [
@@ -82,6 +85,7 @@ __all__ = [
     "locate",
     "metric_group",
     "run_status",
+    "select_run_dirs",
     "submission_label",
 ]
 

@@ -280,3 +280,15 @@ def test_a_real_multi_seed_run_is_indexed_as_each_seed_ends(tmp_path, monkeypatc
     for run in runs:
         assert [m.to_json() for m in run.metrics] == file_values(run.run_dir)
         assert run.submission.startswith("random_submission@") and run.domain is not None
+
+
+def test_a_run_record_with_a_null_content_hash_is_skipped_not_a_traceback(tmp_path):
+    import json as json_module
+
+    run_dir = write_run_folder(tmp_path / "root" / "r")
+    info = json_module.loads((run_dir / "run.json").read_text())
+    info["submission"]["content_hash"] = None
+    (run_dir / "run.json").write_text(json_module.dumps(info))
+    report = index_tree(tmp_path / "root")
+    assert report.indexed == () and len(report.skipped) == 1
+    assert "no submission reference or content hash" in report.skipped[0]

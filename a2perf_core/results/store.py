@@ -285,7 +285,10 @@ def _read_run(run_dir: Path) -> tuple[dict[str, Any], list[dict[str, Any]]]:
         for key in ("task", "seed", "submission", "phases", "settings", "gin_config"):
             if key not in info:
                 raise ValueError(f"no {key!r}")
-        if not isinstance(info["submission"], dict) or not {"reference", "content_hash"} <= set(info["submission"]):
+        submission = info["submission"]
+        if not isinstance(submission, dict) or not all(
+            isinstance(submission.get(key), str) for key in ("reference", "content_hash")
+        ):
             raise ValueError("no submission reference or content hash")
     except (ValueError, KeyError, TypeError, UnicodeDecodeError) as exc:
         raise RunFolderError(f"{run_json}: does not parse as a run record ({exc})") from None

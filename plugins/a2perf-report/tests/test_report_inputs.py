@@ -94,3 +94,30 @@ def test_the_command_writes_the_report_and_says_where(tmp_path, plugin_loaded, w
     assert result.output.strip() == f"wrote {tmp_path / 'out' / 'report.html'}"
     html = (tmp_path / "out" / "report.html").read_text()
     assert "src='data:image/svg+xml;base64," in html and "src='http" not in html and "<link" not in html
+
+
+def test_filters_select_indexed_runs_alone_or_among_the_runs_given(tmp_path, plugin_loaded, metric_value):
+    from a2perf_core.results.store import index_tree
+    from a2perf_core.results.testing import write_run_folder
+
+    root = tmp_path / "root"
+    alpha = write_run_folder(root / "alpha", task="Alpha-v0", metrics=[metric_value("latency.p50", 1.0, "ms", "lower")])
+    beta = write_run_folder(root / "beta", task="Beta-v0", metrics=[metric_value("latency.p50", 2.0, "ms", "lower")])
+    index_tree(root)
+
+    def reported(*args: str) -> str:
+        out = tmp_path / f"out{len(list(tmp_path.iterdir()))}"
+        result = report(*args, "--out", str(out), "--format", "markdown", "--results-root", str(root))
+        assert result.exit_code == 0, result.output
+        return (out / "report.md").read_text()
+
+    only_beta = reported("--task", "Beta-v0")
+    assert "Beta-v0" in only_beta and "Alpha-v0" not in only_beta
+    everything = reported()
+    assert "Beta-v0" in everything and "Alpha-v0" in everything
+    among_given = reported(str(alpha), str(beta), "--task", "Alpha-v0")
+    assert "Alpha-v0" in among_given and "Beta-v0" not in among_given
+    result = report("--task", "Gamma-v0", "--out", str(tmp_path / "none"), "--results-root", str(root))
+    assert result.exit_code == 2 and result.output.strip().splitlines() == [
+        f"error: no run indexed in {root} matches the filters given"
+    ]

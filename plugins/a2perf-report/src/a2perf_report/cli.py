@@ -8,7 +8,7 @@ import click
 
 
 @click.command("report")
-@click.argument("runs", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.argument("runs", nargs=-1, type=click.Path(path_type=Path))
 @click.option("--out", "out_dir", required=True, type=click.Path(path_type=Path), help="Folder to write the report to.")
 @click.option(
     "--format",
@@ -19,10 +19,51 @@ import click
     help="html: one self-contained report.html; markdown: report.md and images; latex: report.tex and images.",
 )
 @click.option("--image-format", type=click.Choice(["png", "svg"]), default="png", show_default=True)
-def report_command(runs: tuple[Path, ...], out_dir: Path, fmt: str, image_format: str) -> None:
-    """Report RUNS (run folders, or folders holding them): the A2Perf table, plots and provenance."""
+@click.option("--task", multiple=True, help="Only runs of this task (repeatable); from the results database.")
+@click.option("--submission", multiple=True, help="Only runs of this submission label or name (repeatable).")
+@click.option("--status", type=click.Choice(["ok", "failed"]), help="Only runs that ended so.")
+@click.option("--since", help="Only runs started at or after this ISO date or time.")
+@click.option(
+    "--results-root",
+    type=click.Path(path_type=Path),
+    default="a2perf-runs",
+    show_default=True,
+    envvar="A2PERF_RESULTS_ROOT",
+    help="Results root whose results.sqlite the filters query.",
+)
+def report_command(
+    runs: tuple[Path, ...],
+    out_dir: Path,
+    fmt: str,
+    image_format: str,
+    task: tuple[str, ...],
+    submission: tuple[str, ...],
+    status: str | None,
+    since: str | None,
+    results_root: Path,
+) -> None:
+    """Report RUNS (run folders, or folders holding them) or the indexed runs the filters select (with RUNS too:
+    the runs among RUNS that the filters select): the A2Perf table, plots and provenance."""
     from a2perf_report.report import write_report
     from a2perf_report.runs import find_run_dirs
 
-    path = write_report(find_run_dirs(runs), out_dir, fmt, image_format)
+    filtered = bool(task or submission or status or since)
+    if runs:
+        selected = find_run_dirs(runs)
+    if filtered or not runs:
+        from a2perf_core.api import select_run_dirs
+
+        indexed = select_run_dirs(
+            results_root, task=task or None, submission=submission or None, status=status, since=since
+        )
+        if runs:
+            wanted = {p.resolve() for p in indexed}
+            selected = [p for p in selected if p.resolve() in wanted]
+        else:
+            selected = indexed
+        if not selected:
+            from a2perf_report.errors import ReportInputError
+
+            raise ReportInputError(f"no run indexed in {results_root} matches the filters given")
+    path = write_report(selected, out_dir, fmt, image_format)
     click.echo(f"wrote {path}")
