@@ -9,7 +9,9 @@ timed whole-process, so interpreter start and imports count on both:
 - baseline: one ``python`` process doing the same three phases as plain function calls (register
   the tasks, make the env, call ``train()``, run the inference episodes, then the generalization
   episodes of each generalization task), with the episode counts ``a2perf run`` resolves for the task;
-- measured: ``python -m a2perf_core run`` of the submission, all three phases, every metric installed.
+- measured: ``python -m a2perf_core run`` of the submission, all three phases, every metric installed;
+  the report ``a2perf-report`` writes after the run is a product of the run, not harness: it is
+  disabled in the measured run and timed in a run of its own, printed beside it.
 
 Both sides run with Python's bytecode cache on and after one warm-up each (a run of
 ``a2perf run`` with ``PYTHONDONTWRITEBYTECODE`` set would compile every module in every process).
@@ -189,16 +191,33 @@ def resolved_settings(submission: Path, task: str) -> dict:
     }
 
 
-def measured_environ() -> dict[str, str]:
+def _installed(distribution: str) -> bool:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        version(distribution)
+    except PackageNotFoundError:
+        return False
+    return True
+
+
+def measured_environ(report: bool = False) -> dict[str, str]:
     """This environment with Python's bytecode cache on, as a default install has it: without it
-    every process compiles every module it imports (seconds for pandas and SciPy), on both sides."""
-    return {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    every process compiles every module it imports (seconds for pandas and SciPy), on both sides.
+    Without ``report`` the report plugin is disabled: the report is a product of the run, timed apart."""
+    environ = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    if not report and _installed("a2perf-report"):
+        disabled = [p for p in environ.get("A2PERF_DISABLE_PLUGINS", "").split(",") if p]
+        environ["A2PERF_DISABLE_PLUGINS"] = ",".join([*disabled, "a2perf-report"])
+    return environ
 
 
-def whole_process_s(command: list[str]) -> float:
+def whole_process_s(command: list[str], report: bool = False) -> float:
     """Seconds from starting the process until it exited; it must succeed."""
     start = time.perf_counter()
-    done = subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=measured_environ())
+    done = subprocess.run(
+        command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=measured_environ(report)
+    )
     elapsed = time.perf_counter() - start
     if done.returncode != 0:
         raise SystemExit(f"{' '.join(command[:4])} ... failed ({done.returncode}): {done.stderr[-2000:]}")
@@ -277,7 +296,7 @@ def main() -> None:
         submission = write_noop_submission(root / "noop_submission")
         settings = resolved_settings(submission, args.task)
         baseline_cmd = [python, "-c", BASELINE, str(submission), json.dumps(settings)]
-        interpreter_s, baseline_s, run_s = [], [], []
+        interpreter_s, baseline_s, run_s, reported_s = [], [], [], []
         run_command = [python, "-m", "a2perf_core", "run", str(submission), "--task", args.task, "--out"]
         whole_process_s(baseline_cmd)  # warm-up: bytecode caches written, files in the page cache
         whole_process_s([*run_command, str(root / "warm-up")])
@@ -285,6 +304,7 @@ def main() -> None:
             interpreter_s.append(whole_process_s([python, "-c", "pass"]))
             baseline_s.append(whole_process_s(baseline_cmd))
             run_s.append(whole_process_s([*run_command, str(root / f"run-{i}")]))
+            reported_s.append(whole_process_s([*run_command, str(root / f"reported-{i}")], report=True))
         charged = [charged_s(root / f"run-{i}") for i in range(args.repeats)]
         out = root / "run-breakdown"
         command = [python, "-c", BREAKDOWN, "run", str(submission), "--task", args.task, "--out", str(out)]
@@ -301,6 +321,7 @@ def main() -> None:
         ("python -c pass", interpreter_s),
         ("baseline (plain calls, one process)", baseline_s),
         ("a2perf run", run_s),
+        ("a2perf run, then its report (a2perf-report)", reported_s),
     ):
         print(f"  {name:42} {min(values):8.2f} {statistics.median(values):8.2f}")
     print(

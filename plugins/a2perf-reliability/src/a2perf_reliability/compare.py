@@ -22,7 +22,6 @@ from typing import Any, Literal
 
 import attrs
 import numpy as np
-from scipy import stats
 
 from a2perf_reliability.errors import ReliabilityInputError
 from a2perf_reliability.measures import interquartile_mean
@@ -104,6 +103,8 @@ def rank_values(
     counts = dict.fromkeys(submissions, 0)
     for task in tasks:
         arrays = [np.atleast_1d(np.asarray(values[s][task], dtype=float)) for s in submissions]
+        from scipy import stats  # at first use: importing SciPy costs seconds, IQM and CIs need none of it
+
         ranks = stats.rankdata(_oriented(np.concatenate(arrays), higher_is_better))
         task_ranks[task] = {}
         offset = 0
@@ -136,6 +137,8 @@ def _mean_rank_of_block(block: np.ndarray, n_first: int, fixed: np.ndarray, high
     values of the others; return per-row rank sums of the first ``n_first`` columns and of the rest."""
     rows = block.shape[0]
     full = np.concatenate([block, np.broadcast_to(fixed, (rows, fixed.size))], axis=1)
+    from scipy import stats
+
     ranks = stats.rankdata(_oriented(full, higher_is_better), axis=1)
     width = block.shape[1]
     return ranks[:, :n_first].sum(axis=1), ranks[:, n_first:width].sum(axis=1)
