@@ -255,3 +255,63 @@ def test_real_runs_of_two_submissions_compare_with_their_own_numbers(tmp_path):
             by_key = {(v["name"], v["phase"]): v["value"] for v in stored}
             for m in rows:
                 assert m["submissions"][label]["values"][str(seed)] == by_key[(m["name"], m["phase"])]
+
+
+def write_train_log(run_dir: Path, returns: list[float]) -> None:
+    rows = "".join(f"{100 * (i + 1)},{r!r},10,{i}.0,1\n" for i, r in enumerate(returns))
+    (run_dir / "train_log.csv").write_text("global_step,episode_return,episode_length,wall_time_s,finished\n" + rows)
+
+
+def test_dispersion_and_risk_across_runs_follow_the_seeds_summary_and_the_failed_seed_rule(tmp_path):
+    from a2perf_reliability.metric import ReliabilityMetric
+
+    from a2perf_core.metrics import RunRecords
+
+    root = tmp_path / "results"
+    make_runs(
+        root,
+        {"ppo": {"T-v0": [(1.0, 1.0)] * 3}, "sac": {"T-v0": [(1.0, 1.0)] * 3}},
+        sac={"failed_seeds": {"T-v0": (2,)}},
+    )
+    curves = {"ppo": [[0, 1, 2, 3, 4], [0, 2, 1, 4, 3], [1, 1, 2, 2, 5]], "sac": [[0, 5, 0, 5, 0]] * 3}
+    for sub, per_seed in curves.items():
+        for seed, returns in enumerate(per_seed):
+            write_train_log(root / sub / "T-v0" / f"seed_{seed}", [float(r) for r in returns])
+    result = compare(root, "ppo", "sac")
+    rows = {m["name"]: m for m in result["tasks"]["T-v0"]["across_runs"]}
+    assert set(rows) == {"reliability.dispersion_across_runs", "reliability.risk_across_runs"}
+    expected = {
+        v.name: v.value
+        for v in ReliabilityMetric().summarize([RunRecords(root / "ppo" / "T-v0" / f"seed_{s}") for s in range(3)])
+    }
+    for name, row in rows.items():
+        assert row["submissions"][PPO]["value"] == expected[name]
+        assert row["submissions"][SAC]["status"] == "failed" and "failed seeds: 2" in row["submissions"][SAC]["reason"]
+        assert row["pairs"] == []  # no test against a submission without a value
+
+
+@pytest.mark.slow
+def test_across_run_values_equal_those_a_seeds_run_recorded(tmp_path):
+    import shutil
+
+    import a2perf_core
+
+    example = Path(a2perf_core.__file__).parent / "examples" / "random_submission"
+    root = tmp_path / "results"
+    for name in ("first", "second"):
+        shutil.copytree(example, tmp_path / name, ignore=shutil.ignore_patterns("__pycache__"))
+        (tmp_path / name / "notes.txt").write_text(name)
+        args = [str(tmp_path / name), "--seeds", "0,1,2", "--out", str(root / name)]
+        args += ["--results-root", str(root), "--gin-param", "RunSettings.num_inference_episodes = 2"]
+        args += ["--gin-param", "RunSettings.num_generalization_episodes = 1"]
+        result = CliRunner().invoke(main, ["run", *args], catch_exceptions=False)
+        assert result.exit_code == 0, result.output
+    result = compare(root, "first", "second")
+    rows = {m["name"]: m for m in result["tasks"]["CircuitTraining-Synthetic-v0"]["across_runs"]}
+    assert set(rows) == {"reliability.dispersion_across_runs", "reliability.risk_across_runs"}
+    for label, name in zip(sorted(result["submissions"]), ("first", "second"), strict=True):
+        recorded = {v["name"]: v["value"] for v in json.loads((root / name / "metrics.json").read_text())}
+        for metric_name, row in rows.items():
+            assert row["submissions"][label]["value"] == recorded[metric_name]
+    (pair,) = rows["reliability.dispersion_across_runs"]["pairs"]
+    assert 0 <= pair["p_value"] <= 1 and pair["p_adjusted"] >= pair["p_value"]

@@ -101,6 +101,21 @@ def print_comparison(result: dict[str, Any]) -> None:
                     for m in rows
                 ),
             )
+        if entry.get("across_runs"):
+            versus = [f"{a} vs {b}: p adj." for i, a in enumerate(subs) for b in subs[i + 1 :]]
+            print_table(
+                f"{task}: reliability across runs (one value per submission, from all its seeds)",
+                ["metric", "better", *subs, *versus],
+                (
+                    (
+                        m["name"],
+                        m["direction"],
+                        *(_across_text(m["submissions"].get(s)) for s in subs),
+                        *_across_pair_cells(m["pairs"], subs),
+                    )
+                    for m in entry["across_runs"]
+                ),
+            )
     aggregate = result["aggregate"]
     for group, title in GROUP_TITLES.items():
         rows = [m for m in aggregate["metrics"] if m["group"] == group]
@@ -124,6 +139,24 @@ def print_comparison(result: dict[str, Any]) -> None:
     rules = result["rules"]
     click.echo(f"failed seeds: {rules['failed_seeds']}")
     click.echo(f"* significant after {rules['correction']}; {rules['n_resamples']} resamples, seed {rules['seed']}")
+
+
+def _across_text(cell: dict[str, Any] | None) -> str:
+    if cell is None:
+        return "not run"
+    if cell["status"] != "ok":
+        return f"{cell['status']}: {cell['reason']}"
+    return _number(cell["value"])
+
+
+def _across_pair_cells(pairs: list[dict[str, Any]], subs: list[str]) -> list[str]:
+    found = {(p["first"], p["second"]): p for p in pairs}
+    cells = []
+    for i, a in enumerate(subs):
+        for b in subs[i + 1 :]:
+            pair = found.get((a, b))
+            cells.append(f"{pair['p_adjusted']:.3g}{' *' if pair['significant'] else ''}" if pair else "")
+    return cells
 
 
 def _rank_text(entry: dict[str, Any]) -> str:

@@ -55,6 +55,14 @@ AGGREGATE_METHOD = (
     "with a bootstrap CI and permutation tests; probability of improvement averaged over those tasks"
 )
 
+ACROSS_RUNS_RULE = (
+    "dispersion and risk across runs are one value per submission and task, computed from all its seeds' training "
+    "curves with the reliability metric's default settings (as `a2perf run --seeds` computes them); pairs are "
+    "compared by permutation tests over the runs; a submission with a failed seed gets no value on that task, "
+    "one with fewer than 2 training curves none either, and runs whose gin configures the reliability metric "
+    "are not recomputed here"
+)
+
 #: a metric key: (name, phase)
 Key = tuple[str, "str | None"]
 
@@ -307,7 +315,8 @@ def compare_results(
                 tests.add(pair, p)
                 pairs.append(pair)
             rows.append({"name": key[0], "phase": key[1], **info, "submissions": cells, "pairs": pairs})
-        by_task[task] = {"submissions": sorted(on_task), "metrics": rows}
+        across = _across_run_rows(on_task, task, metrics, tests, n_resamples, alpha, correction)
+        by_task[task] = {"submissions": sorted(on_task), "metrics": rows, "across_runs": across}
 
     aggregate = _aggregate(runs, chosen, keys, tests, n_resamples, alpha, correction, seed)
     tests.correct(alpha, correction)
@@ -319,6 +328,7 @@ def compare_results(
         "warnings": run_warnings(runs, chosen),
         "rules": {
             "failed_seeds": FAILED_SEED_RULE,
+            "across_runs": ACROSS_RUNS_RULE,
             "aggregate": AGGREGATE_METHOD,
             "correction": f"{correction} over all {len(tests.raw)} tests of this comparison, alpha {alpha}",
             "n_resamples": n_resamples,
@@ -392,3 +402,93 @@ def _aggregate(
             entry["pairs"].append(pair)
         result["metrics"].append(entry)
     return result
+
+
+def _configures_reliability(run: Any) -> bool:
+    """The run's gin binds settings of the reliability metric: recomputing with defaults would differ."""
+    from a2perf_core.metrics import RunRecords
+
+    return "ReliabilityMetric." in (RunRecords(run.run_dir).info.get("gin_config") or "")
+
+
+def _across_run_cell(runs: Sequence[Any], name: str) -> dict[str, Any]:
+    """One submission's value of the across-run metric ``name`` on one task, as ``a2perf run --seeds`` computes it."""
+    from a2perf_core.metrics import RunRecords
+    from a2perf_reliability.metric import ReliabilityMetric
+
+    cell: dict[str, Any] = {"n": len(runs), "value": None, "status": "ok", "reason": None}
+    failed = [r.seed for r in runs if r.status != "ok"]
+    if failed:
+        cell.update(status="failed", reason=f"failed seeds: {', '.join(map(str, failed))}")
+        return cell
+    if any(_configures_reliability(r) for r in runs):
+        cell.update(status="undefined", reason="the runs' gin configures the reliability metric")
+        return cell
+    from a2perf_reliability.errors import ReliabilityInputError
+    from a2perf_reliability.metric import curve_from_train_log
+
+    records = [RunRecords(r.run_dir) for r in runs]
+    for run, record in zip(runs, records, strict=True):
+        try:
+            curve_from_train_log(record.train_log())
+        except ReliabilityInputError as exc:
+            cell.update(status="undefined", reason=f"seed {run.seed}: {exc}")
+            return cell
+    values = {v.name: v for v in ReliabilityMetric().summarize(records)}
+    value = values.get(f"reliability.{name}")
+    if value is None or not _is_number(value.value):
+        why = (value.details.get("error") or value.details.get("reason")) if value is not None else None
+        cell.update(status="undefined", reason=str(why or "needs training curves of at least 2 seeds"))
+        return cell
+    cell["value"] = float(value.value)
+    return cell
+
+
+def _across_run_rows(
+    on_task: Mapping[str, Sequence[Any]],
+    task: str,
+    patterns: Sequence[str],
+    tests: _PValueFamily,
+    n_resamples: int,
+    alpha: float,
+    correction: Correction,
+) -> list[dict[str, Any]]:
+    """Dispersion and risk across runs on one task: a value per submission and permutation tests per pair."""
+    from a2perf_reliability.compare_runs import ACROSS_RUN_METRICS, compare_run_directories
+
+    rows = []
+    for name, higher in ACROSS_RUN_METRICS.items():
+        full = f"reliability.{name}"
+        if patterns and not any(fnmatch.fnmatchcase(full, p) for p in patterns):
+            continue
+        cells = {sub: _across_run_cell(runs, name) for sub, runs in on_task.items()}
+        valued = [sub for sub, cell in cells.items() if cell["status"] == "ok"]
+        if not valued and not any(cell["status"] == "failed" for cell in cells.values()):
+            continue  # no submission has training curves here (e.g. inference-only runs)
+        pairs = []
+        for first, second in itertools.combinations(valued, 2):
+            ranked = compare_run_directories(
+                {sub: {task: [r.run_dir for r in on_task[sub]]} for sub in (first, second)},
+                name,
+                n_resamples=n_resamples,
+                alpha=alpha,
+                correction=correction,
+                seed=tests.next_seed(),
+            )
+            (test,) = ranked.pairs
+            pair: dict[str, Any] = {"first": test.first, "second": test.second}
+            pair["mean_rank_difference"] = test.difference
+            tests.add(pair, test.p_value)
+            pairs.append(pair)
+        rows.append(
+            {
+                "name": full,
+                "phase": "train",
+                "unit": "",
+                "direction": "higher" if higher else "lower",
+                "group": "reliability",
+                "submissions": cells,
+                "pairs": pairs,
+            }
+        )
+    return rows
