@@ -252,6 +252,57 @@ class SampleFile:
         os.close(self._fd)
 
 
+class LatencySamples:
+    """Where each timed call's nanoseconds go: the first ``warmup_calls`` to the warm-up record, then the timed one."""
+
+    def __init__(self, timed: SampleFile, warmup: SampleFile, warmup_calls: int) -> None:
+        self.timed, self.warmup, self._warmup_left = timed, warmup, warmup_calls
+
+    def add(self, nanoseconds: int) -> bool:
+        """Record one call; True when it went to the timed record."""
+        if self._warmup_left > 0:
+            self.warmup.add(nanoseconds)
+            self._warmup_left -= 1
+            return False
+        self.timed.add(nanoseconds)
+        return True
+
+
+def play_episode(env: Any, act: Any, seed: int | None, may_step: Any = None) -> tuple[float, int, bool]:
+    """One episode with ``act(observation) -> action``: ``(return, length, finished)``. ``may_step()``
+    is asked before each step; when it says no the episode stops there, not finished."""
+    observation, _ = env.reset(seed=seed)
+    total, length = 0.0, 0
+    while True:
+        if may_step is not None and not may_step():
+            return total, length, False
+        observation, reward, terminated, truncated, _ = env.step(act(observation))
+        total += float(reward)
+        length += 1
+        if terminated or truncated:
+            return total, length, True
+
+
+def play_inference(job: PhaseJob, env: Any, act: Any, timed: SampleFile, table: EpisodeTable) -> tuple[int, bool, bool]:
+    """The inference episodes, up to the step cap: ``(episodes finished, partial episode dropped, cap reached)``."""
+    cap = job.num_inference_steps
+    under_cap = None if cap is None else (lambda: timed.count < cap)
+    for episode in range(int(job.num_inference_episodes)):
+        total, length, finished = play_episode(env, act, job.seed if episode == 0 else None, under_cap)
+        if not finished:
+            return episode, length > 0, True
+        table.add([episode, repr(total), length])
+    return int(job.num_inference_episodes), False, False
+
+
+def play_generalization(job: PhaseJob, env: Any, act: Any, table: EpisodeTable) -> int:
+    """The generalization task's episodes; the number finished."""
+    for episode in range(int(job.num_generalization_episodes)):
+        total, length, _ = play_episode(env, act, job.seed if episode == 0 else None)
+        table.add([job.generalization_task, episode, repr(total), length])
+    return int(job.num_generalization_episodes)
+
+
 def run_inference(job: PhaseJob) -> PhaseResult:
     _register_envs()
     run_dir = Path(job.run_dir)
@@ -261,36 +312,18 @@ def run_inference(job: PhaseJob) -> PhaseResult:
     calls = ParticipantCalls(importlib.import_module(job.inference_module))
     policy = calls.load_policy(env, dict(job.participant_args))
     overhead = harness_overhead_ns(calls)
-    warmup_left = int(job.num_warmup_calls)
-    cap = job.num_inference_steps
     timed = SampleFile(run_dir / LATENCIES_RAW)
     warmup = SampleFile(run_dir / WARMUP_LATENCIES_RAW)
+    samples = LatencySamples(timed, warmup, int(job.num_warmup_calls))
     table = EpisodeTable(run_dir / INFERENCE_EPISODES, ["episode", "return", "length"])
-    episodes_done = 0
-    dropped_partial = cap_reached = False
+
+    def act(observation: Any) -> Any:
+        action, elapsed = timed_infer(calls, policy, calls.preprocess(observation))
+        samples.add(elapsed)
+        return action
+
     try:
-        for episode in range(int(job.num_inference_episodes)):
-            observation, _ = env.reset(seed=job.seed if episode == 0 else None)
-            total, length, done = 0.0, 0, False
-            while not done:
-                if cap is not None and timed.count >= cap:
-                    dropped_partial, cap_reached = length > 0, True
-                    break
-                prepared = calls.preprocess(observation)
-                action, elapsed = timed_infer(calls, policy, prepared)
-                if warmup_left > 0:
-                    warmup.add(elapsed)
-                    warmup_left -= 1
-                else:
-                    timed.add(elapsed)
-                observation, reward, terminated, truncated, _ = env.step(action)
-                total += float(reward)
-                length += 1
-                done = terminated or truncated
-            if not done:
-                break
-            table.add([episode, repr(total), length])
-            episodes_done += 1
+        episodes_done, dropped_partial, cap_reached = play_inference(job, env, act, timed, table)
     finally:
         span.mark("ended")
         table.close()
@@ -311,31 +344,19 @@ def run_inference(job: PhaseJob) -> PhaseResult:
 def run_generalization(job: PhaseJob) -> PhaseResult:
     _register_envs()
     run_dir = Path(job.run_dir)
-    task_id = job.generalization_task
-    env = _make_env(job, task_id)
+    env = _make_env(job, job.generalization_task)
     span = span_marks(job)
     span.mark("started")
     calls = ParticipantCalls(importlib.import_module(job.inference_module))
     policy = calls.load_policy(env, dict(job.participant_args))
     table = EpisodeTable(run_dir / GENERALIZATION_EPISODES, ["task", "episode", "return", "length"])
-    returns = []
     try:
-        for episode in range(int(job.num_generalization_episodes)):
-            observation, _ = env.reset(seed=job.seed if episode == 0 else None)
-            total, length, done = 0.0, 0, False
-            while not done:
-                action = calls.infer(policy, calls.preprocess(observation))
-                observation, reward, terminated, truncated, _ = env.step(action)
-                total += float(reward)
-                length += 1
-                done = terminated or truncated
-            table.add([task_id, episode, repr(total), length])
-            returns.append(total)
+        episodes_done = play_generalization(job, env, lambda o: calls.infer(policy, calls.preprocess(o)), table)
     finally:
         span.mark("ended")
         table.close()
         env.close()
-    return PhaseResult(episodes=len(returns), episodes_requested=int(job.num_generalization_episodes))
+    return PhaseResult(episodes=episodes_done, episodes_requested=int(job.num_generalization_episodes))
 
 
 PHASE_FUNCTIONS = {"train": run_train, "inference": run_inference, "generalization": run_generalization}
@@ -534,10 +555,9 @@ def run_inference_untrusted(job: PhaseJob) -> PhaseResult:
     run_dir = Path(job.run_dir)
     env = _make_env(job, job.task_id)
     policy: PolicyProcess | None = None
-    warmup_left = int(job.num_warmup_calls)
-    cap = job.num_inference_steps
     timed = SampleFile(run_dir / LATENCIES_RAW)
     warmup = SampleFile(run_dir / WARMUP_LATENCIES_RAW)
+    samples = LatencySamples(timed, warmup, int(job.num_warmup_calls))
     roundtrips = SampleFile(run_dir / LATENCIES_ROUNDTRIP_RAW)
     table = EpisodeTable(run_dir / INFERENCE_EPISODES, ["episode", "return", "length"])
     episodes_done = 0
@@ -548,30 +568,18 @@ def run_inference_untrusted(job: PhaseJob) -> PhaseResult:
     try:
         policy = PolicyProcess(job, env)
         overhead = policy.harness_overhead_ns
-        for episode in range(int(job.num_inference_episodes)):
-            observation, _ = env.reset(seed=job.seed if episode == 0 else None)
-            if floor is None:
+
+        def act(observation: Any) -> Any:
+            nonlocal floor
+            assert policy is not None
+            if floor is None:  # once, on the first observation, before any timed call
                 floor = policy.transport_floor_ns(observation)
-            total, length, done = 0.0, 0, False
-            while not done:
-                if cap is not None and timed.count >= cap:
-                    dropped_partial, cap_reached = length > 0, True
-                    break
-                action, reported, roundtrip = policy.act(observation)
-                if warmup_left > 0:
-                    warmup.add(reported)
-                    warmup_left -= 1
-                else:
-                    timed.add(reported)
-                    roundtrips.add(roundtrip)
-                observation, reward, terminated, truncated, _ = env.step(action)
-                total += float(reward)
-                length += 1
-                done = terminated or truncated
-            if not done:
-                break
-            table.add([episode, repr(total), length])
-            episodes_done += 1
+            action, reported, roundtrip = policy.act(observation)
+            if samples.add(reported):
+                roundtrips.add(roundtrip)
+            return action
+
+        episodes_done, dropped_partial, cap_reached = play_inference(job, env, act, timed, table)
     finally:
         span.mark("ended")
         if policy is not None:
@@ -597,26 +605,14 @@ def run_generalization_untrusted(job: PhaseJob) -> PhaseResult:
     """A generalization task with the env and its records here and the policy in its sandboxed process."""
     _register_envs()
     run_dir = Path(job.run_dir)
-    task_id = job.generalization_task
-    env = _make_env(job, task_id)
+    env = _make_env(job, job.generalization_task)
     policy: PolicyProcess | None = None
     table = EpisodeTable(run_dir / GENERALIZATION_EPISODES, ["task", "episode", "return", "length"])
-    episodes_done = 0
     span = span_marks(job)
     span.mark("started")
     try:
         policy = PolicyProcess(job, env)
-        for episode in range(int(job.num_generalization_episodes)):
-            observation, _ = env.reset(seed=job.seed if episode == 0 else None)
-            total, length, done = 0.0, 0, False
-            while not done:
-                action, _, _ = policy.act(observation)
-                observation, reward, terminated, truncated, _ = env.step(action)
-                total += float(reward)
-                length += 1
-                done = terminated or truncated
-            table.add([task_id, episode, repr(total), length])
-            episodes_done += 1
+        episodes_done = play_generalization(job, env, lambda o: policy.act(o)[0], table)  # type: ignore[union-attr]
     finally:
         span.mark("ended")
         if policy is not None:
