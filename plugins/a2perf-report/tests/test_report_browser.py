@@ -98,6 +98,7 @@ def test_markdown_and_latex_of_real_runs_hold_the_same_cells(report_of_real_runs
 
 
 def test_a2perf_run_ends_with_the_path_of_its_report(real_runs):
+    assert len(real_runs.outputs) == 1
     for out, stdout in real_runs.outputs.items():
         report = out / "report" / "report.html"
         assert stdout.rstrip().splitlines()[-1] == f"report: {report.relative_to(real_runs.root.parent)}"
