@@ -95,9 +95,9 @@ def metric_value() -> Callable[..., dict]:
 SECOND_TASK = "ExampleCorridor-v0"
 QUICK = [
     "--gin-param",
-    "RunSettings.num_inference_episodes = 3",
+    "RunSettings.num_inference_episodes = 2",
     "--gin-param",
-    "RunSettings.num_generalization_episodes = 2",
+    "RunSettings.num_generalization_episodes = 1",
     "--seeds",
     "0,1,2",
 ]
