@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from a2perf_core.hookspecs import hookimpl
     from a2perf_core.metrics import Metric, MetricValue, PhaseContext, RunRecords
     from a2perf_core.protocols import Executor, SubmissionLoader
+    from a2perf_core.results.cli import results_root_option
     from a2perf_core.results.groups import metric_group
     from a2perf_core.results.store import select_run_dirs
     from a2perf_core.runner.executor import RunRequest
@@ -59,6 +60,7 @@ EXPORTS: dict[str, str] = {
     "metric_group": "a2perf_core.results.groups:metric_group",
     # the results database (docs/results.md)
     "select_run_dirs": "a2perf_core.results.store:select_run_dirs",
+    "results_root_option": "a2perf_core.results.cli:results_root_option",
 }
 
 __all__ = [
@@ -85,6 +87,7 @@ __all__ = [
     "locate",
     "metric_group",
     "run_status",
+    "results_root_option",
     "select_run_dirs",
     "submission_label",
 ]

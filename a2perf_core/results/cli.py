@@ -32,15 +32,21 @@ EXPORT_COLUMNS = (
     "direction",
 )
 
-root_option = click.option(
-    "--results-root",
-    "root",
-    type=click.Path(path_type=Path),
-    default=DEFAULT_RESULTS_ROOT,
-    show_default=True,
-    envvar="A2PERF_RESULTS_ROOT",
-    help="Folder holding results.sqlite (env A2PERF_RESULTS_ROOT).",
-)
+
+def results_root_option(help_text: str, parameter: str = "root") -> Any:
+    """The ``--results-root`` option of every command that reads or writes the results database."""
+    return click.option(
+        "--results-root",
+        parameter,
+        type=click.Path(path_type=Path),
+        default=DEFAULT_RESULTS_ROOT,
+        show_default=True,
+        envvar="A2PERF_RESULTS_ROOT",
+        help=help_text,
+    )
+
+
+root_option = results_root_option("Folder holding results.sqlite (env A2PERF_RESULTS_ROOT).")
 
 
 def filter_options(function: Any) -> Any:

@@ -12,6 +12,7 @@ from typing import Any
 import click
 
 from a2perf_core.errors import A2PerfError
+from a2perf_core.results.cli import results_root_option
 
 PHASE_CHOICES = ("train", "inference", "generalization", "all")
 
@@ -257,13 +258,8 @@ def index_finished_run(console: Any, run_dir: Path, results_root: Path) -> None:
 @click.option("--max-memory", help="Memory limit of a phase's process tree, e.g. 2G.")
 @click.option("--json", "as_json", is_flag=True, help="Print the metrics as JSON instead of a table.")
 @click.option("--executor", "executor_name", default="local", show_default=True, help="Where the runs execute.")
-@click.option(
-    "--results-root",
-    type=click.Path(path_type=Path),
-    default="a2perf-runs",
-    show_default=True,
-    envvar="A2PERF_RESULTS_ROOT",
-    help="Results root: each run is indexed into its results.sqlite as it ends (docs/results.md).",
+@results_root_option(
+    "Results root: each run is indexed into its results.sqlite as it ends (docs/results.md).", "results_root"
 )
 @click.option(
     "--untrusted",

@@ -7,6 +7,8 @@ from typing import Any
 
 import click
 
+from a2perf_core.api import results_root_option
+
 #: tables of the text output, in A2Perf's order
 GROUP_TITLES = {"application": "Application", "reliability": "Reliability", "system": "System"}
 
@@ -172,15 +174,7 @@ def _pair_cells(pairs: list[dict[str, Any]], subs: list[str]) -> list[str]:
 
 @click.command("compare")
 @click.argument("submissions", nargs=-1, required=True)
-@click.option(
-    "--results-root",
-    "root",
-    type=click.Path(path_type=Path),
-    default="a2perf-runs",
-    show_default=True,
-    envvar="A2PERF_RESULTS_ROOT",
-    help="Folder holding results.sqlite, where submission labels are looked up.",
-)
+@results_root_option("Folder holding results.sqlite, where submission labels are looked up.")
 @click.option("--task", "tasks", multiple=True, help="Only this task (repeatable).")
 @click.option(
     "--metric", "metrics", multiple=True, help="Only metrics matching this glob, e.g. 'latency.*' (repeatable)."

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import click
 
+from a2perf_core.api import results_root_option
+
 
 @click.command("report")
 @click.argument("runs", nargs=-1, type=click.Path(path_type=Path))
@@ -23,14 +25,7 @@ import click
 @click.option("--submission", multiple=True, help="Only runs of this submission label or name (repeatable).")
 @click.option("--status", type=click.Choice(["ok", "failed"]), help="Only runs that ended so.")
 @click.option("--since", help="Only runs started at or after this ISO date or time.")
-@click.option(
-    "--results-root",
-    type=click.Path(path_type=Path),
-    default="a2perf-runs",
-    show_default=True,
-    envvar="A2PERF_RESULTS_ROOT",
-    help="Results root whose results.sqlite the filters query.",
-)
+@results_root_option("Results root whose results.sqlite the filters query.", "results_root")
 def report_command(
     runs: tuple[Path, ...],
     out_dir: Path,
