@@ -19,6 +19,12 @@ from a2perf_core.metrics import RunRecords
 
 RECORDED = json.loads((Path(__file__).parent / "data" / "a2perf_analysis_values.json").read_text())
 EXACT = dict(rel=1e-12, abs=1e-12)
+#: Dispersion across runs low-passes each curve with A2Perf's transfer-function Butterworth filter, which is
+#: ill-conditioned at its cutoff (see ``lowpass_transfer_function``): its initial state comes from a LAPACK solve,
+#: so the value depends on the BLAS kernels the machine selects. The recorded 8.5985 (mean) was computed with
+#: OpenBLAS's Haswell/Zen kernels; its SkylakeX (AVX-512) kernels give 8.6348 for the same code and input, 0.42 %
+#: away. Both are A2Perf's own result on that machine, so this value is pinned to 1 %, every other one exactly.
+BLAS_DEPENDENT = dict(rel=1e-2)
 
 
 def write_runs(tmp_path: Path, curves, rollouts=None) -> list[RunRecords]:
@@ -54,7 +60,9 @@ def test_training_measures_match_a2perf_analysis(dataset):
 def test_dispersion_across_runs_matches_a2perf_analysis():
     curves, expected = RECORDED["aligned"]["curves"], RECORDED["aligned"]["a2perf"]["dispersion_across_runs"]
     _, spreads = a2perf_measures.dispersion_across_runs(curves)
-    assert (np.mean(spreads), np.std(spreads, ddof=1)) == pytest.approx((expected["mean"], expected["std"]), **EXACT)
+    assert (np.mean(spreads), np.std(spreads, ddof=1)) == pytest.approx(
+        (expected["mean"], expected["std"]), **BLAS_DEPENDENT
+    )
 
 
 def test_dispersion_across_runs_needs_steps_shared_by_three_runs():
@@ -80,9 +88,11 @@ def test_a2perf_preset_reports_a2perf_values_per_seed_and_pooled(tmp_path):
         for name, number in {**seed_values, **seed_rollouts}.items():
             assert values[name].value == pytest.approx(number, **EXACT), name
     across = by_name(metric.summarize(runs))
-    assert across["dispersion_across_runs"].value == pytest.approx(expected["dispersion_across_runs"]["mean"], **EXACT)
+    assert across["dispersion_across_runs"].value == pytest.approx(
+        expected["dispersion_across_runs"]["mean"], **BLAS_DEPENDENT
+    )
     assert across["dispersion_across_runs"].details["std"] == pytest.approx(
-        expected["dispersion_across_runs"]["std"], **EXACT
+        expected["dispersion_across_runs"]["std"], **BLAS_DEPENDENT
     )
     assert across["dispersion_across_time"].value == pytest.approx(expected["dispersion_across_time"]["mean"], **EXACT)
     assert across["dispersion_across_time"].details["std"] == pytest.approx(
