@@ -83,7 +83,9 @@ def registered_tasks() -> dict[str, dict[str, Any]]:
 
 
 def test_baselines_are_discovered():
-    assert {"random", "quadruped_pretrained", "quadruped_reference_tracking"} <= {p.name for p in BASELINES}
+    assert {"random", "web_rule_based", "quadruped_pretrained", "quadruped_reference_tracking"} <= {
+        p.name for p in BASELINES
+    }
 
 
 @pytest.mark.parametrize("folder", BASELINES, ids=lambda p: p.name)
