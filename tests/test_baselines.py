@@ -31,6 +31,7 @@ DECLARATION = {
     "ci_task": (str, True),
     "ci_train_steps": (int, True),
     "ci_gin_params": (list, False),
+    "data": (list, False),
 }
 #: the CI run: few episodes, generalization on the CI task alone, no after-run report or energy tracker
 CI_GIN_PARAMS = (
@@ -69,9 +70,18 @@ def read_declaration(folder: Path) -> dict[str, Any]:
             assert isinstance(value, kind) and not isinstance(value, bool), f"{folder.name}: {key} must be {kind}"
         else:
             assert not required, f"{folder.name}: baseline.toml lacks {key}"
-    for key in ("tasks", "ci_gin_params"):
+    for key in ("tasks", "ci_gin_params", "data"):
         assert all(isinstance(item, str) for item in declared.get(key, [])), f"{folder.name}: {key} holds strings"
     return declared
+
+
+@pytest.fixture
+def all_plugins(monkeypatch):
+    """Every installed plugin loaded in this process (the core's tests load only the built-ins)."""
+    from a2perf_core.plugins import set_plugins
+
+    monkeypatch.delenv("A2PERF_LOAD_PLUGINS")
+    set_plugins(None)
 
 
 @pytest.fixture(scope="module")
@@ -89,8 +99,12 @@ def test_baselines_are_discovered():
 
 
 @pytest.mark.parametrize("folder", BASELINES, ids=lambda p: p.name)
-def test_declaration_names_registered_tasks(folder, registered_tasks):
+def test_declaration_names_registered_tasks_and_data(folder, registered_tasks, all_plugins):
+    from a2perf_core.data import get_asset
+
     declared = read_declaration(folder)
+    for asset in declared.get("data", []):
+        get_asset(asset)  # an unknown name raises, with close matches
     assert declared["tasks"], f"{folder.name}: tasks is empty"
     for pattern in declared["tasks"]:
         assert fnmatch.filter(registered_tasks, pattern), f"{folder.name}: {pattern!r} matches no registered task"
@@ -122,14 +136,16 @@ def env_steps(log: Path) -> int:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("folder", BASELINES, ids=lambda p: p.name)
-def test_runs_every_phase_on_its_ci_task_within_its_budget(folder, registered_tasks, tmp_path):
-    from a2perf_core.testing_data import missing_prerequisite
+def test_runs_every_phase_on_its_ci_task_within_its_budget(folder, registered_tasks, all_plugins, tmp_path):
+    from a2perf_core.testing_data import fetched_file, missing_prerequisite
 
     declared = read_declaration(folder)
     task, steps = declared["ci_task"], declared["ci_train_steps"]
     row = registered_tasks[task]
     if not row["data_present"]:
         missing_prerequisite(f"{task} needs data: a2perf data fetch {' '.join(row['missing_data'])}")
+    for asset in declared.get("data", []):
+        fetched_file(asset)
     gin = [
         *CI_GIN_PARAMS,
         f"RunSettings.generalization_tasks = [{task!r}]",
@@ -168,16 +184,13 @@ UPRIGHT_MAX_TILT_RAD = 0.3
 
 
 @pytest.fixture
-def quadruped_env(a2perf_data, monkeypatch):
-    """The DogPace task as ``a2perf run`` makes it, every installed plugin loaded; Peng et al.'s policy
-    for it fetched into the cache when missing (as ``a2perf data fetch`` does)."""
+def quadruped_env(a2perf_data, all_plugins):
+    """The DogPace task as ``a2perf run`` makes it; Peng et al.'s policy for it fetched into the cache
+    when missing (as ``a2perf data fetch`` does)."""
     pytest.importorskip("a2perf_quadruped_locomotion")
     from a2perf_core.envs import make
-    from a2perf_core.plugins import set_plugins
     from a2perf_core.testing_data import fetched_file
 
-    monkeypatch.delenv("A2PERF_LOAD_PLUGINS")
-    set_plugins(None)
     a2perf_data("quadruped-dog-pace")
     fetched_file("quadruped-policy-dog-pace")
     env = make(QUADRUPED_TASK)
