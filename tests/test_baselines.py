@@ -17,6 +17,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+import numpy as np
 import pytest
 
 tomllib = pytest.importorskip("tomllib")  # Python 3.11+
@@ -282,3 +283,83 @@ def test_open_loop_tracking_earns_more_per_step_than_the_zero_action(quadruped_e
             f"{[len(r) for r in tracking]}), zero action {per_step['zero']:.3f}"
         )
     assert per_step["tracking"] > per_step["zero"]
+
+
+class CountingEnv:
+    """A tiny env for the random baseline: ``Discrete(6)`` with actions 2 and 4 legal, 3-step episodes;
+    it counts steps and resets and remembers every action."""
+
+    def __init__(self, masked: bool = True) -> None:
+        from gymnasium import spaces
+
+        self.action_space = spaces.Discrete(6)
+        self.unwrapped = self
+        if masked:
+            self.action_masks = lambda: np.array([0, 0, 1, 0, 1, 0], bool)
+        self.steps, self.resets, self.actions, self.closed = 0, 0, [], False
+
+    def reset(self, seed=None):
+        self.resets += 1
+        self._t = 0
+        return 0, {}
+
+    def step(self, action):
+        self.steps += 1
+        self._t += 1
+        self.actions.append(int(action))
+        return 0, 0.0, self._t == 3, False, {}
+
+    def close(self):
+        self.closed = True
+
+
+def random_baseline_train(monkeypatch, env: CountingEnv, budget: int | None):
+    """Run the random baseline's ``train()`` on ``env``, with ``budget`` as the run's step budget."""
+    from a2perf_core import participant
+
+    monkeypatch.setitem(sys.modules, "inference", load_baseline_inference("random"))
+    monkeypatch.setattr(participant, "make_env", lambda **kwargs: env)
+    if budget is None:
+        monkeypatch.delenv("A2PERF_NUM_TRAIN_STEPS", raising=False)
+    else:
+        monkeypatch.setenv("A2PERF_NUM_TRAIN_STEPS", str(budget))
+    spec = importlib.util.spec_from_file_location("baseline_random_train", BASELINES_DIR / "random" / "train.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    module.train()
+    return module
+
+
+@pytest.mark.parametrize("budget", [1, 10, 12])
+def test_random_baseline_trains_exactly_its_budget_with_legal_actions(monkeypatch, budget):
+    env = CountingEnv()
+    random_baseline_train(monkeypatch, env, budget)
+    assert env.steps == budget
+    assert env.resets == -(-budget // 3)  # 3-step episodes, the last one cut off by the budget
+    assert set(env.actions) <= {2, 4} and env.closed
+
+
+def test_random_baseline_without_a_budget_plays_its_default(monkeypatch):
+    env = CountingEnv()
+    module = random_baseline_train(monkeypatch, env, None)
+    assert env.steps == module.DEFAULT_TRAIN_STEPS
+
+
+def test_random_baseline_draws_every_legal_action_and_only_those():
+    inference = load_baseline_inference("random")
+    masked = inference.load_policy(CountingEnv(), seed=0)
+    assert {inference.infer_once(masked, None) for _ in range(200)} == {2, 4}
+    free = inference.load_policy(CountingEnv(masked=False), seed=0)
+    assert {int(inference.infer_once(free, None)) for _ in range(200)} == set(range(6))
+
+
+def test_random_baseline_is_reproducible_from_its_seed():
+    inference = load_baseline_inference("random")
+
+    def draws(seed: int, masked: bool) -> list[int]:
+        policy = inference.load_policy(CountingEnv(masked=masked), seed=seed)
+        return [int(inference.infer_once(policy, None)) for _ in range(30)]
+
+    for masked in (True, False):
+        assert draws(0, masked) == draws(0, masked)
+        assert draws(0, masked) != draws(1, masked)
