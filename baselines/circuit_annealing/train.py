@@ -8,7 +8,7 @@ macros snapped to the nearest legal cells) and saved for inference.
 import copy
 
 from a2perf_circuit_training.annealing import anneal_env
-from a2perf_circuit_training.replay import PlacementPolicy, replay, save_placement
+from a2perf_circuit_training.replay import PlacementPolicy, placement_record, replay, save_placement
 
 from a2perf_core import participant
 
@@ -16,14 +16,14 @@ from a2perf_core import participant
 def train(time_limit: float | None = None) -> None:
     env = participant.make_env()
     unwrapped = env.unwrapped
-    work = copy.deepcopy(unwrapped)
     moves = participant.num_train_steps(20000)
-    _, result = anneal_env(work, moves=moves, seed=participant.seed(), time_limit=time_limit)
+    _, result = anneal_env(copy.deepcopy(unwrapped), moves=moves, seed=participant.seed(), time_limit=time_limit)
     centres = {unwrapped.netlist.names[m]: (float(result.x[m]), float(result.y[m])) for m in unwrapped.macro_order}
-    reward, _ = replay(env, PlacementPolicy(env, centres))
-    participant.log_scalar("annealing_best_cost", result.best_cost, result.moves)
-    save_placement(
-        participant.run_dir() / "placement.json", env, centres,
-        start_cost=result.start_cost, best_cost=result.best_cost, moves=result.moves, replay_reward=reward,
+    record = placement_record(
+        unwrapped, centres, participant.task_id(),
+        start_cost=result.start_cost, best_cost=result.best_cost, moves=result.moves,
     )  # fmt: skip
+    record["replay_reward"], _ = replay(env, PlacementPolicy(record))
+    participant.log_scalar("annealing_best_cost", result.best_cost, result.moves)
+    save_placement(participant.run_dir() / "placement.json", record)
     env.close()

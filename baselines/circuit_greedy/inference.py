@@ -10,7 +10,9 @@ from a2perf_core import participant
 
 
 def load_policy(env, **load_kwargs):
-    return PlacementPolicy(env, load_placement(participant.run_dir() / "placement.json", env))
+    path = participant.run_dir() / "placement.json"
+    record = load_placement(path) if path.exists() else None
+    return PlacementPolicy.for_env(env, record, participant.task_id())
 
 
 def preprocess_observation(observation):

@@ -6,7 +6,7 @@ Greedy has no training budget: ``participant.num_train_steps()`` is not needed (
 import copy
 
 from a2perf_circuit_training.greedy import greedy_place
-from a2perf_circuit_training.replay import PlacementPolicy, replay, save_placement
+from a2perf_circuit_training.replay import PlacementPolicy, placement_record, replay, save_placement
 
 from a2perf_core import participant
 
@@ -14,6 +14,7 @@ from a2perf_core import participant
 def train() -> None:
     env = participant.make_env()
     placement = greedy_place(copy.deepcopy(env.unwrapped))
-    replay(env, PlacementPolicy(env, placement.centres))  # the training curve's one episode
-    save_placement(participant.run_dir() / "placement.json", env, placement.centres, reward=placement.reward)
+    record = placement_record(env.unwrapped, placement.centres, participant.task_id(), reward=placement.reward)
+    replay(env, PlacementPolicy(record))  # the training curve's one episode
+    save_placement(participant.run_dir() / "placement.json", record)
     env.close()

@@ -17,7 +17,7 @@ from a2perf_circuit_training.greedy import greedy_place
 from a2perf_circuit_training.netlist import parse_netlist, read_netlist
 from a2perf_circuit_training.place import place_macros, placed_plc_text
 from a2perf_circuit_training.plc import parse_plc, read_plc
-from a2perf_circuit_training.replay import PlacementPolicy, replay
+from a2perf_circuit_training.replay import PlacementPolicy, load_placement, placement_record, replay, save_placement
 from click.testing import CliRunner
 
 from .test_circuit_training_parsing import node
@@ -121,7 +121,7 @@ def test_annealed_placement_replays_through_the_env():
     greedy, result = anneal_env(copy.deepcopy(env), moves=300, seed=1)
     assert result.best_cost <= -greedy.reward
     centres = {env.netlist.names[m]: (result.x[m], result.y[m]) for m in env.macro_order}
-    reward, info = replay(env, PlacementPolicy(env, centres))
+    reward, info = replay(env, PlacementPolicy(placement_record(env, centres)))
     assert not info["infeasible"] and reward == pytest.approx(-info["proxy"])
     # macros that sit on a cell centre after annealing are replayed onto that very cell
     p = env.parameters
@@ -133,14 +133,32 @@ def test_annealed_placement_replays_through_the_env():
 def test_off_grid_centres_snap_to_the_nearest_legal_cell():
     env = CircuitPlacementEnv(netlist=parse_netlist(two_macro_design()))
     # A wants (71, 36): nearest centre (75, 35); B wants A's cell too: the nearest legal one is taken
-    policy = PlacementPolicy(env, {"A": (71.0, 36.0), "B": (76.0, 34.0)})
+    policy = PlacementPolicy(placement_record(env, {"A": (71.0, 36.0), "B": (76.0, 34.0)}))
     replay(env, policy)
     a, b = (env.netlist.names.index(name) for name in ("A", "B"))
     assert (env.x[a], env.y[a]) == (75.0, 35.0)
     assert (env.x[b], env.y[b]) in {(75.0, 25.0), (85.0, 35.0), (75.0, 45.0), (65.0, 35.0)}
-    # a placement of another design (missing names) falls back to greedy
-    fallback = PlacementPolicy(env, {"Z": (1.0, 1.0)})
-    assert fallback.targets[a] == (75.0, 35.0)
+
+
+def test_saved_placement_is_used_on_its_design_only(tmp_path):
+    env = CircuitPlacementEnv(netlist=parse_netlist(two_macro_design()))
+    path = tmp_path / "placement.json"
+    save_placement(path, placement_record(env, {"A": (5.0, 5.0), "B": (95.0, 95.0)}, "Task-v0"))
+    record = load_placement(path)
+    a = int(env.graph.position[env.netlist.names.index("A")])
+    assert PlacementPolicy.for_env(env, record).targets[a] == (5.0, 5.0)
+    # a stand-in env (untrusted mode) of the same task replays it from the saved geometry alone
+    stand_in = type("StandIn", (), {"observation_space": env.observation_space})()
+    assert PlacementPolicy.for_env(stand_in, record, "Task-v0").targets[a] == (5.0, 5.0)
+    # another design: its greedy placement instead
+    other = CircuitPlacementEnv(synthetic=SYNTHETIC)
+    greedy = greedy_place(copy.deepcopy(other))
+    policy = PlacementPolicy.for_env(other, record)
+    first = other.macro_order[0]
+    assert policy.targets[int(other.graph.position[first])] == greedy.centres[other.netlist.names[first]]
+    path.write_text("{}")
+    with pytest.raises(CircuitTrainingError, match="not a saved placement"):
+        load_placement(path)
 
 
 @pytest.fixture(scope="module")
