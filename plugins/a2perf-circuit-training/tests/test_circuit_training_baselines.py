@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import copy
 import json
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -217,8 +219,24 @@ def test_place_and_evaluate_commands(tmp_path):
     assert parse_plc(placed_plc_text(netlist, placed)).locations == read_plc(out).locations
     _, report = evaluate_placement(netlist, read_plc(out))
     assert values["proxy_cost"] == pytest.approx(report.proxy_cost) and values["weights_preset"] == "macroplacement"
-    bad = runner.invoke(circuit_group, ["evaluate", str(tmp_path / "n.pb.txt"), str(tmp_path / "missing.plc")])
-    assert bad.exit_code != 0 and "no such file" in str(bad.exception or bad.output)
+
+
+def test_bad_inputs_to_place_and_evaluate_are_one_line_errors(tmp_path):
+    from .test_circuit_training_bad_inputs import assert_one_line_error
+
+    netlist = tmp_path / "n.pb.txt"
+    netlist.write_text(two_macro_design())
+
+    def cli(*args: str) -> subprocess.CompletedProcess:
+        command = [sys.executable, "-c", "from a2perf_core.cli import main; main()", "circuit", *args]
+        return subprocess.run(command, capture_output=True, text=True, timeout=120)
+
+    assert_one_line_error(cli("evaluate", str(netlist), str(tmp_path / "missing.plc")), "no such file")
+    other = tmp_path / "other.plc"
+    other.write_text("# HARD_MACROs : 133\n# Columns : 10  Rows : 10\n# Width : 100  Height : 100\n")
+    assert_one_line_error(cli("evaluate", str(netlist), str(other)), "another design")
+    out = str(tmp_path / "x.plc")
+    assert_one_line_error(cli("place", str(netlist), "--method", "annealing", "--budget", "-3", "--out", out), ">= 0")
 
 
 def test_place_writes_the_routing_it_placed_under():
