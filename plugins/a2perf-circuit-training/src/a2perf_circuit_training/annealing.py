@@ -78,14 +78,24 @@ class MacroLegality:
     ) -> None:
         self.cost = cost
         self.hard = cost.netlist.hard_macros
+        self.position_of = {int(node): k for k, node in enumerate(self.hard)}
         self.width = cost.netlist.width[self.hard]
         self.height = cost.netlist.height[self.hard]
         self.gap = macro_spacing - overlap_threshold
         self.tol = overlap_threshold
 
-    def fits(self, position: int, x: float, y: float, ignore: int = -1) -> bool:
-        """Whether hard macro ``self.hard[position]`` may sit at (x, y); ``ignore`` is another
-        position left out of the overlap test (a swap partner, checked on its own)."""
+    def fits_after(self, changes: list[tuple[int, float, float, int]]) -> bool:
+        """Whether every macro of ``changes`` (node, x, y, orientation) fits once all have moved."""
+        saved = [(node, self.cost.x[node], self.cost.y[node]) for node, *_ in changes]
+        for node, x, y, _ in changes:
+            self.cost.x[node], self.cost.y[node] = x, y
+        legal = all(self.fits(self.position_of[node], x, y) for node, x, y, _ in changes)
+        for node, x, y in saved:
+            self.cost.x[node], self.cost.y[node] = x, y
+        return legal
+
+    def fits(self, position: int, x: float, y: float) -> bool:
+        """Whether hard macro ``self.hard[position]`` may sit at (x, y), the others where they are."""
         p = self.cost.parameters
         turned = self.cost.orientation[self.hard] >= 4
         w = np.where(turned, self.height, self.width)
@@ -106,8 +116,6 @@ class MacroLegality:
             np.abs(self.cost.y[self.hard] - y) < half_h + h / 2 + self.gap
         )
         near[position] = False
-        if ignore >= 0:
-            near[ignore] = False
         return not near.any()
 
 
@@ -131,7 +139,6 @@ def anneal(
         raise CircuitTrainingError(f"the move budget must be >= 0, got {moves}")
     legality = MacroLegality(cost, macro_spacing, overlap_threshold)
     hard = legality.hard
-    position_of = {int(node): k for k, node in enumerate(hard)}
     movable = hard if movable is None else np.asarray(movable, dtype=np.int64)
     if len(movable) == 0:
         raise CircuitTrainingError("no hard macro to anneal")
@@ -166,21 +173,8 @@ def anneal(
             changes = [(a, rng.uniform(0, p.width), rng.uniform(0, p.height), -1)]
         else:
             changes = [(a, cost.x[a], cost.y[a], int(cost.orientation[a]) ^ (1 if rng.integers(2) else 3))]
-        if kind != "flip":
-            if kind == "swap":
-                pa, pb = position_of[changes[0][0]], position_of[changes[1][0]]
-                old = [(node, cost.x[node], cost.y[node]) for node, *_ in changes]
-                # check each at its new place against the other at its new place
-                cost.x[changes[1][0]], cost.y[changes[1][0]] = changes[1][1], changes[1][2]
-                legal = legality.fits(pa, changes[0][1], changes[0][2])
-                cost.x[changes[1][0]], cost.y[changes[1][0]] = old[1][1], old[1][2]
-                cost.x[changes[0][0]], cost.y[changes[0][0]] = changes[0][1], changes[0][2]
-                legal = legal and legality.fits(pb, changes[1][1], changes[1][2])
-                cost.x[changes[0][0]], cost.y[changes[0][0]] = old[0][1], old[0][2]
-            else:
-                legal = legality.fits(position_of[a], changes[0][1], changes[0][2])
-            if not legal:
-                continue
+        if kind != "flip" and not legality.fits_after(changes):
+            continue
         undo = [(node, float(cost.x[node]), float(cost.y[node]), int(cost.orientation[node])) for node, *_ in changes]
         for node, nx, ny, code in changes:
             cost.move_node(node, float(nx), float(ny), None if code < 0 else code)
