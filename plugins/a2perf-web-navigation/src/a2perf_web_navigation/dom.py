@@ -16,6 +16,7 @@ from html.parser import HTMLParser
 from typing import Any
 
 import attrs
+import numpy as np
 
 from a2perf_web_navigation.designs import WebsiteDesign
 from a2perf_web_navigation.layout import NAVBAR_OPEN, shipped_layout
@@ -42,10 +43,11 @@ class Element:
     value: str = ""  #: the ``value`` attribute (radios)
     options: tuple[str, ...] = ()  #: option values of a select
     menu: bool = False  #: the navbar's collapsible ``ul.navbar-nav``
+    #: what holds the element's value: "check" (checkbox, radio), "text", "number", "select" or ""
+    control: str = attrs.field(init=False)
 
-    @property
-    def control(self) -> str:
-        """What holds the element's value: "check" (checkbox, radio), "text", "number", "select" or ""."""
+    @control.default
+    def _control(self) -> str:
         if self.tag in ("input_checkbox", "input_radio"):
             return "check"
         if self.tag == "input_number":
@@ -123,15 +125,20 @@ class Box:
     navbar: bool
 
 
-@attrs.frozen
+@attrs.frozen(eq=False)
 class PageLayout:
     """The visible elements of one page in one menu state, with everything that does not change."""
 
-    elements: tuple[int, ...]
-    #: per element ``(left, top, width, height)`` over the site's box, as the observation has them
-    geometry: tuple[tuple[float, float, float, float], ...]
+    elements: np.ndarray  #: (n,) element ids in observation order
     #: the layout part of the page script's change signature (tag, own text and pixel rectangle)
     signature: tuple[tuple[Any, ...], ...]
+    #: the five strings per element, flat, with the value slots empty
+    text: list[str]
+    #: (position, element id, control) of the elements that show a value
+    value_slots: tuple[tuple[int, int, str], ...]
+    #: (n, 8) float32 features with the focus, tampered and new columns zero
+    features: np.ndarray
+    typeable: np.ndarray  #: (n,) int8
 
 
 def js_string(value: Any) -> str:
@@ -257,10 +264,18 @@ class DomSite:
                 if rect is not None:
                     rl, rt, rw, rh = rect
                     rects.append((box.start + offset, (left + rl, pad + top + rt, rw, rh)))
-        elements = tuple(g for g, _ in rects)
-        geometry = tuple((r[0] / width, r[1] / height, r[2] / width, r[3] / height) for _, r in rects)
-        signature = tuple((self.elements[g].tag, self.elements[g].own, *r) for g, r in rects)
-        return PageLayout(elements, geometry, signature)
+        els = self.elements
+        features = np.zeros((len(rects), 8), np.float32)
+        features[:, 4:] = [(r[0] / width, r[1] / height, r[2] / width, r[3] / height) for _, r in rects]
+        features[:, 3] = [els[g].tag == "div" for g, _ in rects]
+        return PageLayout(
+            elements=np.array([g for g, _ in rects], np.int64),
+            signature=tuple((els[g].tag, els[g].own, *r) for g, r in rects),
+            text=[t for g, _ in rects for t in (els[g].tag, "", els[g].own, els[g].placeholder, els[g].css)],
+            value_slots=tuple((i, g, els[g].control) for i, (g, _) in enumerate(rects) if els[g].control),
+            features=features,
+            typeable=np.array([els[g].kind in TYPEABLE for g, _ in rects], np.int8),
+        )
 
 
 @functools.lru_cache(maxsize=4096)
@@ -278,15 +293,16 @@ class DomPage:
         n = len(site.elements)
         self.values = [el.options[0] if el.options else "" for el in site.elements]
         self.checked = [False] * n
-        self.tampered = [False] * n
+        self.tampered = np.zeros(n, bool)
         self.touched: set[str] = set()
         self.focused = -1
         self.page = 0
         self.open_menus: tuple[int, ...] = ()
         self.done = False
         self.raw = 0
-        self.shown: tuple[int, ...] = ()
-        self.seen: frozenset[int] = frozenset()
+        #: the last observation's layout and which elements it showed (the page script's ``seen``)
+        self.layout: PageLayout | None = None
+        self.seen = np.zeros(n, bool)
         self.signature: Any = None
 
     # --- the page script's calls -------------------------------------------------------------
@@ -295,9 +311,9 @@ class DomPage:
         return self._result(True)
 
     def act(self, index: int, value: Any, typing: bool) -> dict[str, Any]:
-        if not 0 <= index < len(self.shown) or self.done:
+        if not 0 <= index < len(self.shown()) or self.done:
             return self._result(False)
-        g = self.shown[index]
+        g = int(self.layout.elements[index])  # type: ignore[union-attr]
         el = self.site.elements[g]
         kind = el.kind
         if kind in (TYPE, SELECT):
@@ -324,9 +340,9 @@ class DomPage:
         return self._result(self.done)
 
     def visit(self, index: int, value: Any) -> dict[str, Any]:
-        if not 0 <= index < len(self.shown) or self.done:
+        if not 0 <= index < len(self.shown()) or self.done:
             return self._result(False)
-        g = self.shown[index]
+        g = int(self.layout.elements[index])  # type: ignore[union-attr]
         el = self.site.elements[g]
         kind = el.kind
         if kind in (TYPE, SELECT):
@@ -350,7 +366,11 @@ class DomPage:
     def describe(self) -> list[list[Any]]:
         """Per visible element ``[data-a, data-f, tampered]`` (the page script's ``describe``)."""
         els = self.site.elements
-        return [[els[g].kind, els[g].field, int(self.tampered[g])] for g in self.shown]
+        return [[els[g].kind, els[g].field, int(self.tampered[g])] for g in self.shown()]
+
+    def shown(self) -> np.ndarray:
+        """Element ids of the last observation, in order."""
+        return self.layout.elements if self.layout is not None else np.zeros(0, np.int64)
 
     # --- internals ---------------------------------------------------------------------------
 
@@ -413,47 +433,38 @@ class DomPage:
     def _count_correct(self, require_touched: bool) -> int:
         return sum(1 for key in self.fields if self._field_correct(key, require_touched))
 
-    def _value_of(self, g: int) -> str:
-        control = self.site.elements[g].control
+    def _value_of(self, g: int, control: str) -> str:
         if control == "check":
             return "True" if self.checked[g] else "False"
-        return self.values[g] if control else ""
+        return self.values[g]
 
     def _result(self, changed: bool) -> dict[str, Any]:
         layout = self.site.layout(self.page, self.open_menus)
-        els = self.site.elements
-        text: list[str] = []
-        features: list[float] = []
-        typeable: list[int] = []
-        dynamic = []
-        seen = self.seen
-        for g, (left, top, width, height) in zip(layout.elements, layout.geometry, strict=True):
-            el = els[g]
-            value = self._value_of(g)
-            tampered = 1 if self.tampered[g] else 0
-            text += (el.tag, value, el.own, el.placeholder, el.css)
-            features += (
-                1 if g == self.focused else 0,
-                tampered,
-                0 if g in seen else 1,
-                1 if el.tag == "div" else 0,
-                left,
-                top,
-                width,
-                height,
-            )
-            typeable.append(1 if el.kind in TYPEABLE else 0)
-            dynamic.append((value, tampered))
-        signature = (layout.signature, tuple(dynamic))
+        elements = layout.elements
+        text = layout.text.copy()
+        values = []
+        for i, g, control in layout.value_slots:
+            value = self._value_of(g, control)
+            text[5 * i + 1] = value
+            values.append(value)
+        features = layout.features.copy()
+        tampered = self.tampered[elements]
+        features[:, 1] = tampered
+        features[:, 2] = ~self.seen[elements]
+        if self.focused >= 0:
+            features[elements == self.focused, 0] = 1
+        signature = (layout.signature, tuple(values), tampered.tobytes())
         is_changed = changed or signature != self.signature
         self.signature = signature
-        self.shown = layout.elements
-        self.seen = frozenset(layout.elements)
+        if layout is not self.layout:
+            self.seen[:] = False
+            self.seen[elements] = True
+            self.layout = layout
         n = len(self.fields)
         return {
             "text": text,
-            "features": features,
-            "typeable": typeable,
+            "features": features.reshape(-1),
+            "typeable": layout.typeable,
             "changed": is_changed,
             "done": self.done,
             "raw": self.raw,

@@ -241,6 +241,12 @@ class WebNavigationEnv(gym.Env):
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[dict, dict]:
         """Start an episode on a website drawn from the env's set; ``options={"website": i}`` picks
         website ``i`` instead (the profile is still drawn from the seeded generator)."""
+        self.start_episode(seed=seed, options=options)
+        # as in A2Perf, "new" compares with the previous observation, and at reset there is none
+        return self._observation(new=False), self._info(raw=0.0)
+
+    def start_episode(self, seed: int | None = None, options: dict[str, Any] | None = None) -> None:
+        """:meth:`reset` without building the observation (the vectorised dom env writes its own)."""
         if self._closed:
             raise EpisodeError("reset() on a closed env; make a new one")
         super().reset(seed=seed)
@@ -260,13 +266,17 @@ class WebNavigationEnv(gym.Env):
         self._state = state
         self._phi = float(state["phi"])
         self._last_reward = 0.0
-        # as in A2Perf, "new" compares with the previous observation, and at reset there is none
-        return self._observation(new=False), self._info(raw=0.0)
 
     def step(self, action: int) -> tuple[dict, float, bool, bool, dict]:
         """One action. In the ``"a2perf"`` layout, A2Perf's: field ``a // E`` (0..2F-1), element
         ``a % E``; the field's profile value, or None past the profile, is visited on the element.
         In the ``"masked"`` layout: field ``a // E`` (0..F-1), field 0 clicks."""
+        valid, reward, terminated, truncated, raw = self.transition(action)
+        return self._observation(new=valid), reward, terminated, truncated, self._info(raw=raw)
+
+    def transition(self, action: int) -> tuple[bool, float, bool, bool, float]:
+        """:meth:`step` without building the observation: (whether the action reached the page,
+        reward, terminated, truncated, raw reward)."""
         if self._closed:
             raise EpisodeError("step() on a closed env; make a new one")
         if self._done:
@@ -303,8 +313,7 @@ class WebNavigationEnv(gym.Env):
         truncated = not done and self._steps >= self.step_limit
         self._done = done or truncated
         terminated = done or (truncated and self.terminate_on_truncation)
-        observation = self._observation(new=valid)
-        return observation, float(reward), terminated, truncated, self._info(raw=raw)
+        return valid, float(reward), terminated, truncated, raw
 
     def action_masks(self) -> np.ndarray:
         """The actions that can do something now, as bools over the action space (for maskable
