@@ -268,6 +268,7 @@ class DomSite:
         features = np.zeros((len(rects), 8), np.float32)
         features[:, 4:] = [(r[0] / width, r[1] / height, r[2] / width, r[3] / height) for _, r in rects]
         features[:, 3] = [els[g].tag == "div" for g, _ in rects]
+        np.clip(features, 0.0, 1.0, out=features)  # as the env clips the browser's
         return PageLayout(
             elements=np.array([g for g, _ in rects], np.int64),
             signature=tuple((els[g].tag, els[g].own, *r) for g, r in rects),

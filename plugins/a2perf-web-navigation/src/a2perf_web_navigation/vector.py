@@ -150,7 +150,8 @@ class WebNavigationVectorEnv(VectorEnv):
         if reset:
             for key, value in env._profile_arrays.items():
                 obs[key][i] = value
-        if reset or layout is not self._written[i]:
+        relayout = reset or layout is not self._written[i]
+        if relayout:
             tokens[:n] = self._tokens_of(layout)[:n]
             tokens[n:before] = 0
             attribute_mask[n:before] = 0
@@ -171,11 +172,14 @@ class WebNavigationVectorEnv(VectorEnv):
         slots = [(pos, g, control) for pos, g, control in layout.value_slots if pos < n]
         if slots:
             rows = [self._tokens.row(page._value_of(g, control)) for _, g, control in slots]
-            tokens[[pos for pos, _, _ in slots], 1] = self._tokens.table[rows]
-        np.not_equal(tokens[:n], 0, out=attribute_mask[:n], casting="unsafe")
+            positions = [pos for pos, _, _ in slots]
+            tokens[positions, 1] = self._tokens.table[rows]
+            if not relayout:
+                attribute_mask[positions, 1] = tokens[positions, 1] != 0
+        if relayout:
+            np.not_equal(tokens[:n], 0, out=attribute_mask[:n], casting="unsafe")
         features = obs["dom_features"][i, :n]
-        features[:] = env._state["features"][: 8 * n].reshape(n, 8)
-        np.clip(features, 0.0, 1.0, out=features)
+        features[:] = env._state["features"][: 8 * n].reshape(n, 8)  # in [0, 1]: the layout's are clipped
         if not new:
             features[:, 2] = 0.0
         obs["time_step"][i, 0] = min(env._steps / env.step_limit, 1.0)
