@@ -139,6 +139,7 @@ class PageLayout:
     #: (n, 8) float32 features with the focus, tampered and new columns zero
     features: np.ndarray
     typeable: np.ndarray  #: (n,) int8
+    position: dict[int, int]  #: element id -> its row
 
 
 def js_string(value: Any) -> str:
@@ -276,6 +277,7 @@ class DomSite:
             value_slots=tuple((i, g, els[g].control) for i, (g, _) in enumerate(rects) if els[g].control),
             features=features,
             typeable=np.array([els[g].kind in TYPEABLE for g, _ in rects], np.int8),
+            position={g: i for i, (g, _) in enumerate(rects)},
         )
 
 
@@ -305,6 +307,8 @@ class DomPage:
         self.layout: PageLayout | None = None
         self.seen = np.zeros(n, bool)
         self.signature: Any = None
+        self._layout_key: tuple[int, tuple[int, ...]] | None = None
+        self._current: PageLayout | None = None
 
     # --- the page script's calls -------------------------------------------------------------
 
@@ -439,36 +443,64 @@ class DomPage:
             return "True" if self.checked[g] else "False"
         return self.values[g]
 
-    def _result(self, changed: bool) -> dict[str, Any]:
-        layout = self.site.layout(self.page, self.open_menus)
+    def _result(self, changed: bool) -> PageState:
+        key = (self.page, self.open_menus)
+        if key != self._layout_key:
+            self._current = self.site.layout(*key)
+            self._layout_key = key
+        layout = self._current
         elements = layout.elements
-        text = layout.text.copy()
-        values = []
-        for i, g, control in layout.value_slots:
-            value = self._value_of(g, control)
-            text[5 * i + 1] = value
-            values.append(value)
-        features = layout.features.copy()
+        values = [
+            ("True" if self.checked[g] else "False") if control == "check" else self.values[g]
+            for _, g, control in layout.value_slots
+        ]
         tampered = self.tampered[elements]
-        features[:, 1] = tampered
-        features[:, 2] = ~self.seen[elements]
-        if self.focused >= 0:
-            features[elements == self.focused, 0] = 1
-        signature = (layout.signature, tuple(values), tampered.tobytes())
+        signature = (layout.signature, values, tampered.tobytes())
         is_changed = changed or signature != self.signature
         self.signature = signature
-        if layout is not self.layout:
+        if layout is self.layout:
+            new = None
+        else:
+            new = ~self.seen[elements]
             self.seen[:] = False
             self.seen[elements] = True
             self.layout = layout
+        focus = layout.position.get(self.focused, -1)
         n = len(self.fields)
-        return {
-            "text": text,
-            "features": features.reshape(-1),
-            "typeable": layout.typeable,
-            "changed": is_changed,
-            "done": self.done,
-            "raw": self.raw,
-            "phi": self._count_correct(True) / n if n else 0,
-            "page": self.page,
-        }
+        state = PageState(
+            changed=is_changed,
+            done=self.done,
+            raw=self.raw,
+            phi=self._count_correct(True) / n if n else 0,
+            page=self.page,
+            typeable=layout.typeable,
+        )
+        state.observed = (layout, values, tampered, new, focus)
+        return state
+
+
+class PageState(dict):
+    """The page state of ``site.js``; ``text`` and ``features`` are assembled on first read from
+    what the observation saw (``observed``), which the vectorised env reads directly instead."""
+
+    #: (layout, values of its value slots, tampered per row, new per row or None for none, focused row or -1)
+    observed: tuple[PageLayout, list[str], np.ndarray, np.ndarray | None, int]
+
+    def __missing__(self, key: str) -> Any:
+        layout, values, tampered, new, focus = self.observed
+        if key == "text":
+            text = layout.text.copy()
+            for (i, _, _), value in zip(layout.value_slots, values, strict=True):
+                text[5 * i + 1] = value
+            self["text"] = text
+            return text
+        if key == "features":
+            features = layout.features.copy()
+            features[:, 1] = tampered
+            if new is not None:
+                features[:, 2] = new
+            if focus >= 0:
+                features[focus, 0] = 1
+            self["features"] = flat = features.reshape(-1)
+            return flat
+        raise KeyError(key)

@@ -49,18 +49,12 @@ class WebNavigationVectorEnv(VectorEnv):
         self._tokens = TokenTable(self.L)
         self._layout_tokens: dict[PageLayout, np.ndarray] = {}
         self._written: list[PageLayout | None] = [None] * num_envs
-        self._n = np.zeros(num_envs, np.int64)
+        self._views = [{k: v[i] for k, v in self._obs.items()} for i in range(num_envs)]
+        self._n = [0] * num_envs
+        self._focus = [-1] * num_envs  #: the focused element's row in each slot, -1 for none
+        self._new_shown = [False] * num_envs  #: whether a slot's "new" column holds ones
+        self._values: list[list[str] | None] = [None] * num_envs  #: the values last written per slot
         self._autoreset = np.zeros(num_envs, bool)
-        self._rewards = np.zeros(num_envs, np.float64)
-        self._terminated = np.zeros(num_envs, bool)
-        self._truncated = np.zeros(num_envs, bool)
-        self._info = {
-            "website": np.zeros(num_envs, np.int64),
-            "potential": np.zeros(num_envs, np.float64),
-            "raw_reward": np.zeros(num_envs, np.float64),
-            "success": np.zeros(num_envs, bool),
-            "steps": np.zeros(num_envs, np.int64),
-        }
 
     def reset(
         self, *, seed: int | list[int | None] | None = None, options: dict[str, Any] | None = None
@@ -71,12 +65,13 @@ class WebNavigationVectorEnv(VectorEnv):
         )
         if len(seeds) != self.num_envs:
             raise DesignError(f"reset() got {len(seeds)} seeds for {self.num_envs} envs")
+        raws = []
         for i, env in enumerate(self.envs):
             env.start_episode(seed=seeds[i], options=options)
             self._write(i, new=False, reset=True)
-            self._record(i, 0.0)
+            raws.append(0.0)
         self._autoreset[:] = False
-        return self._observation(), self._infos()
+        return self._observation(), self._infos(raws)
 
     def step(
         self, actions: np.ndarray
@@ -84,23 +79,27 @@ class WebNavigationVectorEnv(VectorEnv):
         actions = np.asarray(actions)
         if actions.shape != (self.num_envs,):
             raise DesignError(f"step() needs {self.num_envs} actions, got shape {actions.shape}")
-        for i, env in enumerate(self.envs):
-            if self._autoreset[i]:
+        rewards, terminations, truncations, raws = [], [], [], []
+        for i, (env, action, restart) in enumerate(zip(self.envs, actions.tolist(), self._autoreset, strict=True)):
+            if restart:
                 env.start_episode()
                 self._write(i, new=False, reset=True)
-                self._rewards[i], self._terminated[i], self._truncated[i], raw = 0.0, False, False, 0.0
+                reward, terminated, truncated, raw = 0.0, False, False, 0.0
             else:
-                valid, reward, terminated, truncated, raw = env.transition(int(actions[i]))
+                valid, reward, terminated, truncated, raw = env.transition(action)
                 self._write(i, new=valid, reset=False)
-                self._rewards[i], self._terminated[i], self._truncated[i] = reward, terminated, truncated
-            self._record(i, raw)
-        np.logical_or(self._terminated, self._truncated, out=self._autoreset)
+            rewards.append(reward)
+            terminations.append(terminated)
+            truncations.append(truncated)
+            raws.append(raw)
+        terminated_array, truncated_array = np.array(terminations, bool), np.array(truncations, bool)
+        self._autoreset = terminated_array | truncated_array
         return (
             self._observation(),
-            self._rewards.copy(),
-            self._terminated.copy(),
-            self._truncated.copy(),
-            self._infos(),
+            np.array(rewards, np.float64),
+            terminated_array,
+            truncated_array,
+            self._infos(raws),
         )
 
     def action_masks(self) -> np.ndarray:
@@ -116,21 +115,20 @@ class WebNavigationVectorEnv(VectorEnv):
     def _observation(self) -> dict[str, np.ndarray]:
         return {k: v.copy() for k, v in self._obs.items()} if self.copy else self._obs
 
-    def _infos(self) -> dict[str, Any]:
-        infos: dict[str, Any] = {}
-        for key, values in self._info.items():
-            infos[key] = values.copy()
+    def _infos(self, raws: list[float]) -> dict[str, Any]:
+        """The sub-envs' infos in Gymnasium's vector form (each key with its ``_key`` mask)."""
+        envs = self.envs
+        raw = np.array(raws, np.float64)
+        infos: dict[str, Any] = {
+            "website": np.array([env.website_index for env in envs], np.int64),
+            "potential": np.array([env._phi for env in envs], np.float64),
+            "raw_reward": raw,
+            "success": raw > 0,
+            "steps": np.array([env._steps for env in envs], np.int64),
+        }
+        for key in list(infos):
             infos[f"_{key}"] = np.ones(self.num_envs, bool)
         return infos
-
-    def _record(self, i: int, raw: float) -> None:
-        env = self.envs[i]
-        info = self._info
-        info["website"][i] = env.website_index
-        info["potential"][i] = env._phi
-        info["raw_reward"][i] = raw
-        info["success"][i] = raw > 0
-        info["steps"][i] = env._steps
 
     def _tokens_of(self, layout: PageLayout) -> np.ndarray:
         found = self._layout_tokens.get(layout)
@@ -140,46 +138,63 @@ class WebNavigationVectorEnv(VectorEnv):
         return found
 
     def _write(self, i: int, new: bool, reset: bool) -> None:
-        """Bring sub-env ``i``'s slot of the batch observation up to date."""
+        """Bring sub-env ``i``'s slot of the batch observation up to date: the whole page when its
+        layout changed, else the value tokens, the tampered column and the focus."""
         env = self.envs[i]
-        page = env._backend.page  # type: ignore[union-attr]
-        layout = page.layout
-        obs, E, F = self._obs, self.E, self.F
+        layout, values, tampered, new_flags, focus = env._state.observed
+        view = self._views[i]
+        tokens, attribute_mask, features = view["dom_elements"], view["dom_attribute_mask"], view["dom_features"]
+        E, F = self.E, self.F
         n, before = min(len(layout.elements), E), int(self._n[i])
-        tokens, attribute_mask = obs["dom_elements"][i], obs["dom_attribute_mask"][i]
         if reset:
             for key, value in env._profile_arrays.items():
-                obs[key][i] = value
+                view[key][...] = value
         relayout = reset or layout is not self._written[i]
         if relayout:
             tokens[:n] = self._tokens_of(layout)[:n]
             tokens[n:before] = 0
             attribute_mask[n:before] = 0
-            obs["dom_features"][i, n:before] = 0
-            obs["dom_elements_mask"][i, :n] = 1
-            obs["dom_elements_mask"][i, n:before] = 0
+            features[:n] = layout.features[:n]
+            features[n:before] = 0
+            view["dom_elements_mask"][:n] = 1
+            view["dom_elements_mask"][n:before] = 0
             n_fields = min(len(env._profile_values), F)
-            joint = obs["dom_profile_joint_mask"][i]
+            joint = view["dom_profile_joint_mask"]
             joint[:] = 0
             joint[:n_fields, :n] = 1
             if self._masked:
-                mask = obs["mask"][i].reshape(F, E)
+                mask = view["mask"].reshape(F, E)
                 mask[:] = 0
                 mask[0, :n] = 1
                 mask[1:n_fields, :n] = layout.typeable[:n]
             self._written[i] = layout
             self._n[i] = n
-        slots = [(pos, g, control) for pos, g, control in layout.value_slots if pos < n]
-        if slots:
-            rows = [self._tokens.row(page._value_of(g, control)) for _, g, control in slots]
-            positions = [pos for pos, _, _ in slots]
-            tokens[positions, 1] = self._tokens.table[rows]
-            if not relayout:
-                attribute_mask[positions, 1] = tokens[positions, 1] != 0
+            self._focus[i] = -1
+            self._new_shown[i] = False
+        written = None if relayout else self._values[i]
+        if values and values != written:
+            table = self._tokens
+            for k, (pos, _, _) in enumerate(layout.value_slots):
+                if pos < n and (written is None or written[k] != values[k]):
+                    ids = table.table[table.row(values[k])]
+                    tokens[pos, 1] = ids
+                    if not relayout:
+                        attribute_mask[pos, 1] = ids != 0
+        self._values[i] = values
         if relayout:
             np.not_equal(tokens[:n], 0, out=attribute_mask[:n], casting="unsafe")
-        features = obs["dom_features"][i, :n]
-        features[:] = env._state["features"][: 8 * n].reshape(n, 8)  # in [0, 1]: the layout's are clipped
-        if not new:
-            features[:, 2] = 0.0
-        obs["time_step"][i, 0] = min(env._steps / env.step_limit, 1.0)
+        features[:n, 1] = tampered[:n]
+        if new and new_flags is not None:
+            features[:n, 2] = new_flags[:n]
+            self._new_shown[i] = True
+        elif self._new_shown[i]:
+            features[:n, 2] = 0
+            self._new_shown[i] = False
+        focused = focus if focus < n else -1
+        if focused != self._focus[i]:
+            if self._focus[i] >= 0:
+                features[self._focus[i], 0] = 0
+            if focused >= 0:
+                features[focused, 0] = 1
+            self._focus[i] = focused
+        view["time_step"][0] = min(env._steps / env.step_limit, 1.0)
