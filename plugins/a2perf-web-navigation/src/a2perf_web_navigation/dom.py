@@ -20,7 +20,7 @@ import numpy as np
 
 from a2perf_web_navigation.designs import WebsiteDesign
 from a2perf_web_navigation.layout import NAVBAR_OPEN, shipped_layout
-from a2perf_web_navigation.primitives import CHECK, EXIT, NEXT, RADIO, SELECT, SUBMIT, TOGGLE, TYPE
+from a2perf_web_navigation.primitives import CHECK, DUMMY_FIELD, EXIT, NEXT, RADIO, SELECT, SUBMIT, TOGGLE, TYPE
 
 TYPEABLE = frozenset((TYPE, SELECT, CHECK, RADIO))
 _VOID = frozenset(("input", "br", "img", "hr", "meta", "link"))
@@ -203,11 +203,12 @@ class DomSite:
                 self.elements.extend(parsed)
                 page_boxes.append(Box(key, start, len(self.elements), key == "navbar"))
             self.pages.append(tuple(page_boxes))
-        self.box_of = [None] * len(self.elements)
+        #: per element the index of its box on its page (-1 for the site and page elements)
+        self.box_of: list[int] = [-1] * len(self.elements)
         for boxes in self.pages:
             for b, box in enumerate(boxes):
                 for g in range(box.start, box.stop):
-                    self.box_of[g] = b  # type: ignore[call-overload]
+                    self.box_of[g] = b
         #: first element per field and the radios of each group, as the page script's queries find them
         self.field_element: dict[str, int] = {}
         self.groups: dict[str, list[int]] = {}
@@ -292,7 +293,7 @@ class DomPage:
     def __init__(self, site: DomSite, profile: Mapping[str, Any]) -> None:
         self.site = site
         self.profile = dict(profile)
-        self.fields = [k for k in self.profile if k != "_dummy"]
+        self.fields = [k for k in self.profile if k != DUMMY_FIELD]
         n = len(site.elements)
         self.values = [el.options[0] if el.options else "" for el in site.elements]
         self.checked = [False] * n
@@ -308,7 +309,6 @@ class DomPage:
         self.seen = np.zeros(n, bool)
         self.signature: Any = None
         self._layout_key: tuple[int, tuple[int, ...]] | None = None
-        self._current: PageLayout | None = None
 
     # --- the page script's calls -------------------------------------------------------------
 
@@ -416,7 +416,7 @@ class DomPage:
             box = self.site.box_of[g]
             menus = set(self.open_menus)
             menus.symmetric_difference_update({box})
-            self.open_menus = tuple(sorted(menus))  # type: ignore[arg-type]
+            self.open_menus = tuple(sorted(menus))
 
     def _field_correct(self, key: str, require_touched: bool) -> bool:
         if require_touched and key not in self.touched:
@@ -445,10 +445,8 @@ class DomPage:
 
     def _result(self, changed: bool) -> PageState:
         key = (self.page, self.open_menus)
-        if key != self._layout_key:
-            self._current = self.site.layout(*key)
-            self._layout_key = key
-        layout = self._current
+        layout = self.layout if key == self._layout_key else self.site.layout(*key)
+        self._layout_key = key
         elements = layout.elements
         values = [
             ("True" if self.checked[g] else "False") if control == "check" else self.values[g]
