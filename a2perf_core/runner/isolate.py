@@ -221,10 +221,20 @@ def python_facts() -> dict[str, str]:
     }
 
 
+def _one_spelling(text: str) -> str:
+    """``Tomli_W >=1, <2`` and ``tomli-w<2,>=1`` are one requirement."""
+    from packaging.requirements import Requirement
+    from packaging.utils import canonicalize_name
+
+    requirement = Requirement(text)
+    requirement.name = canonicalize_name(requirement.name)
+    return str(requirement)
+
+
 def environment_key(requirements: Sequence[str], distributions: Sequence[InstalledDistribution]) -> str:
     """The hash that names an environment: the same inputs give the same environment."""
     facts = {
-        "requirements": sorted(requirements),
+        "requirements": sorted(_one_spelling(r) for r in requirements),
         "python": python_facts(),
         "installed": sorted(d.fingerprint for d in distributions),
     }
