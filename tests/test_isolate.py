@@ -97,6 +97,15 @@ def test_without_isolate_a_missing_requirement_is_one_line_before_the_run(with_e
     assert not (tmp_path / "out").exists()  # no phase started, no run directory made
 
 
+def test_an_installed_package_submission_is_refused_with_isolate(isolated, tmp_path, monkeypatch):
+    shutil.copytree(REPO / "a2perf_core" / "examples" / "random_submission", tmp_path / "pkgs" / "isolate_probe_sub")
+    monkeypatch.syspath_prepend(str(tmp_path / "pkgs"))
+    result = run("isolate_probe_sub", "--isolate", "--out", str(tmp_path / "out"))
+    assert result.exit_code == 2, result.output
+    assert "error: --isolate runs submission folders; 'isolate_probe_sub' is imported from" in result.output
+    assert not (tmp_path / "out").exists()
+
+
 def test_pip_settings_become_uv_flags():
     settings = {
         "index-url": "https://mirror.example/simple",
@@ -148,6 +157,11 @@ def test_uv_errors_become_one_line_naming_the_requirement():
         "requirement 'tomli_w==99' of the submission cannot be installed with --isolate: No solution found when "
         "resolving dependencies: Because tomli-w==99 was not found in the package registry and you require "
         "tomli-w==99, we can conclude that your requirements are unsatisfiable."
+    )
+    plain = "error: No solution found when resolving dependencies\n  cause: Because six==99 was not found.\n"
+    assert uv_problem(plain, ["six==99"]) == (
+        "requirement 'six==99' of the submission cannot be installed with --isolate: "
+        "No solution found when resolving dependencies: Because six==99 was not found."
     )
     assert uv_problem("error: Failed to fetch: network down\n", ["six"]) == (
         "--isolate: the submission's environment cannot be made: Failed to fetch: network down"

@@ -30,17 +30,23 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlparse
 
 import attrs
 
 from a2perf_core.errors import A2PerfError
 
+if TYPE_CHECKING:
+    from a2perf_core.runner.submission import Submission
+    from a2perf_core.settings import RunSettings
+
 #: overrides the folder environments are cached in
 ENV_CACHE_ENV = "A2PERF_ENV_CACHE"
 #: written last into an environment's folder: an environment without it is unfinished
 ENVIRONMENT_RECORD = "a2perf-environment.json"
+#: names the plugin distributions a process loads (see :mod:`a2perf_core.plugins`)
+LOAD_PLUGINS_ENV = "A2PERF_LOAD_PLUGINS"
 #: seconds one ``uv`` call may take (a cold build of a large requirement set downloads a lot)
 UV_TIMEOUT_S = 3600
 
@@ -61,6 +67,8 @@ class Environment:
     packages: Mapping[str, str]
     #: the import path its interpreter starts with (without ``PYTHONPATH``)
     sys_path: tuple[str, ...]
+    #: the a2perf distributions installed from the harness's environment (the core and the task's plugin)
+    distributions: tuple[str, ...] = ()
     #: whether this run found it in the cache
     reused: bool = False
 
@@ -78,22 +86,27 @@ class Environment:
             "packages": dict(self.packages),
         }
 
+    def phase_environ(self) -> dict[str, str]:
+        """Variables of the phase processes: they load only the plugins installed in the environment."""
+        return {LOAD_PLUGINS_ENV: ",".join(self.distributions)}
+
     @classmethod
     def read(cls, folder: Path) -> Environment | None:
         """The environment in ``folder`` if it is finished, marked as reused."""
         try:
             data = json.loads((folder / ENVIRONMENT_RECORD).read_text())
-        except (OSError, ValueError):
+            return cls(
+                key=data["key"],
+                folder=folder,
+                python_version=data["python"],
+                created=data["created"],
+                packages=data["packages"],
+                sys_path=tuple(data["sys_path"]),
+                distributions=tuple(data["distributions"]),
+                reused=True,
+            )
+        except (OSError, ValueError, KeyError, TypeError):  # unfinished, or written by another version
             return None
-        return cls(
-            key=data["key"],
-            folder=folder,
-            python_version=data["python"],
-            created=data["created"],
-            packages=data["packages"],
-            sys_path=tuple(data["sys_path"]),
-            reused=True,
-        )
 
 
 def environments_dir() -> Path:
@@ -329,6 +342,9 @@ def uv_problem(stderr: str, requirements: Sequence[str]) -> str:
             break
         if not line or line.startswith(("Using Python", "Using CPython", "Resolved", "Prepared", "Installed")):
             continue
+        cause = re.match(r"^(╰─▶|cause:|Caused by:)\s*", line)
+        if cause and kept and not kept[-1].endswith((":", ".")):
+            kept[-1] += ":"  # uv's "error: X" then "cause: Y" reads "X: Y", as on a terminal
         kept.append(re.sub(r"^(error:|×|╰─▶|cause:|│|Caused by:)\s*", "", line))
     explanation = re.sub(r"\s+", " ", " ".join(kept)).strip() or "uv failed without a message"
     lowered = explanation.lower()
@@ -426,26 +442,36 @@ def _build(
         created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
         packages=packages,
         sys_path=tuple(sys_path),
+        distributions=tuple(d.name for d in installed),
     )
     from a2perf_core.runner.results import write_json
 
-    record = {**environment.recorded(), "sys_path": list(sys_path), "requirements": list(requirements)}
+    record = {
+        **environment.recorded(),
+        "sys_path": list(sys_path),
+        "distributions": list(environment.distributions),
+        "requirements": list(requirements),
+    }
     del record["reused"]
     write_json(folder / ENVIRONMENT_RECORD, record)
     return environment
 
 
-def participant_environment(
-    requirements: Sequence[str], root: Path, task_distribution: str, isolate: bool, find_links: Sequence[str] = ()
-) -> Environment | None:
-    """Before anything starts: with ``isolate`` the submission's environment (made or reused); without
-    it, a check that the current environment meets the requirements."""
-    from a2perf_core.plugins import CORE_DISTRIBUTION
+def participant_environment(settings: RunSettings, submission: Submission) -> Environment | None:
+    """Before anything starts: with ``settings.isolate`` the submission's environment (made or reused);
+    without it, a check that the current environment meets the submission's requirements."""
+    from a2perf_core.plugins import CORE_DISTRIBUTION, registered
 
-    if not isolate:
-        check_requirements_installed(requirements, root)
+    if not settings.isolate:
+        check_requirements_installed(submission.requirements, submission.root)
         return None
-    return prepare_environment(requirements, [CORE_DISTRIBUTION, task_distribution], find_links)
+    if not submission.sys_path:
+        raise RequirementsError(
+            f"--isolate runs submission folders; {submission.reference!r} is imported from the harness's "
+            "environment, where the isolated one cannot see it"
+        )
+    task_distribution = registered("tasks")[settings.task_id].plugin.distribution
+    return prepare_environment(submission.requirements, [CORE_DISTRIBUTION, task_distribution], settings.find_links)
 
 
 # --- running in it -----------------------------------------------------------------------------

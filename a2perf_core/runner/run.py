@@ -51,7 +51,7 @@ from a2perf_core.metrics import (
 )
 from a2perf_core.participant import PARTICIPANT_DIR
 from a2perf_core.runner.child import job_environ
-from a2perf_core.runner.isolate import Environment, participant_environment
+from a2perf_core.runner.isolate import participant_environment
 from a2perf_core.runner.process import describe_exit
 from a2perf_core.runner.records import (
     PhaseInProgress,
@@ -314,27 +314,6 @@ def _checked_sandbox() -> str:
         return check_sandbox(Path(probe))
 
 
-#: the variable naming the plugin distributions a process loads (see :mod:`a2perf_core.plugins`)
-LOAD_PLUGINS_ENV = "A2PERF_LOAD_PLUGINS"
-
-
-def _task_distribution(task_id: str) -> str:
-    from a2perf_core.plugins import registered
-
-    return registered("tasks")[task_id].plugin.distribution
-
-
-def _participant_environment(settings: RunSettings, submission: Submission) -> Environment | None:
-    """With ``--isolate`` the submission's environment, made or reused; without, its requirements checked here."""
-    return participant_environment(
-        submission.requirements,
-        submission.root,
-        _task_distribution(settings.task_id),
-        settings.isolate,
-        settings.find_links,
-    )
-
-
 def participant_reported(value: MetricValue) -> MetricValue:
     """``value`` marked as computed from records the participant's own process wrote (untrusted mode's train)."""
     return attrs.evolve(value, details={**value.details, "reported_by": "participant"})
@@ -356,7 +335,7 @@ class Run:
                 f"{settings.task_id} needs data that is not on this machine: {', '.join(missing)}; "
                 f"run `a2perf data fetch {' '.join(missing)}` first"
             )
-        self.environment = _participant_environment(settings, self.submission)
+        self.environment = participant_environment(settings, self.submission)
         self.content_hash = submission_content_hash(self.submission.root)
         run_dir.mkdir(parents=True, exist_ok=True)
         self.lock = RunLock(run_dir / RUN_LOCK)  # held until execute() returns; taken before anything is read
@@ -498,8 +477,8 @@ class Run:
             records_dir=records_dir,
             untrusted=s.untrusted,
         )
-        if self.environment is not None:  # only the core and the task's plugin are installed there
-            environ[LOAD_PLUGINS_ENV] = _task_distribution(s.task_id)
+        if self.environment is not None:
+            environ.update(self.environment.phase_environ())
         return PhaseJob(
             phase=phase,
             label=label,
