@@ -15,6 +15,7 @@ Needs the example domain (``pip install docs/examples/a2perf-example-domain``) a
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import statistics
@@ -37,13 +38,22 @@ TRAIN = (
 )
 
 
-def timed(command: list[str], environ: dict[str, str]) -> float:
-    """Seconds of one whole process; a failure stops the benchmark with its output."""
+def timed(command: list[str], environ: dict[str, str], reused: bool | None = None) -> float:
+    """Seconds of one whole process; a failure, or an environment (not) reused against ``reused``, stops
+    the benchmark (a warm number that was a rebuild would be meaningless)."""
     start = time.perf_counter()
     done = subprocess.run(command, capture_output=True, text=True, env=environ, check=False)
     seconds = time.perf_counter() - start
     if done.returncode != 0:
         sys.exit(f"{' '.join(command)} failed ({done.returncode}):\n{done.stdout}\n{done.stderr}")
+    if reused is not None:
+        if "--out" in command:
+            record = json.loads((Path(command[command.index("--out") + 1]) / "run.json").read_text())
+            found = record["environment"]["reused"]
+        else:
+            found = done.stdout.strip() == "True"
+        if found != reused:
+            sys.exit(f"{' '.join(command)}: the environment was {'' if found else 'not '}reused")
     return seconds
 
 
@@ -72,11 +82,11 @@ def main() -> None:
         cold_prepare, warm_prepare, cold_run, warm_run, baseline = [], [], [], [], []
         for repeat in range(args.repeats):
             environ["A2PERF_ENV_CACHE"] = str(work / f"envs-prepare-{repeat}")
-            cold_prepare.append(timed(prepare, environ))
-            warm_prepare.append(timed(prepare, environ))
+            cold_prepare.append(timed(prepare, environ, reused=False))
+            warm_prepare.append(timed(prepare, environ, reused=True))
             environ["A2PERF_ENV_CACHE"] = str(work / f"envs-run-{repeat}")
-            cold_run.append(timed(run(submission, "--isolate"), environ))
-            warm_run.append(timed(run(submission, "--isolate"), environ))
+            cold_run.append(timed(run(submission, "--isolate"), environ, reused=False))
+            warm_run.append(timed(run(submission, "--isolate"), environ, reused=True))
             baseline.append(timed(run(plain), environ))
 
     def line(name: str, values: list[float]) -> str:

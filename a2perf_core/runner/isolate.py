@@ -173,10 +173,10 @@ def installed_distribution(name: str) -> InstalledDistribution:
     from importlib.metadata import distributions
 
     found = list(distributions(name=name))
-    # a source tree's bare ``*.egg-info`` (on the path when working in the checkout) was not installed
-    installed = [d for d in found if d.read_text("RECORD") is not None]
     if not found:
         raise RequirementsError(f"--isolate: {name} is not installed in the harness's environment")
+    # a source tree's bare ``*.egg-info`` (on the path when working in the checkout) was not installed
+    installed = [d for d in found if d.read_text("RECORD") is not None]
     dist = (installed or found)[0]
     direct = json.loads(dist.read_text("direct_url.json") or "null") or {}
     url = direct.get("url", "")
