@@ -165,6 +165,7 @@ class ChildProcess:
 
     def start(self) -> int:
         """Spawn the root process held back in its phase cgroup (where one can be made); return its pid."""
+        from a2perf_core.runner.isolate import participant_interpreter
         from a2perf_core.watchdog import start_watchdog
 
         self._span_file.unlink(missing_ok=True)  # an earlier attempt's marks are not this one's
@@ -178,7 +179,8 @@ class ChildProcess:
             args=(self._job, self._go, placed, None if group is None else os.fspath(group.path), os.getpid()),
             name=f"a2perf-{self._job['label']}",
         )
-        self._process.start()
+        with participant_interpreter(self._context, getattr(self._job, "python", None)):
+            self._process.start()
         pid = self._process.pid
         assert pid is not None
         if group is not None and group.add(pid):  # before the root runs any code of ours

@@ -51,6 +51,7 @@ from a2perf_core.metrics import (
 )
 from a2perf_core.participant import PARTICIPANT_DIR
 from a2perf_core.runner.child import job_environ
+from a2perf_core.runner.isolate import participant_environment
 from a2perf_core.runner.process import describe_exit
 from a2perf_core.runner.records import (
     PhaseInProgress,
@@ -334,6 +335,7 @@ class Run:
                 f"{settings.task_id} needs data that is not on this machine: {', '.join(missing)}; "
                 f"run `a2perf data fetch {' '.join(missing)}` first"
             )
+        self.environment = participant_environment(settings, self.submission)
         self.content_hash = submission_content_hash(self.submission.root)
         run_dir.mkdir(parents=True, exist_ok=True)
         self.lock = RunLock(run_dir / RUN_LOCK)  # held until execute() returns; taken before anything is read
@@ -396,7 +398,7 @@ class Run:
                 loader=sub.loader,
                 requirements=list(sub.requirements),
                 content_hash=self.content_hash,
-                package_versions=submission_package_versions(sub.root, sub.requirements),
+                package_versions=self._submission_package_versions(),
             ),
             settings=plain_settings(s),
             gin_config=s.gin_text,
@@ -406,7 +408,18 @@ class Run:
             phases=previous.phases if previous else {},
             metric_errors=self.metric_errors,
             trust={"mode": "untrusted" if s.untrusted else "trusted", "sandbox": self.sandbox},
+            environment=None if self.environment is None else self.environment.recorded(),
         )
+
+    def _submission_package_versions(self) -> dict[str, str | None]:
+        """The submission's packages as the participant's processes see them (in its environment with --isolate)."""
+        from packaging.utils import canonicalize_name
+
+        versions = submission_package_versions(self.submission.root, self.submission.requirements)
+        if self.environment is None:
+            return versions
+        inside = {canonicalize_name(name): version for name, version in self.environment.packages.items()}
+        return {canonicalize_name(name): inside.get(canonicalize_name(name)) for name in versions}
 
     def _write(self) -> None:
         write_json(self.run_dir / RUN_JSON, self.record.to_json())
@@ -454,6 +467,18 @@ class Run:
     def _job(self, phase: str, label: str, task_id: str, records_dir: Path) -> PhaseJob:
         s, sub = self.settings, self.submission
         env_kwargs = {**s.env_kwargs, **(s.train_env_kwargs if phase == "train" else {})}
+        environ = job_environ(
+            self.run_dir,
+            phase,
+            task_id,
+            s.seed,
+            s.num_train_steps,
+            env_kwargs,
+            records_dir=records_dir,
+            untrusted=s.untrusted,
+        )
+        if self.environment is not None:
+            environ.update(self.environment.phase_environ())
         return PhaseJob(
             phase=phase,
             label=label,
@@ -465,16 +490,7 @@ class Run:
             sys_path=tuple(sub.sys_path),
             train_module=sub.train_module,
             inference_module=sub.inference_module,
-            environ=job_environ(
-                self.run_dir,
-                phase,
-                task_id,
-                s.seed,
-                s.num_train_steps,
-                env_kwargs,
-                records_dir=records_dir,
-                untrusted=s.untrusted,
-            ),
+            environ=environ,
             participant_args=dict(s.participant_args),
             env_kwargs=env_kwargs,
             num_inference_episodes=s.num_inference_episodes,
@@ -482,6 +498,7 @@ class Run:
             num_warmup_calls=s.num_warmup_calls,
             num_generalization_episodes=s.num_generalization_episodes,
             untrusted=s.untrusted,
+            python=None if self.environment is None else self.environment.python,
         )
 
     def _run_phase(self, phase: str) -> PhaseRecord:

@@ -19,7 +19,7 @@ def optimal_action(env: Any) -> int:
     from a2perf_web_navigation.env import fields_worth_filling
 
     env = env.unwrapped
-    described = env.browser.run("return window.__wn.describe();")
+    described = env.describe()
     slots = {key: i for i, key in enumerate(env.profile)}
     wanted = set(fields_worth_filling(env.profile, env.timestep_penalty))
     touched = {field for _, field, tampered in described if field and tampered}
