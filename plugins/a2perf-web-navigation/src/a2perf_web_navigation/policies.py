@@ -39,14 +39,21 @@ def random_masked_action(mask: np.ndarray, rng: np.random.Generator) -> int:
 
 
 def random_agent_success(
-    level: int, episodes: int, seed: int = 0, num_websites: int = 100, action_layout: str = "a2perf"
+    level: int,
+    episodes: int,
+    seed: int = 0,
+    num_websites: int = 100,
+    action_layout: str = "a2perf",
+    backend: str = "browser",
 ) -> tuple[float, float]:
     """(success rate, mean return) of :func:`random_masked_action` over ``env.action_masks()`` on
     ``episodes`` episodes of ``num_websites`` generated level-``level`` websites: the empirical
     difficulty of a level."""
     from a2perf_web_navigation.env import WebNavigationEnv
 
-    env = WebNavigationEnv(difficulty=level, num_websites=num_websites, seed=seed, action_layout=action_layout)
+    env = WebNavigationEnv(
+        difficulty=level, num_websites=num_websites, seed=seed, action_layout=action_layout, backend=backend
+    )
     rng = np.random.default_rng(seed)
     successes, returns = 0, []
     try:
