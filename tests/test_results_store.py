@@ -184,8 +184,12 @@ def test_concurrent_writers_leave_every_run_there_once_and_the_database_intact(t
             for s in range(5)
         ]
         jobs.append((str(tmp_path), [str(d) for d in dirs] + [str(shared)]))
-    with multiprocessing.get_context("fork").Pool(4) as pool:
+    pool = multiprocessing.get_context("fork").Pool(4)
+    try:
         assert sum(pool.map(_index_many, jobs)) == 24
+    finally:  # not terminate(): its SIGTERM can meet a handler an earlier test's in-process `a2perf run` installed
+        pool.close()
+        pool.join()
     with open_database(tmp_path) as db:
         assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
         paths = [p for (p,) in db.execute("SELECT path FROM runs")]
