@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import csv
 import subprocess
 import sys
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Any
 
 import pytest
 from a2perf_energy import plugin
-from a2perf_energy.metric import EnergyMetric, append_emissions_csv, energy_values
+from a2perf_energy.metric import EnergyMetric, energy_values
 
 from a2perf_core.errors import A2PerfError
 from a2perf_core.metrics import PhaseContext
@@ -155,37 +153,3 @@ def test_kernel_cpu_model_reads_the_model_name_line(tmp_path: Path) -> None:
     assert kernel_cpu_model(tmp_path / "cpuinfo") == "Intel(R) Xeon(R) CPU @ 2.20GHz"
     assert kernel_cpu_model(tmp_path / "arm") is None
     assert kernel_cpu_model(tmp_path / "missing") is None
-
-
-def emissions_record(run_id: str, duration: float) -> Any:
-    """A codecarbon final record with a value of the right type in every field."""
-    import dataclasses
-
-    from codecarbon.output_methods.emissions_data import EmissionsData
-
-    samples = {float: duration / 7, str: f"text, with a comma {run_id}"}
-    fields = {f.name: samples[f.type] for f in dataclasses.fields(EmissionsData)}
-    return EmissionsData(**{**fields, "run_id": run_id, "duration": duration, "region": ""})
-
-
-def test_emissions_csv_matches_codecarbons_file_output(tmp_path: Path) -> None:
-    """Two records appended (a resumed phase) read back as codecarbon's own pandas writer writes them."""
-    import pandas as pd
-    from codecarbon.output_methods.file import FileOutput
-
-    records = [emissions_record("a", 1.25), emissions_record("b", 1e-7)]
-    ours, theirs = tmp_path / "ours.csv", tmp_path / "theirs.csv"
-    for record in records:
-        append_emissions_csv(ours, record)
-        FileOutput(theirs.name, str(tmp_path)).out(record, None)
-    pd.testing.assert_frame_equal(pd.read_csv(ours), pd.read_csv(theirs))
-    assert len(pd.read_csv(ours)) == 2
-
-
-def test_emissions_csv_with_other_columns_is_backed_up(tmp_path: Path) -> None:
-    path = tmp_path / "emissions_train.csv"
-    path.write_text("timestamp,other\nx,1\n")
-    append_emissions_csv(path, emissions_record("a", 2.0))
-    assert (tmp_path / "emissions_train.csv.bak").read_text() == "timestamp,other\nx,1\n"
-    rows = list(csv.DictReader(path.open()))
-    assert len(rows) == 1 and float(rows[0]["duration"]) == 2.0 and rows[0]["run_id"] == "a"

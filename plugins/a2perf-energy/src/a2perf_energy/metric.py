@@ -14,7 +14,6 @@ without RAPL counters it is a model (a TDP times a CPU share), not a measurement
 from __future__ import annotations
 
 import contextlib
-import csv
 import logging
 import threading
 import time
@@ -253,7 +252,8 @@ class EnergyMetric(Metric):
                 force_ram_power=cfg.force_ram_power,
                 pue=cfg.pue,
                 gpu_ids=cfg.gpu_ids,
-                output_methods=[],  # the CSV is written at stop: codecarbon's writer imports pandas
+                output_dir=str(phase.run_dir),
+                output_file=phase.path(CSV_NAME).name,
                 project_name=str(phase.options.get("project_name") or f"a2perf {phase.task_id} {phase.phase}"),
                 allow_multiple_runs=True,
                 log_level="warning",  # collected, not printed: they say which power model applies
@@ -319,7 +319,6 @@ class EnergyMetric(Metric):
                     method,
                 )
             ]
-        append_emissions_csv(phase.path(CSV_NAME), data)
         return energy_values(phase.phase, data, method)
 
     def _method(self, tracker: Any, cpu: Any, cpu_tree: str, warnings: list[str]) -> dict[str, Any]:
@@ -367,27 +366,6 @@ class EnergyMetric(Metric):
             "pue": self.pue,
             "codecarbon_warnings": list(warnings),
         }
-
-
-def append_emissions_csv(path: Path, data: Any) -> None:
-    """Add codecarbon's final record to its CSV as codecarbon's own file output would (a header
-    when the file is new or empty; a file with other columns is kept as ``.bak`` and started anew),
-    with the standard library's writer: codecarbon's imports pandas, a second of the harness's start."""
-    from codecarbon.core.util import backup
-
-    row = dict(data.values)
-    header = None
-    if path.exists() and path.stat().st_size:
-        with path.open(newline="") as existing:
-            header = next(csv.reader(existing), None)
-    if header is not None and sorted(header) != sorted(row):
-        backup(path)
-        header = None
-    with path.open("a", newline="") as file:
-        writer = csv.DictWriter(file, fieldnames=header or list(row))
-        if header is None:
-            writer.writeheader()
-        writer.writerow(row)
 
 
 def _cpu_hardware(tracker: Any) -> Any:
