@@ -190,11 +190,6 @@ class ChildProcess:
     def pid(self) -> int | None:
         return None if self._process is None else self._process.pid
 
-    @property
-    def started(self) -> bool:
-        """Whether the process exists (prestarted or started); it may have ended since."""
-        return self._process is not None
-
     def prestart(self) -> int:
         """Spawn the root process held back in its phase cgroup (where one can be made); return its pid."""
         from a2perf_core.watchdog import start_watchdog
