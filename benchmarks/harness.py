@@ -15,11 +15,13 @@ timed whole-process, so interpreter start and imports count on both:
 
 Both sides run with Python's bytecode cache on and after one warm-up each (a run of
 ``a2perf run`` with ``PYTHONDONTWRITEBYTECODE`` set would compile every module in every process).
-Baseline and run alternate, several times each; min and median are printed, then a breakdown of
-where the harness's time goes (an instrumented ``a2perf run`` in one more process: imports, plugin
-discovery, settings, per phase the phase process's start-up, each metric's start and stop, the wait
-for the release, env creation, the participant's span, teardown, and the analysis), and the
-harness-cost ratio ``run / (2 x baseline + 1 s)``, PASS when at most 1.
+Baseline and run alternate, several times each; min and median are printed, with the CPU seconds
+(user + system) of each side's reaped process tree, which vary much less than wall time when other
+work shares the machine; then a breakdown of where the harness's time goes (an instrumented
+``a2perf run`` in one more process: imports, plugin discovery, settings, run set-up with the phase
+processes started ahead, per phase the job handed over, each metric's start and stop, the wait until
+every prestarted process blocks, the release, env creation, the participant's span, teardown, and
+the analysis), and the harness-cost ratio ``run / (2 x baseline + 1 s)``, PASS when at most 1.
 
     nox -s bench -- benchmarks/harness.py
     python benchmarks/harness.py [--repeats N] [--task ID]
