@@ -52,7 +52,7 @@ from a2perf_core.metrics import (
 from a2perf_core.participant import PARTICIPANT_DIR
 from a2perf_core.runner.child import job_environ
 from a2perf_core.runner.isolate import participant_environment
-from a2perf_core.runner.process import describe_exit
+from a2perf_core.runner.process import ChildProcess, describe_exit
 from a2perf_core.runner.records import (
     PhaseInProgress,
     PhaseJob,
@@ -95,6 +95,9 @@ RESULT_SETTINGS = (
     "untrusted",
 )
 
+
+#: the longest the runner waits for a prestarted process to finish its imports before it releases a phase
+PREPARE_TIMEOUT_S = 120.0
 
 #: the run directory's lock file, and the folder of its phase attempts
 RUN_LOCK = ".lock"
@@ -340,9 +343,12 @@ class Run:
         run_dir.mkdir(parents=True, exist_ok=True)
         self.lock = RunLock(run_dir / RUN_LOCK)  # held until execute() returns; taken before anything is read
         self.lock.acquire()
+        #: the processes of the phases still to run, started ahead (see :class:`ChildProcess`), by label
+        self.prestarted: dict[str, ChildProcess] = {}
         try:
             self.sandbox = _checked_sandbox() if settings.untrusted else None
             previous = self._previous(resume)
+            self._prestart(previous)
             self.metric_errors: list[str] = []
             self.metrics = instantiate_metrics(self.metric_errors)
             if settings.untrusted:
@@ -352,6 +358,7 @@ class Run:
                 [MetricValue.from_json(v) for v in read_json(run_dir / METRICS_JSON) or []] if previous else []
             )
         except BaseException:
+            self._end_prestarted()
             self.lock.release()
             raise
         #: the phase attempt running now
@@ -429,7 +436,33 @@ class Run:
         try:
             return self._execute()
         finally:
+            self._end_prestarted()
             self.lock.release()
+
+    def _prestart(self, previous: RunRecord | None) -> None:
+        """Start the process of every phase still to run now, so that their interpreters' start-up
+        and imports overlap the harness's own start instead of preceding each phase."""
+        done = {name for name, record in (previous.phases if previous else {}).items() if record.status == "ok"}
+        for phase in self.settings.phases:
+            if phase not in done:
+                for label in self._phase_tasks(phase)[0].values():
+                    child = ChildProcess(label)
+                    child.prestart(None if self.environment is None else self.environment.python)
+                    self.prestarted[label] = child
+
+    def _hold_back_prestarted(self) -> None:
+        """Wait until every prestarted process has done its imports and blocks, so that none of them
+        runs while a phase is measured; one still busy after :data:`PREPARE_TIMEOUT_S` is ended (its
+        phase will start a fresh process)."""
+        for label, child in list(self.prestarted.items()):
+            if not child.wait_prepared(PREPARE_TIMEOUT_S):
+                child.end_tree()
+                del self.prestarted[label]
+
+    def _end_prestarted(self) -> None:
+        """End the prestarted processes no phase used (a failed phase, Ctrl-C, an error)."""
+        while self.prestarted:
+            self.prestarted.popitem()[1].end_tree()
 
     def _execute(self) -> RunOutcome:
         self._write()
@@ -501,20 +534,22 @@ class Run:
             python=None if self.environment is None else self.environment.python,
         )
 
+    def _phase_tasks(self, phase: str) -> tuple[dict[str, str], dict[str, str]]:
+        """The phase's processes (task id -> label), and the generalization tasks left out (task id -> why)."""
+        if phase != "generalization":
+            return {self.settings.task_id: phase}, {}
+        task_ids = list(self.settings.generalization_tasks or generalization_set(self.settings.task_id))
+        missing = {t: m for t in task_ids if (m := missing_data(t))}
+        skipped = {t: f"data missing: {', '.join(m)} (a2perf data fetch {' '.join(m)})" for t, m in missing.items()}
+        return {t: f"generalization-{t}" for t in task_ids if t not in missing}, skipped
+
     def _run_phase(self, phase: str) -> PhaseRecord:
         started = now()
-        skipped: dict[str, str] = {}
-        if phase == "generalization":
-            task_ids = list(self.settings.generalization_tasks or generalization_set(self.settings.task_id))
-            missing = {t: m for t in task_ids if (m := missing_data(t))}
-            skipped = {t: f"data missing: {', '.join(m)} (a2perf data fetch {' '.join(m)})" for t, m in missing.items()}
-            task_ids = [t for t in task_ids if t not in missing]
-            if not task_ids:
-                reason = "no generalization task has its data" if missing else "the domain has no generalization set"
-                return PhaseRecord(status="skipped", reason=reason, started=started, skipped_tasks=skipped)
-        else:
-            task_ids = [self.settings.task_id]
-        labels = {t: phase if phase != "generalization" else f"generalization-{t}" for t in task_ids}
+        labels, skipped = self._phase_tasks(phase)
+        if not labels:
+            missing = bool(skipped)
+            reason = "no generalization task has its data" if missing else "the domain has no generalization set"
+            return PhaseRecord(status="skipped", reason=reason, started=started, skipped_tasks=skipped)
         self.attempt = attempt = new_attempt(self.run_dir, phase)
         parts: list[tuple[ProcessRecord, PhaseResult]] = []
         try:
@@ -557,11 +592,9 @@ class Run:
     def _run_child(
         self, phase: str, label: str, task_id: str, attempt: PhaseAttempt
     ) -> tuple[ProcessRecord, PhaseResult]:
-        from a2perf_core.runner.process import ChildProcess
-
         records = attempt.folder
-        child = ChildProcess(self._job(phase, label, task_id, records))
-        pid = child.start()
+        child = self.prestarted.pop(label, None) or ChildProcess(label)
+        pid = child.start(self._job(phase, label, task_id, records))
         self.record.phase_in_progress = PhaseInProgress(phase, attempt.id, pid, attempt.started)
         write_json(self.run_dir / RUN_JSON, self.record.to_json())  # before the release
         contexts = {}
@@ -579,6 +612,7 @@ class Run:
             self._guard(name, "start", lambda m=metric, c=ctx: m.start(c))
         s = self.settings
         tick = (lambda elapsed: self.progress(label, elapsed, records)) if self.progress else None
+        self._hold_back_prestarted()
         for ctx in contexts.values():
             ctx.released_at = time.time()
         try:
