@@ -42,6 +42,9 @@ RUN_FIELDS: dict[str, str] = {
     "trust": "`mode`: `trusted` (the default: the participant shares the harness's process) or `untrusted` "
     "(`--untrusted`: the policy runs sandboxed, see Trust model); `sandbox`: what isolated it (`bubblewrap`; "
     "null when trusted)",
+    "contention": "`executor` (where the run executed), `jobs` (runs it let execute at once) and `shared_machine` "
+    "(true when other runs of the same invocation could run beside it on its machine, so its system metrics are "
+    "not clean; `a2perf sweep --jobs 1` for clean ones)",
 }
 
 #: fields of each phase record in ``run.json`` ``phases``
@@ -278,6 +281,11 @@ class PhaseInProgress(FlatRecord):
     started: str
 
 
+def sole_run(executor: str) -> dict[str, Any]:
+    """``run.json`` ``contention`` of a run no other run of its invocation ran beside."""
+    return {"executor": executor, "jobs": 1, "shared_machine": False}
+
+
 @attrs.define
 class RunRecord:
     """``run.json``: every field of ``RUN_FIELDS``."""
@@ -296,6 +304,7 @@ class RunRecord:
     phase_in_progress: PhaseInProgress | None = None
     metric_errors: list[str] = attrs.Factory(list)
     trust: dict[str, str | None] = attrs.Factory(lambda: {"mode": "trusted", "sandbox": None})
+    contention: dict[str, Any] = attrs.Factory(lambda: sole_run("local"))
     format: str = RUN_FORMAT
 
     def to_json(self) -> dict[str, Any]:
