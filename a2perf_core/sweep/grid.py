@@ -61,12 +61,12 @@ def build_grid(spec: SweepSpec) -> list[GridCell]:
         try:
             get_task(task)
         except A2PerfError as exc:
-            raise SweepSpecError(f"sweep spec: tasks: {exc}") from None
+            raise SweepSpecError(f"{spec.source}: tasks: {exc}") from None
     runs_participant = spec.phase in ("all", "train", "inference")
     for task in spec.tasks:
         if runs_participant and (missing := missing_data(task)):
             raise SweepSpecError(
-                f"sweep spec: task {task} needs data that is not on this machine: {', '.join(missing)}; "
+                f"{spec.source}: task {task} needs data that is not on this machine: {', '.join(missing)}; "
                 f"run `a2perf data fetch {' '.join(missing)}` first"
             )
     grid = []
@@ -74,7 +74,8 @@ def build_grid(spec: SweepSpec) -> list[GridCell]:
         try:
             submission = load_submission(reference)
         except A2PerfError as exc:
-            raise SweepSpecError(f"sweep spec: submission {reference!r}: {exc}") from None
+            problems = str(exc).replace(":\n  - ", ": ").replace("\n  - ", "; ")  # one line
+            raise SweepSpecError(f"{spec.source}: {problems}") from None
         content_hash = submission_content_hash(submission.root)
         label = submission_label(reference, content_hash)
         for task in spec.tasks:
@@ -98,7 +99,7 @@ def build_grid(spec: SweepSpec) -> list[GridCell]:
         other = labels.setdefault(entry.cell.label, entry.cell.submission)
         if other != entry.cell.submission:
             raise SweepSpecError(
-                f"sweep spec: submissions {other!r} and {entry.cell.submission!r} are the same files "
+                f"{spec.source}: submissions {other!r} and {entry.cell.submission!r} are the same files "
                 f"under the same name ({entry.cell.label}); list it once"
             )
     return grid

@@ -61,6 +61,8 @@ class SweepSpec:
     participant_args: tuple[str, ...] = ()
     timeout: float | None = None
     max_memory: str | None = None
+    #: where the spec came from, for error messages (``sweep spec grid.toml``)
+    source: str = attrs.field(default="sweep spec", eq=False)
 
     def settings(self) -> dict[str, Any]:
         """The shared settings as JSON (what ``sweep.json`` keeps to refuse a folder of other settings)."""
@@ -154,6 +156,7 @@ def make_spec(values: Mapping[str, Any], where: str = "sweep spec") -> SweepSpec
         participant_args=strings("participant_args"),
         timeout=None if timeout is None else float(timeout),
         max_memory=max_memory,
+        source=where,
     )
 
 
