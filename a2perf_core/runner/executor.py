@@ -108,13 +108,12 @@ def _pool_worker_start() -> None:
 def _pooled(requests: Sequence[RunRequest], jobs: int) -> Iterator[RunOutcome]:
     """The requests on ``jobs`` fresh worker processes (one per run: no state carries over), in order."""
     import multiprocessing
+    import sys
     from concurrent.futures import ProcessPoolExecutor
 
+    fresh = {"max_tasks_per_child": 1} if sys.version_info >= (3, 11) else {}  # else restore_gin alone resets
     pool = ProcessPoolExecutor(
-        max_workers=jobs,
-        mp_context=multiprocessing.get_context("spawn"),
-        initializer=_pool_worker_start,
-        max_tasks_per_child=1,
+        max_workers=jobs, mp_context=multiprocessing.get_context("spawn"), initializer=_pool_worker_start, **fresh
     )
     shared = contention("local", jobs)
     try:

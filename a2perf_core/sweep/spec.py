@@ -78,7 +78,13 @@ def _plain(value: Any) -> Any:
 
 def read_spec_file(path: Path) -> dict[str, Any]:
     """The raw keys of a TOML spec; submission folders given relative to the file are made absolute."""
-    import tomllib
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10
+        try:
+            import tomli as tomllib
+        except ModuleNotFoundError:
+            raise SweepSpecError(f"sweep spec {path}: reading TOML needs Python 3.11, or the tomli package") from None
 
     try:
         data = tomllib.loads(path.read_text())
