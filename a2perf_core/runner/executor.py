@@ -120,6 +120,11 @@ def _pooled(requests: Sequence[RunRequest], jobs: int) -> Iterator[RunOutcome]:
         futures = [pool.submit(execute_request, request, shared) for request in requests]
         for future in futures:
             yield future.result()
+    except BaseException:  # stopped (Ctrl-C, SIGTERM) or broken: the runs in flight end and record why
+        for worker in list(getattr(pool, "_processes", {}).values()):
+            if worker.is_alive():
+                worker.terminate()
+        raise
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
 

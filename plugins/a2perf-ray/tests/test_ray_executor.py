@@ -66,14 +66,9 @@ def ray_instance():
         from a2perf_core.plugins import set_plugins
 
         old = set_plugins(None)
-        for tries_left in (1, 0):  # a raylet that misses its 30 s start-up on a loaded machine: once more
-            try:
-                ray.init(num_cpus=2, include_dashboard=False, logging_level="WARNING", log_to_driver=False)
-                break
-            except Exception:
-                ray.shutdown()
-                if not tries_left:
-                    raise
+        from a2perf_ray.executor import start_local_ray
+
+        start_local_ray(num_cpus=2)
         try:
             yield ray
         finally:

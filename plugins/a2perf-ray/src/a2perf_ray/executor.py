@@ -80,10 +80,29 @@ class RayExecutor:
             if self.address:
                 ray.init(address=self.address, logging_level="WARNING", log_to_driver=False)
             else:
-                ray.init(include_dashboard=False, logging_level="WARNING", log_to_driver=False)
+                start_local_ray()
         except (ConnectionError, RuntimeError, ValueError) as exc:
             target = f"the cluster at {self.address}" if self.address else "a local Ray instance"
             raise A2PerfError(f"ray: could not connect to {target}: {str(exc).splitlines()[0]}") from None
+
+
+#: tries at starting a local instance: on a loaded machine Ray's raylet can miss its fixed 15 s wait for
+#: its agents' port files and the start fails (ray-project/ray#65983); a second start usually makes it
+LOCAL_START_TRIES = 3
+
+
+def start_local_ray(num_cpus: int | None = None) -> None:
+    """A local Ray instance (``num_cpus``: what it offers; default every logical CPU), without dashboard."""
+    import ray
+
+    for tries_left in reversed(range(LOCAL_START_TRIES)):
+        try:
+            ray.init(num_cpus=num_cpus, include_dashboard=False, logging_level="WARNING", log_to_driver=False)
+            return
+        except Exception as exc:  # Ray raises a bare Exception when the node does not come up
+            ray.shutdown()
+            if not tries_left:
+                raise RuntimeError(str(exc)) from exc
 
 
 def _domain(task_id: str) -> str:
