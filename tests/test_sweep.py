@@ -181,3 +181,65 @@ def test_a_crashing_cell_is_failed_with_its_reason_and_the_pool_finishes_the_oth
     assert retried.exit_code == 1
     assert {c["tries"] for p, c in manifest(out)["cells"].items() if p.startswith("crashing@")} == {3}
     assert os.path.isfile(out / next(iter(crashed)) / "train_error.txt")
+
+
+def test_seed_lists_take_ranges():
+    from a2perf_core.sweep.cli import parse_seed_list
+
+    assert parse_seed_list("0-2,5") == [0, 1, 2, 5]
+    assert parse_seed_list("3") == [3]
+
+
+def test_the_grid_is_submissions_by_tasks_by_seeds_in_folders_named_by_content(example, tmp_path):
+    from a2perf_core.runner.results import submission_content_hash
+    from a2perf_core.sweep.grid import build_grid
+    from a2perf_core.sweep.spec import make_spec
+
+    a, b = submission_copy(tmp_path, "alpha"), submission_copy(tmp_path, "beta", "pass")
+    spec = make_spec({"submissions": [str(a), str(b)], "tasks": [TASK], "seeds": [4, 2], "phase": "train"})
+    grid = build_grid(spec)
+    hashes = {name: submission_content_hash(p).removeprefix("sha256:")[:8] for name, p in (("alpha", a), ("beta", b))}
+    assert [g.cell.path for g in grid] == [
+        f"alpha@{hashes['alpha']}/{TASK}/seed_4",
+        f"alpha@{hashes['alpha']}/{TASK}/seed_2",
+        f"beta@{hashes['beta']}/{TASK}/seed_4",
+        f"beta@{hashes['beta']}/{TASK}/seed_2",
+    ]
+    assert hashes["alpha"] != hashes["beta"]
+    assert [(g.settings.seed, g.settings.phases, g.settings.task_id) for g in grid[:2]] == [
+        (4, ("train",), TASK),
+        (2, ("train",), TASK),
+    ]
+    twin = submission_copy(tmp_path / "elsewhere", "alpha")
+    with pytest.raises(Exception, match="are the same files under the same name"):
+        build_grid(make_spec({"submissions": [str(a), str(twin)], "tasks": [TASK], "seeds": [0]}))
+
+
+def test_a_cells_state_comes_from_its_run_json_and_its_failures(tmp_path):
+    from a2perf_core.sweep.manifest import cell_state
+    from a2perf_core.sweep.spec import SweepSpecError
+
+    entry = {"content_hash": "sha256:aa", "failures": 0}
+    run_dir = tmp_path / "seed_0"
+    assert cell_state(run_dir, entry, retries=1) == ("pending", False)
+    run_dir.mkdir()
+
+    def write(ended: str | None, status: str, content_hash: str = "sha256:aa") -> None:
+        record = {
+            "submission": {"content_hash": content_hash},
+            "ended": ended,
+            "phases_requested": ["train"],
+            "phases": {"train": {"status": status, "reason": None if status == "ok" else "boom"}},
+        }
+        (run_dir / "run.json").write_text(json.dumps(record))
+
+    write("2026-01-01T00:00:00+00:00", "ok")
+    assert cell_state(run_dir, entry, retries=0) == ("done", False)
+    write(None, "ok")  # killed before its end was written
+    assert cell_state(run_dir, entry, retries=0) == ("pending", True)
+    write("2026-01-01T00:00:00+00:00", "failed")
+    assert cell_state(run_dir, {**entry, "failures": 1}, retries=1) == ("pending", True)
+    assert cell_state(run_dir, {**entry, "failures": 2}, retries=1) == ("failed", False)
+    write("2026-01-01T00:00:00+00:00", "ok", content_hash="sha256:bb")
+    with pytest.raises(SweepSpecError, match="holds a run of other submission files"):
+        cell_state(run_dir, entry, retries=1)

@@ -69,9 +69,10 @@ class RayExecutor:
                     _unpack(archive, Path(request.run_dir))
                 outcome.run_dir = Path(request.run_dir).resolve()
                 yield outcome
-        finally:
+        except BaseException:  # stopped, or a task failed: the tasks still queued or running end too
             for ref in refs:
                 ray.cancel(ref, force=True)
+            raise
 
     def _connect(self, ray: Any) -> None:
         if ray.is_initialized():
