@@ -7,7 +7,6 @@ runs of the old version stay where they are.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import attrs
@@ -103,7 +102,3 @@ def build_grid(spec: SweepSpec) -> list[GridCell]:
                 f"under the same name ({entry.cell.label}); list it once"
             )
     return grid
-
-
-def run_dir_of(sweep_dir: Path, cell: Cell) -> Path:
-    return sweep_dir / cell.path

@@ -16,9 +16,6 @@ from a2perf_core.sweep.spec import SweepSpec, SweepSpecError
 MANIFEST = "sweep.json"
 MANIFEST_FORMAT = "a2perf-sweep/1"
 
-#: what a cell may be in ``sweep.json``
-CELL_STATUSES = ("pending", "done", "failed")
-
 
 def read_manifest(sweep_dir: Path) -> dict[str, Any] | None:
     """The folder's manifest, or None for a new sweep; a foreign or unreadable one is a one-line error."""
