@@ -46,6 +46,9 @@ RUN_FIELDS: dict[str, str] = {
     "requirements, the Python interpreter and the installed core and task plugin), `python`, `created` (UTC), "
     "`reused` (true when the cache held it already) and `packages` (name -> version of everything in it); "
     "null without `--isolate`",
+    "contention": "`executor` (where the run executed), `jobs` (runs it let execute at once) and `shared_machine` "
+    "(true when other runs of the same invocation could run beside it on its machine, so its system metrics are "
+    "not clean; `a2perf sweep --jobs 1` for clean ones)",
 }
 
 #: fields of each phase record in ``run.json`` ``phases``
@@ -284,6 +287,11 @@ class PhaseInProgress(FlatRecord):
     started: str
 
 
+def sole_run(executor: str) -> dict[str, Any]:
+    """``run.json`` ``contention`` of a run no other run of its invocation ran beside."""
+    return {"executor": executor, "jobs": 1, "shared_machine": False}
+
+
 @attrs.define
 class RunRecord:
     """``run.json``: every field of ``RUN_FIELDS``."""
@@ -303,6 +311,7 @@ class RunRecord:
     metric_errors: list[str] = attrs.Factory(list)
     trust: dict[str, str | None] = attrs.Factory(lambda: {"mode": "trusted", "sandbox": None})
     environment: dict[str, Any] | None = None
+    contention: dict[str, Any] = attrs.Factory(lambda: sole_run("local"))
     format: str = RUN_FORMAT
 
     def to_json(self) -> dict[str, Any]:
