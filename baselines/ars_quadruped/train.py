@@ -66,10 +66,10 @@ def play_in_parallel(
 
 
 def train(
-    directions: int = 8,
-    top: int = 4,
+    directions: int = 16,
+    top: int = 8,
     step_size: float = 0.02,
-    noise: float = 0.03,
+    noise: float = 0.01,
     num_workers: int | None = None,
 ) -> None:
     from ars import RunningStat, ars_iteration
