@@ -20,7 +20,8 @@ import numpy as np
 from a2perf_core import participant
 
 POLICY_FILE = "ars_policy.npz"
-DEFAULT_TRAIN_STEPS = 2_000_000
+#: the budget when the run gives none (``RunSettings.num_train_steps``); ``budget`` in baseline.toml
+DEFAULT_TRAIN_STEPS = 500_000
 
 _env: Any = None
 

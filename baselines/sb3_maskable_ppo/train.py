@@ -13,8 +13,8 @@ from typing import Any
 from a2perf_core import participant
 
 MODEL_FILE = "maskable_ppo.zip"
-#: the budget when the run gives none (``a2perf run --train-steps``)
-DEFAULT_TRAIN_STEPS = 100_000
+#: the budget when the run gives none (``RunSettings.num_train_steps``); ``budget`` in baseline.toml
+DEFAULT_TRAIN_STEPS = 50_000
 
 
 def make_masked_env() -> Any:

@@ -16,7 +16,8 @@ from a2perf_core import participant
 MODEL_FILE = "ppo.zip"
 #: running mean and variance of the observations, and VecNormalize's epsilon and clip
 NORMALIZER_FILE = "ppo_observation_normalizer.npz"
-DEFAULT_TRAIN_STEPS = 1_000_000
+#: the budget when the run gives none (``RunSettings.num_train_steps``); ``budget`` in baseline.toml
+DEFAULT_TRAIN_STEPS = 300_000
 
 
 def make_env() -> Any:
