@@ -23,6 +23,19 @@ def make_masked_env() -> Any:
     return ActionMasker(participant.flatten_observations(participant.make_env()), participant.action_mask)
 
 
+def stop_at_budget(total: int) -> Any:
+    """A callback that ends training at ``total`` steps (sb3 would otherwise finish the rollout under
+    way, e.g. 3072 steps for 3000 with 256-step rollouts); a rollout that fills exactly there still trains."""
+    from stable_baselines3.common.callbacks import BaseCallback
+
+    class StopAtBudget(BaseCallback):
+        def _on_step(self) -> bool:
+            rollout_full = self.locals["n_steps"] + 1 == self.locals["n_rollout_steps"]
+            return self.num_timesteps < total or rollout_full
+
+    return StopAtBudget()
+
+
 def train(
     num_envs: int = 1,
     n_steps: int = 512,
@@ -57,6 +70,7 @@ def train(
         seed=participant.seed(),
         device="cpu",
     )
-    model.learn(total_timesteps=budget)
+    total = budget - budget % num_envs  # vector steps take num_envs env steps each
+    model.learn(total_timesteps=total, callback=stop_at_budget(total))
     model.save(participant.run_dir() / MODEL_FILE)
     env.close()
