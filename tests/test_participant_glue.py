@@ -115,6 +115,25 @@ def test_make_vec_env_refuses_a_bad_count(with_example_domain, monkeypatch: pyte
             participant.make_vec_env(bad)
 
 
+def test_an_evaluation_vector_env_is_not_in_the_training_curve(
+    with_example_domain, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    from a2perf_core.envs import TRAIN_LOG_ENV
+    from a2perf_core.runner.recording import EVAL_LOG
+
+    monkeypatch.setenv(TRAIN_LOG_ENV, str(tmp_path / "train_log.csv"))
+    monkeypatch.setenv(participant.TASK_ENV, CORRIDOR)
+    vector = participant.make_vec_env(2, evaluation=True)
+    vector.reset(seed=0)
+    for _ in range(5):
+        vector.step(np.array([1, 1]))
+    vector.close()
+    assert not (tmp_path / "train_log.csv").exists()
+    with (tmp_path / EVAL_LOG).open(newline="") as f:
+        logged = list(csv.DictReader(f))
+    assert [(row["global_step"], row["episode_length"]) for row in logged] == [("0", "5"), ("0", "5")]
+
+
 def test_the_mask_of_a_vector_env_has_a_row_per_env():
     vector = gym.vector.AsyncVectorEnv([MaskedToyEnv, MaskedToyEnv])
     vector.reset(seed=0)
