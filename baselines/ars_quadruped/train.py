@@ -69,7 +69,7 @@ def play_in_parallel(
 def train(
     directions: int = 16,
     top: int = 8,
-    step_size: float = 0.02,
+    step_size: float = 0.005,
     noise: float = 0.01,
     num_workers: int | None = None,
 ) -> None:
