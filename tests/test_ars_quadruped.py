@@ -42,7 +42,7 @@ def test_returns_that_do_not_vary_give_no_step(ars):
 def test_running_statistics_merge_to_numpys_mean_and_std(ars):
     rng = np.random.default_rng(3)
     batches = [rng.normal(5.0, 2.0, size=(n, 3)) for n in (1, 7, 30, 4)]
-    batches[2][:, 2] = 1.5  # a coordinate that never varies after the first batches
+    batches[2][:, 2] = 1.5  # a batch in which one coordinate does not vary
     stat = ars.RunningStat.empty(3)
     for batch in batches:
         stat.merge(ars.RunningStat.of(batch))
@@ -51,7 +51,8 @@ def test_running_statistics_merge_to_numpys_mean_and_std(ars):
     np.testing.assert_allclose(stat.mean, everything.mean(axis=0))
     np.testing.assert_allclose(stat.std, everything.std(axis=0))
     constant = ars.RunningStat.of(np.full((5, 2), 4.0))
-    np.testing.assert_allclose(constant.std, [1.0, 1.0])  # no variance: the state is centred, not scaled
+    np.testing.assert_allclose(constant.std, [ars.MIN_STD] * 2)  # no variance: centred, not blown up
+    np.testing.assert_allclose(ars.RunningStat.empty(2).std, [1.0, 1.0])
 
 
 def test_ars_finds_the_optimum_of_a_linear_quadratic_problem(ars):
