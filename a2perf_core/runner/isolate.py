@@ -401,6 +401,12 @@ def prepare_environment(
         if found is not None:
             return found
         shutil.rmtree(folder, ignore_errors=True)  # an unfinished attempt
+        print(  # a cold build takes tens of seconds: say what is happening, and that it happens once
+            f"--isolate: creating the submission's environment {key[:12]} with uv "
+            f"({len(requirements)} requirement(s); cached for later runs) ...",
+            file=sys.stderr,
+            flush=True,
+        )
         try:
             return _build(folder, key, requirements, installed, find_links)
         except BaseException:
