@@ -363,3 +363,22 @@ def test_random_baseline_is_reproducible_from_its_seed():
     for masked in (True, False):
         assert draws(0, masked) == draws(0, masked)
         assert draws(0, masked) != draws(1, masked)
+
+
+def test_the_readme_main_job_compares_two_baselines_on_the_default_task():
+    """``a2perf sweep baselines/first-look.toml`` (the README's first command): baselines that the test
+    above runs, on the task that needs no download, over several seeds."""
+    from a2perf_core.sweep.spec import make_spec, read_spec_file
+
+    readme = (BASELINES_DIR.parent / "README.md").read_text()
+    assert "a2perf sweep baselines/first-look.toml" in readme
+    spec = make_spec(read_spec_file(BASELINES_DIR / "first-look.toml"))
+    assert {Path(s).name for s in spec.submissions} == {"random", "circuit_annealing"}
+    assert all(Path(s).parent == BASELINES_DIR for s in spec.submissions)
+    assert spec.tasks == ("CircuitTraining-Synthetic-v0",) and len(spec.seeds) >= 3
+    assert spec.phase == "all"
+
+
+def test_the_baselines_readme_lists_every_baseline():
+    text = (BASELINES_DIR / "README.md").read_text()
+    assert [p.name for p in BASELINES if f"| `{p.name}` |" not in text] == []
