@@ -90,6 +90,25 @@ def tests(session: nox.Session) -> None:
 
 
 @nox.session
+def baselines(session: nox.Session) -> None:
+    """docs/baselines/<domain>/report.md: every baseline swept over its domain's task and seeds at the
+    budget its spec (``baselines/sweeps/<domain>.toml``) documents, then one report per domain. Hours on
+    2 cores; ``nox -s baselines -- circuit_training`` runs one domain. A rerun resumes the sweeps."""
+    ensure_browser(session)
+    install_cpu_torch_and_sb3(session)
+    install_core_and(session, PLUGINS)
+    specs = sorted((ROOT / "baselines" / "sweeps").glob("*.toml"))
+    chosen = [p for p in specs if not session.posargs or p.stem in session.posargs]
+    if not chosen:
+        session.error(f"no baseline sweep named {' '.join(session.posargs)}; known: {' '.join(p.stem for p in specs)}")
+    for spec in chosen:
+        out = ROOT / "a2perf-runs" / "baselines" / spec.stem
+        session.run("a2perf", "sweep", str(spec), "--out", str(out))
+        report = ROOT / "docs" / "baselines" / spec.stem
+        session.run("a2perf", "report", str(out), "--format", "markdown", "--out", str(report))
+
+
+@nox.session
 @nox.parametrize("plugin", PLUGINS)
 def plugin(session: nox.Session, plugin: str) -> None:
     """One plugin's own tests, with only the core and that plugin installed."""

@@ -23,7 +23,10 @@ import pytest
 tomllib = pytest.importorskip("tomllib")  # Python 3.11+
 
 BASELINES_DIR = Path(__file__).resolve().parent.parent / "baselines"
-BASELINES = sorted(p for p in BASELINES_DIR.iterdir() if p.is_dir() and not p.name.startswith((".", "_")))
+#: every submission folder here (``sweeps/`` holds the sweep specs of docs/baselines, not a submission)
+BASELINES = sorted(
+    p for p in BASELINES_DIR.iterdir() if p.is_dir() and any((p / f).is_file() for f in ("train.py", "inference.py"))
+)
 #: key -> (type, required) of ``baseline.toml`` (documented in ``baselines/README.md``)
 DECLARATION = {
     "description": (str, True),
@@ -382,3 +385,19 @@ def test_the_readme_main_job_compares_two_baselines_on_the_default_task():
 def test_the_baselines_readme_lists_every_baseline():
     text = (BASELINES_DIR / "README.md").read_text()
     assert [p.name for p in BASELINES if f"| `{p.name}` |" not in text] == []
+
+
+def test_the_baseline_sweeps_name_only_baselines_of_their_domain():
+    """``nox -s baselines`` sweeps ``baselines/sweeps/<domain>.toml`` for docs/baselines: each names baseline
+    folders that declare its tasks."""
+    from a2perf_core.sweep.spec import make_spec, read_spec_file
+
+    specs = sorted((BASELINES_DIR / "sweeps").glob("*.toml"))
+    assert {p.stem for p in specs} == {"circuit_training", "web_navigation", "quadruped_locomotion"}
+    for path in specs:
+        spec = make_spec(read_spec_file(path))
+        for submission in spec.submissions:
+            folder = Path(submission)
+            assert folder in BASELINES, f"{path.name}: {submission} is not a baseline folder"
+            patterns = read_declaration(folder)["tasks"]
+            assert all(any(fnmatch.fnmatchcase(t, p) for p in patterns) for t in spec.tasks), (path.name, folder.name)
