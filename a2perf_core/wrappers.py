@@ -2,7 +2,7 @@
 
 Two things a learner otherwise writes for each domain:
 
-- a flat ``Box`` observation: a ``Dict`` of ``Box`` entries (circuit training, web navigation) becomes one
+- a flat ``Box`` observation: a ``Dict`` of ``Box`` entries (e.g. a grid plus its legal-action mask) becomes one
   float32 vector, the entries in the space's key order, each raveled in C order; any other space is kept;
 - the legal-action mask: ``env.action_masks()`` of the env under any wrappers, or one row per env of a
   Gymnasium vector env (the argument sb3-contrib's ``ActionMasker`` calls with).

@@ -3,7 +3,7 @@
 A spec is a small TOML file, flags of ``a2perf sweep``, or both (a flag replaces the file's key)::
 
     submissions = ["ppo", "sac"]          # folders (relative to this file) or module names
-    tasks = ["CircuitTraining-Synthetic-v0", "CircuitTraining-ToyMacro-v0"]
+    tasks = ["ExampleCorridor-v0", "OtherTask-v1"]
     seeds = [0, 1, 2]
     phase = "all"                         # train, inference, generalization or all
     gin_params = ["RunSettings.num_inference_episodes=10"]
