@@ -60,14 +60,52 @@ def ensure_bubblewrap(session: nox.Session) -> None:
     session.warn("no bwrap found: install the Debian package bubblewrap; sandbox tests will be skipped")
 
 
+#: the learning baselines' stack (``baselines/sb3*``): torch's CPU wheel, then stable-baselines3 and sb3-contrib
+TORCH_CPU = "torch==2.13.0+cpu"
+SB3 = ("stable-baselines3>=2.4,<3", "sb3-contrib>=2.4,<3")
+
+
+def install_cpu_torch_and_sb3(session: nox.Session) -> None:
+    """torch's CPU build, never a CUDA one: from the wheel directory in ``PIP_FIND_LINKS`` when set,
+    else through uv's CPU backend; then stable-baselines3 and sb3-contrib on top of it."""
+    find_links = os.environ.get("PIP_FIND_LINKS")
+    if find_links:
+        session.install("--find-links", find_links, TORCH_CPU)
+    elif session.venv_backend == "uv":
+        session.install("--torch-backend", "cpu", TORCH_CPU)
+    else:
+        session.error("torch's CPU wheel: set PIP_FIND_LINKS to a directory holding it, or install uv")
+    session.install(*SB3)
+
+
 @nox.session
 def tests(session: nox.Session) -> None:
     """The whole suite, slow end-to-end tests included, with every plugin installed."""
     ensure_browser(session)
     ensure_bubblewrap(session)
+    install_cpu_torch_and_sb3(session)
     install_core_and(session, PLUGINS)
     session.install("docs/examples/a2perf-example-domain")  # a third-party plugin, installed as a user would
     session.run("pytest", "--runslow", "-p", "no:cacheprovider", "--durations=15", *session.posargs)
+
+
+@nox.session
+def baselines(session: nox.Session) -> None:
+    """docs/baselines/<domain>/report.md: every baseline swept over its domain's task and seeds at the
+    budget its spec (``baselines/sweeps/<domain>.toml``) documents, then one report per domain. Hours on
+    2 cores; ``nox -s baselines -- circuit_training`` runs one domain. A rerun resumes the sweeps."""
+    ensure_browser(session)
+    install_cpu_torch_and_sb3(session)
+    install_core_and(session, PLUGINS)
+    specs = sorted((ROOT / "baselines" / "sweeps").glob("*.toml"))
+    chosen = [p for p in specs if not session.posargs or p.stem in session.posargs]
+    if not chosen:
+        session.error(f"no baseline sweep named {' '.join(session.posargs)}; known: {' '.join(p.stem for p in specs)}")
+    for spec in chosen:
+        out = ROOT / "a2perf-runs" / "baselines" / spec.stem
+        session.run("a2perf", "sweep", str(spec), "--out", str(out))
+        report = ROOT / "docs" / "baselines" / spec.stem
+        session.run("a2perf", "report", str(out), "--format", "markdown", "--out", str(report))
 
 
 @nox.session

@@ -24,6 +24,7 @@ CORE_COMMANDS = {
     "data": "a2perf_core.cli:data_group",
     "results": "a2perf_core.results.cli:results_group",
     "run": "a2perf_core.runner.cli:run_command",
+    "sweep": "a2perf_core.sweep.cli:sweep_command",
     "validate": "a2perf_core.runner.cli:validate_command",
     "init-submission": "a2perf_core.runner.cli:init_submission_command",
 }

@@ -56,6 +56,46 @@ def make_env(evaluation: bool = False, **kwargs: Any) -> Any:
         return make(task, **kwargs)
 
 
+def make_vec_env(num_envs: int, evaluation: bool = False, **kwargs: Any) -> Any:
+    """The run's task as a Gymnasium ``AsyncVectorEnv`` of ``num_envs`` envs, one process each, each made
+    by :func:`make_env` (``evaluation`` and ``kwargs`` as there). Inside a run the training curve counts
+    the steps of every worker, in the order they happen."""
+    import functools
+
+    import gymnasium as gym
+
+    if not isinstance(num_envs, int) or isinstance(num_envs, bool) or num_envs < 1:
+        raise ValueError(f"num_envs must be a positive integer, not {num_envs!r}")
+    if task_id() is None:
+        raise RuntimeError(f"no task: set {TASK_ENV} or run through `a2perf run`")
+    make_one = functools.partial(make_env, evaluation, **kwargs)
+    return gym.vector.AsyncVectorEnv([make_one] * num_envs)
+
+
+def action_mask(env: Any) -> Any:
+    """The legal actions now (a bool array) of an env made here, under any wrappers, or of a vector env
+    (one row per env); e.g. ``sb3_contrib.common.wrappers.ActionMasker(env, participant.action_mask)``.
+    See :mod:`a2perf_core.wrappers`."""
+    from a2perf_core.wrappers import action_mask as _action_mask
+
+    return _action_mask(env)
+
+
+def flatten_observations(env: Any) -> Any:
+    """``env`` with a ``Dict`` observation seen as one float32 ``Box`` (other envs unchanged); a policy
+    trained on it flattens the harness's observations with :func:`flatten_observation`."""
+    from a2perf_core.wrappers import FlattenDictObservation
+
+    return FlattenDictObservation(env)
+
+
+def flatten_observation(observation_space: Any, observation: Any) -> Any:
+    """One observation of ``observation_space`` as :func:`flatten_observations` shows it."""
+    from a2perf_core.wrappers import flatten_observation as _flatten
+
+    return _flatten(observation_space, observation)
+
+
 def evaluation_envs() -> Any:
     """Context manager: every env made inside it in this thread (``gym.make``, a vector env built
     in this process) is an evaluation env, e.g. ``with participant.evaluation_envs(): eval_env = ...``."""

@@ -90,6 +90,10 @@ def _task_ids_or_none(instance: Any, attribute: attrs.Attribute, value: Any) -> 
         )
 
 
+def _strings(instance: Any, attribute: attrs.Attribute, value: Any) -> None:
+    _check(isinstance(value, tuple) and all(isinstance(v, str) for v in value), attribute, value, "a list of strings")
+
+
 def _phase_timeouts(instance: Any, attribute: attrs.Attribute, value: Any) -> None:
     _check(
         isinstance(value, dict) and set(value) <= set(PHASES) and all(_is_number(v) and v > 0 for v in value.values()),
@@ -149,6 +153,10 @@ class RunSettings:
     )
     #: ``--untrusted``: the policy runs in a sandboxed process, apart from the env and the records
     untrusted: bool = attrs.field(default=False, validator=_bool, metadata=_gin())
+    #: ``--isolate``: the participant's phases run in a virtual environment of the submission's own
+    isolate: bool = attrs.field(default=False, validator=_bool, metadata=_gin())
+    #: ``--find-links``: folders or pages of wheels for the isolated environment, besides the pip settings'
+    find_links: tuple[str, ...] = attrs.field(default=(), converter=_tuple_or_keep, validator=_strings, metadata=_gin())
     #: per-metric options, e.g. {"energy": {"measure_power_secs": 5}}
     metric_options: dict[str, dict[str, Any]] = attrs.Factory(dict)
     gin_files: tuple[str, ...] = ()

@@ -31,6 +31,7 @@ def a2perf_plugins() -> Iterator[Callable[..., Plugins]]:
     """Factory ``a2perf_plugins(*plugins, builtins=True) -> Plugins``; each plugin is an object with
     hook implementations, or a ``(plugin, PluginInfo)`` pair."""
     previous = set_plugins(None)
+    hidden = _hide_task_envs()  # tasks registered with Gymnasium before (by the installed plugins) are not this set's
     gym_before = _gym_ids()
 
     def make(*plugins: Any, builtins: bool = True) -> Plugins:
@@ -43,6 +44,7 @@ def a2perf_plugins() -> Iterator[Callable[..., Plugins]]:
     finally:
         set_plugins(previous)
         _forget_gym_ids(_gym_ids() - gym_before)
+        _restore_task_envs(hidden)
 
 
 def _gym_ids() -> set[str]:
@@ -60,3 +62,26 @@ def _forget_gym_ids(ids: set[str]) -> None:
         registry = sys.modules["gymnasium"].registry
         for env_id in ids:
             registry.pop(env_id, None)
+
+
+def _hide_task_envs() -> dict[str, Any]:
+    """Take the a2perf tasks out of Gymnasium's registry (returned, to put back): a test's plugin set
+    registers its own, and an id an earlier test registered must not keep that task's spec."""
+    import sys
+
+    if "gymnasium" not in sys.modules:
+        return {}
+    from a2perf_core.envs import ENTRY_POINT
+
+    registry = sys.modules["gymnasium"].registry
+    hidden = {env_id: spec for env_id, spec in registry.items() if spec.entry_point == ENTRY_POINT}
+    for env_id in hidden:
+        del registry[env_id]
+    return hidden
+
+
+def _restore_task_envs(hidden: dict[str, Any]) -> None:
+    import sys
+
+    if hidden and "gymnasium" in sys.modules:
+        sys.modules["gymnasium"].registry.update(hidden)

@@ -15,11 +15,13 @@ timed whole-process, so interpreter start and imports count on both:
 
 Both sides run with Python's bytecode cache on and after one warm-up each (a run of
 ``a2perf run`` with ``PYTHONDONTWRITEBYTECODE`` set would compile every module in every process).
-Baseline and run alternate, several times each; min and median are printed, then a breakdown of
-where the harness's time goes (an instrumented ``a2perf run`` in one more process: imports, plugin
-discovery, settings, per phase the phase process's start-up, each metric's start and stop, the wait
-for the release, env creation, the participant's span, teardown, and the analysis), and the
-harness-cost ratio ``run / (2 x baseline + 1 s)``, PASS when at most 1.
+Baseline and run alternate, several times each; min and median are printed, with the CPU seconds
+(user + system) of each side's reaped process tree, which vary much less than wall time when other
+work shares the machine; then a breakdown of where the harness's time goes (an instrumented
+``a2perf run`` in one more process: imports, plugin discovery, settings, run set-up with the phase
+processes started ahead, per phase the job handed over, each metric's start and stop, the wait until
+every prestarted process blocks, the release, env creation, the participant's span, teardown, and
+the analysis), and the harness-cost ratio ``run / (2 x baseline + 1 s)``, PASS when at most 1.
 
     nox -s bench -- benchmarks/harness.py
     python benchmarks/harness.py [--repeats N] [--task ID]
@@ -30,6 +32,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -40,6 +43,9 @@ from pathlib import Path
 
 TASK = "ExampleCorridor-v0"
 ALLOWANCE_S = 1.0
+#: CPU seconds (user + system) of each command's reaped process tree, by its script or module: on a
+#: loaded machine the wall-clock figures vary with the other load, these much less
+CPU_S: dict[str, list[float]] = {}
 
 TRAIN = '''
 def train():
@@ -132,11 +138,17 @@ BREAKDOWN = textwrap.dedent(
 
     current = {"label": None}
 
+    def on_prestart(start, end, args, kwargs):
+        note("prestart", start, end, phase=args[0].label)
+
     def on_spawn(start, end, args, kwargs):
-        job = args[0]._job
+        job = args[1]
         current["label"] = job["label"]
         current["run_dir"] = job["run_dir"]
         note("spawn", start, end, phase=job["label"])
+
+    def on_hold(start, end, args, kwargs):
+        note("hold back", start, end, phase=current["label"])
 
     def on_release(start, end, args, kwargs):
         span = ParticipantSpan.read(span_path(current["run_dir"], current["label"]))
@@ -148,7 +160,9 @@ BREAKDOWN = textwrap.dedent(
         _, name, step, _ = args
         note(f"metric {step}", start, end, metric=name, phase=None if step == "analyze" else current["label"])
 
+    wrap(process.ChildProcess, "prestart", on_prestart)
     wrap(process.ChildProcess, "start", on_spawn)
+    wrap(run_module.Run, "_hold_back_prestarted", on_hold)
     wrap(process.ChildProcess, "release_and_wait", on_release)
     wrap(run_module.Run, "_guard", on_guard)
     wrap(run_module.Run, "_write", lambda s, e, a, k: note("write run.json and metrics.json", s, e))
@@ -214,11 +228,14 @@ def measured_environ(report: bool = False) -> dict[str, str]:
 
 def whole_process_s(command: list[str], report: bool = False) -> float:
     """Seconds from starting the process until it exited; it must succeed."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     done = subprocess.run(
         command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=measured_environ(report)
     )
     elapsed = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    CPU_S.setdefault(command[2], []).append(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime)
     if done.returncode != 0:
         raise SystemExit(f"{' '.join(command[:4])} ... failed ({done.returncode}): {done.stderr[-2000:]}")
     return elapsed
@@ -253,17 +270,25 @@ def breakdown(events: list[dict]) -> list[tuple[str, float]]:
         mine = [e for e in events if e.get("phase") == phase]
         spawn = next(e for e in mine if e["kind"] == "spawn")
         release = next((e for e in mine if e["kind"].startswith("released")), None)
-        rows.append((f"[{phase}] spawn the phase process (start returned)", spawn["end"] - spawn["start"]))
+        prestart = next((e for e in mine if e["kind"] == "prestart"), None)
+        if prestart is not None:
+            rows.append(
+                (f"[{phase}] prestart the phase process (at the run's start)", prestart["end"] - prestart["start"])
+            )
+        rows.append((f"[{phase}] give the phase process its job (start returned)", spawn["end"] - spawn["start"]))
         for e in mine:
             if e["kind"] == "metric start":
                 rows.append((f"[{phase}]   {e['metric']}.start", e["end"] - e["start"]))
         if release is None:
             continue
+        for e in mine:
+            if e["kind"] == "hold back":
+                rows.append((f"[{phase}] wait until every prestarted process blocks", e["end"] - e["start"]))
         waited = release["start"] - spawn["start"]
-        rows.append((f"[{phase}] spawn -> metrics started, release", waited))
+        rows.append((f"[{phase}] job -> metrics started, release", waited))
         if release["ready"] is not None:
             ready = release["ready"] - spawn["start"]
-            rows.append((f"[{phase}] spawn -> phase process ready (interpreter, imports, registration)", ready))
+            rows.append((f"[{phase}] job -> phase process ready (set-up, registration)", ready))
             if release["started"] is not None:
                 first_call = release["started"] - max(release["ready"], release["start"])
                 rows.append((f"[{phase}] later of ready/release -> participant's first call (env)", first_call))
@@ -324,6 +349,9 @@ def main() -> None:
         ("a2perf run, then its report (a2perf-report)", reported_s),
     ):
         print(f"  {name:42} {min(values):8.2f} {statistics.median(values):8.2f}")
+    cpu = {"baseline": CPU_S[BASELINE][1:], "a2perf run": CPU_S["a2perf_core"][1::2]}
+    for name, values in cpu.items():
+        print(f"  {'CPU s (user + system), ' + name:42} {min(values):8.2f} {statistics.median(values):8.2f}")
     print(
         f"  {'charged to wall_clock (sum over phases)':42} {min(c[0] for c in charged):8.3f} "
         f"{statistics.median(c[0] for c in charged):8.3f}"

@@ -198,3 +198,20 @@ def test_submission_label_is_the_folder_or_module_name() -> None:
     assert submission_label("/abs/path/sac") == "sac"
     assert submission_label("my_pkg.agents.dqn") == "my_pkg.agents.dqn"
     assert submission_label("ppo", "sha256:0123456789abcdef") == "ppo@01234567"
+
+
+def test_package_versions_of_a_submission_without_imports_skip_the_module_scan(tmp_path, monkeypatch):
+    """Only stdlib and own imports: the versions come from requirements.txt, and the scan of every
+    installed distribution's files (``packages_distributions``, a fifth of a second) is not made."""
+    import importlib.metadata
+
+    from a2perf_core.runner.results import submission_package_versions
+
+    def no_scan() -> None:
+        raise AssertionError("packages_distributions was called")
+
+    monkeypatch.setattr(importlib.metadata, "packages_distributions", no_scan)
+    (tmp_path / "train.py").write_text("import json\nfrom inference import helper\n")
+    (tmp_path / "inference.py").write_text("import os.path\n")
+    versions = submission_package_versions(tmp_path, ["numpy>=1", "no-such-distribution-a2perf"])
+    assert versions == {"numpy": importlib.metadata.version("numpy"), "no-such-distribution-a2perf": None}

@@ -148,7 +148,7 @@ def test_a_version_1_database_is_migrated(tmp_path):
     db.execute(f"INSERT INTO runs ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})", list(row.values()))
     db.close()
     with open_database(tmp_path) as migrated:
-        assert migrated.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 2
+        assert migrated.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
         assert sorted(migrated.execute("SELECT * FROM package_versions")) == [
             ("r1", "platform", "a2perf-core", "0.1.0"),
             ("r1", "submission", "numpy", "2.0.0"),
@@ -184,8 +184,12 @@ def test_concurrent_writers_leave_every_run_there_once_and_the_database_intact(t
             for s in range(5)
         ]
         jobs.append((str(tmp_path), [str(d) for d in dirs] + [str(shared)]))
-    with multiprocessing.get_context("fork").Pool(4) as pool:
+    pool = multiprocessing.get_context("fork").Pool(4)
+    try:
         assert sum(pool.map(_index_many, jobs)) == 24
+    finally:  # not terminate(): its SIGTERM can meet a handler an earlier test's in-process `a2perf run` installed
+        pool.close()
+        pool.join()
     with open_database(tmp_path) as db:
         assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
         paths = [p for (p,) in db.execute("SELECT path FROM runs")]

@@ -116,6 +116,11 @@ def _migrate_to_v2(db: sqlite3.Connection) -> None:
         _insert_package_versions(db, run_id, json.loads(versions), json.loads(packages))
 
 
+_V3 = """
+ALTER TABLE runs ADD COLUMN environment TEXT
+"""
+
+
 def _statements(script: str) -> list[str]:
     return [s.strip() for s in script.split(";") if s.strip()]
 
@@ -129,7 +134,11 @@ def _apply_script(script: str) -> Callable[[sqlite3.Connection], None]:
 
 
 #: the schema's migrations, in order: entry k brings a database from version k to k + 1
-MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_apply_script(_V1), _migrate_to_v2)
+MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (
+    _apply_script(_V1),
+    _migrate_to_v2,
+    _apply_script(_V3),  # the isolated environment of ``--isolate`` runs (JSON; NULL for the others)
+)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -322,9 +331,12 @@ def _value_columns(value: Any) -> tuple[Any, str]:
     return None, json.dumps(value, sort_keys=True)
 
 
-def _insert_package_versions(db: sqlite3.Connection, run_id: str, versions: dict, packages: dict) -> None:
+def _insert_package_versions(
+    db: sqlite3.Connection, run_id: str, versions: dict, packages: dict, environment: dict | None = None
+) -> None:
     rows = [(run_id, "platform", k, v) for k, v in versions.items()]
     rows += [(run_id, "submission", k, v) for k, v in packages.items()]
+    rows += [(run_id, "environment", k, v) for k, v in ((environment or {}).get("packages") or {}).items()]
     db.executemany("INSERT INTO package_versions VALUES (?, ?, ?, ?)", rows)
 
 
@@ -337,9 +349,10 @@ def _write_run(db: sqlite3.Connection, run_dir: Path, root: Path) -> str:
     run_id = run_id_of(info)
     path = stored_path(run_dir, root)
     status, reason = _status_of(run_dir, info)
+    environment = info.get("environment")
     db.execute("DELETE FROM runs WHERE run_id = ? OR path = ?", (run_id, path))
     db.execute(
-        "INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (
             run_id,
             path,
@@ -363,6 +376,7 @@ def _write_run(db: sqlite3.Connection, run_dir: Path, root: Path) -> str:
             json.dumps(info.get("machine", {}), sort_keys=True),
             json.dumps(info.get("metric_errors", []), sort_keys=True),
             datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            None if environment is None else json.dumps(environment, sort_keys=True),
         ),
     )
     requested = info.get("phases_requested") or list(info["phases"])
@@ -402,7 +416,7 @@ def _write_run(db: sqlite3.Connection, run_dir: Path, root: Path) -> str:
             for position, value in enumerate(values)
         ],
     )
-    _insert_package_versions(db, run_id, info.get("versions", {}), submission.get("package_versions", {}))
+    _insert_package_versions(db, run_id, info.get("versions", {}), submission.get("package_versions", {}), environment)
     return run_id
 
 

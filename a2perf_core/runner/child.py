@@ -1,7 +1,8 @@
 """What runs inside the participant's child process, one phase per process.
 
-The process starts its own session (so the harness can end its whole tree), moves into the
-submission folder, sends its output to the phase's log file, waits for the harness to release it
+The process (started ahead of its phase, in its own session so the harness can end its whole tree,
+see :mod:`a2perf_core.runner.process`) gets its job, moves into the submission folder, sends its
+output to the phase's log file, registers the tasks, waits for the harness to release it
 (metric trackers start meanwhile), then runs the phase and writes its records as it goes, so that
 whatever was measured before a crash stays on disk.
 """
@@ -13,12 +14,14 @@ import importlib
 import inspect
 import json
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import traceback
 from pathlib import Path
 from time import perf_counter_ns
-from typing import Any
+from typing import Any, BinaryIO
 
 from a2perf_core.errors import A2PerfError
 from a2perf_core.metrics import (
@@ -37,11 +40,19 @@ from a2perf_core.runner.records import RECORDS_DIR_ENV, PhaseJob, PhaseResult
 from a2perf_core.runner.wallclock import SpanMarks, span_path
 
 
-def child_main(job: PhaseJob, go: Any) -> None:
-    """Entry point of the spawned process."""
-    os.setsid()
+def child_main(job: PhaseJob, go: Any, held_output: BinaryIO | None = None) -> None:
+    """The phase process's work once it has its job: set up, wait for the release, run the phase.
+
+    ``held_output`` is what the process printed before it had its job (:func:`hold_output`); it
+    goes to the start of the phase's log."""
     run_dir = Path(job.run_dir)
     log = open(run_dir / phase_log(job.label), "ab", buffering=0)  # noqa: SIM115 - lives as long as the process
+    if held_output is not None:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        held_output.seek(0)
+        shutil.copyfileobj(held_output, log)
+        held_output.close()
     os.dup2(log.fileno(), 1)
     os.dup2(log.fileno(), 2)
     sys.stdout = open(1, "w", buffering=1, closefd=False)  # noqa: SIM115
@@ -75,6 +86,30 @@ def _keep_participant_code_out(job: PhaseJob) -> None:
     the submission (a module there named like one the harness imports later must not run in the harness)."""
     os.chdir(job.run_dir)
     sys.path[:] = [p for p in sys.path if p and Path(p).resolve() != Path(job.cwd).resolve()]
+
+
+def hold_output() -> BinaryIO:
+    """Until the job names the phase's log, the process's output (fds 1 and 2) goes to a temporary file."""
+    held = tempfile.TemporaryFile()  # noqa: SIM115 - handed to child_main, which closes it
+    os.dup2(held.fileno(), 1)
+    os.dup2(held.fileno(), 2)
+    return held
+
+
+def prepare_imports() -> None:
+    """Import what every phase needs (Gymnasium, numpy, the installed tasks' plugins) while the
+    process waits for its job. Registration itself comes after the job (it reads the run's env
+    kwargs from the job's environment) and repeats a failure here, which it reports as the phase's
+    error: nothing is lost by ignoring it now."""
+    try:
+        import gymnasium  # noqa: F401
+
+        import a2perf_core.runner.recording  # noqa: F401
+        from a2perf_core.envs import tasks
+
+        tasks()
+    except Exception:  # reported by the registration after the job
+        return
 
 
 def _prepare_before_release() -> Exception | None:

@@ -266,6 +266,16 @@ def index_finished_run(console: Any, run_dir: Path, results_root: Path) -> None:
     is_flag=True,
     help="Leaderboard mode: the policy runs sandboxed (bubblewrap), apart from the env and the records.",
 )
+@click.option(
+    "--isolate",
+    is_flag=True,
+    help="Run the participant's phases in a cached virtual environment holding the submission's requirements.",
+)
+@click.option(
+    "--find-links",
+    multiple=True,
+    help="With --isolate: a folder or page of wheels to install from, besides the pip settings' (repeatable).",
+)
 def run_command(
     submission: str | None,
     task: str | None,
@@ -283,6 +293,8 @@ def run_command(
     executor_name: str,
     results_root: Path,
     untrusted: bool,
+    isolate: bool,
+    find_links: tuple[str, ...],
 ) -> None:
     """Run SUBMISSION (default: the bundled example) on a task and record every metric."""
     import attrs
@@ -301,6 +313,11 @@ def run_command(
     if untrusted:
         settings.untrusted = True
         settings.explicit.add("untrusted")
+    if isolate:
+        settings.isolate = True
+        settings.explicit.add("isolate")
+    if find_links:
+        settings.find_links = (*settings.find_links, *find_links)
     if settings.untrusted:
         import tempfile
 

@@ -45,6 +45,8 @@ from a2perf_core.proctree import (
 from a2perf_core.runner.wallclock import ParticipantSpan, span_path
 
 CONTAINMENT_ENV = "A2PERF_CONTAINMENT"
+#: what a prestarted process sends when it has done its imports and waits for its job
+PREPARED = "prepared"
 CGROUP = "cgroup v2"
 SUBREAPER = "subreaper"
 
@@ -101,23 +103,37 @@ def requested_containment() -> str:
     return SUBREAPER if value == SUBREAPER else CGROUP
 
 
-def contained_main(job: dict[str, Any], go: Any, placed: Any, group: str | None, harness_pid: int) -> None:
-    """The root process of a phase: joins its cgroup, guards against the harness's death, runs the phase."""
-    from a2perf_core.runner.child import child_main
+def contained_main(jobs: Any, go: Any, placed: Any, group: str | None, harness_pid: int) -> None:
+    """The root process of a phase: joins its cgroup, does its imports, waits for its job, runs the phase.
 
+    While it waits for its job it has no descendants and dies with the harness (``PR_SET_PDEATHSIG``).
+    """
+    os.setsid()
     become_child_subreaper()
     while not placed.wait(0.5):  # until the harness has tried to move this process into the group
         if os.getppid() != harness_pid:
             os._exit(1)
     in_group = group is not None and os.getpid() in cgroup_pids(Path(group))
-    if in_group:
-        set_parent_death_signal(signal.SIGKILL)
-    else:
-        threading.Thread(target=_end_with_harness, args=(harness_pid,), name="a2perf-guard", daemon=True).start()
-    if os.getppid() != harness_pid:  # the harness died before the guard was in place
-        _end_tree_and_exit()
+    set_parent_death_signal(signal.SIGKILL)
+    if os.getppid() != harness_pid:  # the harness died before the signal was set
+        os._exit(1)
+    from a2perf_core.runner.child import child_main, hold_output, prepare_imports
+
+    held = hold_output()
+    prepare_imports()
     try:
-        child_main(job, go)
+        jobs.send(PREPARED)
+        job = jobs.recv()
+    except (EOFError, OSError):  # the harness ended this process's phase before it began
+        os._exit(0)
+    jobs.close()
+    if not in_group:  # the guard thread ends the tree first; the signal would end only this process
+        set_parent_death_signal(0)
+        threading.Thread(target=_end_with_harness, args=(harness_pid,), name="a2perf-guard", daemon=True).start()
+        if os.getppid() != harness_pid:
+            _end_tree_and_exit()
+    try:
+        child_main(job, go, held)
     finally:
         end_descendants(os.getpid())
 
@@ -142,12 +158,23 @@ def _close_watchdog(watchdog: Any) -> None:
 
 
 class ChildProcess:
-    """One participant process: started held back, contained, released, watched, and ended with its tree."""
+    """One participant process: started ahead of its phase and held back, contained, given its job,
+    released, watched, and ended with its tree.
 
-    def __init__(self, job: dict[str, Any]) -> None:
-        self._job = job
+    :meth:`prestart` spawns the process into the phase's cgroup; it imports what every phase needs
+    and then blocks (no CPU) until :meth:`start` sends its job. The runner prestarts every phase's
+    process when a run begins, so their start-ups overlap the harness's own, and waits until each
+    is blocked before it releases any phase. A process whose phase never runs is ended by
+    :meth:`end_tree`, like any other.
+    """
+
+    def __init__(self, label: str) -> None:
+        self.label = label
+        self._job: Any = None
         self._context = multiprocessing.get_context("spawn")
         self._go = self._context.Event()
+        self._jobs: Any = None
+        self._prepared = False
         self._process: Any = None
         self._reader = ProcessTreeReader()
         self._seen: dict[int, psutil.Process] = {}
@@ -156,35 +183,65 @@ class ChildProcess:
         self.containment = SUBREAPER
 
     @property
-    def _span_file(self) -> Path:
-        return span_path(self._job["run_dir"], self._job["label"])
+    def _span_file(self) -> Path | None:
+        return None if self._job is None else span_path(self._job["run_dir"], self.label)
 
     @property
     def pid(self) -> int | None:
         return None if self._process is None else self._process.pid
 
-    def start(self) -> int:
-        """Spawn the root process held back in its phase cgroup (where one can be made); return its pid."""
+    def prestart(self, python: str | None = None) -> int:
+        """Spawn the root process held back in its phase cgroup (where one can be made); return its pid.
+
+        ``python``: the interpreter of the submission's ``--isolate`` environment (None: the harness's own)."""
+        from a2perf_core.runner.isolate import participant_interpreter
         from a2perf_core.watchdog import start_watchdog
 
-        self._span_file.unlink(missing_ok=True)  # an earlier attempt's marks are not this one's
-        group = PhaseCgroup.create(self._job["label"]) if requested_containment() == CGROUP else None
+        group = PhaseCgroup.create(self.label) if requested_containment() == CGROUP else None
         if group is not None:
             watchdog = start_watchdog(cgroup=group.path)
             weakref.finalize(self, _close_watchdog, watchdog)
         self._placed = placed = self._context.Event()  # kept: the child unpickles it later
+        self._jobs, child_end = self._context.Pipe()
         self._process = self._context.Process(
             target=contained_main,
-            args=(self._job, self._go, placed, None if group is None else os.fspath(group.path), os.getpid()),
-            name=f"a2perf-{self._job['label']}",
+            args=(child_end, self._go, placed, None if group is None else os.fspath(group.path), os.getpid()),
+            name=f"a2perf-{self.label}",
         )
-        self._process.start()
+        with participant_interpreter(self._context, python):
+            self._process.start()
+        child_end.close()
         pid = self._process.pid
         assert pid is not None
         if group is not None and group.add(pid):  # before the root runs any code of ours
             self._group, self.containment = group, CGROUP
         placed.set()
-        self._clock = PhaseCpuClock(pid, self._reader)
+        return pid
+
+    def wait_prepared(self, timeout_s: float) -> bool:
+        """Whether the process has done its imports and blocks waiting for its job (or has ended),
+        waiting up to ``timeout_s`` for it."""
+        if not self._prepared and self._jobs is not None and self._jobs.poll(timeout_s):
+            try:
+                self._jobs.recv()
+            except (EOFError, OSError):  # it ended: nothing of it runs any more
+                pass
+            self._prepared = True
+        return self._prepared
+
+    def start(self, job: Any) -> int:
+        """Give the process (prestarted now if it was not) its job; it sets up and waits to be released."""
+        if self._process is None:
+            self.prestart(getattr(job, "python", None))
+        self._job = job
+        self._span_file.unlink(missing_ok=True)  # an earlier attempt's marks are not this one's
+        try:
+            self._jobs.send(job)
+        except OSError:  # it has ended; release_and_wait reports how
+            pass
+        pid = self.pid
+        assert pid is not None
+        self._clock = PhaseCpuClock(pid, self._reader)  # from now: earlier phases' reaped processes are not this one's
         return pid
 
     def tree(self) -> list[int]:
@@ -247,7 +304,7 @@ class ChildProcess:
         finally:
             exited = time.monotonic()
             self.end_tree()
-        window = ParticipantSpan.read(self._span_file).window(released, exited)
+        window = ParticipantSpan.read(self._span_file).window(released, exited) if self._span_file else None
         wall = 0.0 if window is None else window[1] - window[0]
         exitcode = self._process.exitcode
         if reason is None and exitcode != 0:
@@ -276,3 +333,6 @@ class ChildProcess:
                 pass
         wait_gone(list(self._seen), reader=self._reader)  # zombies count as ended: their reaper may be init
         self._process.join(5)
+        if self._jobs is not None:
+            self._jobs.close()
+            self._jobs = None

@@ -42,6 +42,13 @@ RUN_FIELDS: dict[str, str] = {
     "trust": "`mode`: `trusted` (the default: the participant shares the harness's process) or `untrusted` "
     "(`--untrusted`: the policy runs sandboxed, see Trust model); `sandbox`: what isolated it (`bubblewrap`; "
     "null when trusted)",
+    "environment": "`--isolate`: the submission's own environment the phases ran in: `key` (hash of the "
+    "requirements, the Python interpreter and the installed core and task plugin), `python`, `created` (UTC), "
+    "`reused` (true when the cache held it already) and `packages` (name -> version of everything in it); "
+    "null without `--isolate`",
+    "contention": "`executor` (where the run executed), `jobs` (runs it let execute at once) and `shared_machine` "
+    "(true when other runs of the same invocation could run beside it on its machine, so its system metrics are "
+    "not clean; `a2perf sweep --jobs 1` for clean ones)",
 }
 
 #: fields of each phase record in ``run.json`` ``phases``
@@ -156,6 +163,8 @@ class PhaseJob:
     num_generalization_episodes: int
     #: ``--untrusted``: inference and generalization keep the policy in a sandboxed process of its own
     untrusted: bool = False
+    #: ``--isolate``: the interpreter of the submission's environment; None: the harness's
+    python: str | None = None
 
     def __getitem__(self, name: str) -> Any:
         """Mapping access, for executors written against the dict job of ``a2perf-run/1``."""
@@ -278,6 +287,11 @@ class PhaseInProgress(FlatRecord):
     started: str
 
 
+def sole_run(executor: str) -> dict[str, Any]:
+    """``run.json`` ``contention`` of a run no other run of its invocation ran beside."""
+    return {"executor": executor, "jobs": 1, "shared_machine": False}
+
+
 @attrs.define
 class RunRecord:
     """``run.json``: every field of ``RUN_FIELDS``."""
@@ -296,6 +310,8 @@ class RunRecord:
     phase_in_progress: PhaseInProgress | None = None
     metric_errors: list[str] = attrs.Factory(list)
     trust: dict[str, str | None] = attrs.Factory(lambda: {"mode": "trusted", "sandbox": None})
+    environment: dict[str, Any] | None = None
+    contention: dict[str, Any] = attrs.Factory(lambda: sole_run("local"))
     format: str = RUN_FORMAT
 
     def to_json(self) -> dict[str, Any]:

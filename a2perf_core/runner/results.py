@@ -128,7 +128,7 @@ def submission_package_versions(root: Path, requirements: Sequence[str]) -> dict
 
     own = {p.stem for p in root.glob("*.py")} | {p.name for p in root.iterdir() if p.is_dir()} | {root.name}
     modules = imported_top_level_names(root) - set(sys.stdlib_module_names) - own
-    by_module = packages_distributions()
+    by_module = packages_distributions() if modules else {}  # it reads every installed distribution's files
     distributions = {canonicalize_name(Requirement(r).name) for r in requirements}
     unmapped: set[str] = set()
     for module in modules:

@@ -51,7 +51,8 @@ from a2perf_core.metrics import (
 )
 from a2perf_core.participant import PARTICIPANT_DIR
 from a2perf_core.runner.child import job_environ
-from a2perf_core.runner.process import describe_exit
+from a2perf_core.runner.isolate import participant_environment
+from a2perf_core.runner.process import ChildProcess, describe_exit
 from a2perf_core.runner.records import (
     PhaseInProgress,
     PhaseJob,
@@ -94,6 +95,9 @@ RESULT_SETTINGS = (
     "untrusted",
 )
 
+
+#: the longest the runner waits for a prestarted process to finish its imports before it releases a phase
+PREPARE_TIMEOUT_S = 120.0
 
 #: the run directory's lock file, and the folder of its phase attempts
 RUN_LOCK = ".lock"
@@ -334,13 +338,17 @@ class Run:
                 f"{settings.task_id} needs data that is not on this machine: {', '.join(missing)}; "
                 f"run `a2perf data fetch {' '.join(missing)}` first"
             )
+        self.environment = participant_environment(settings, self.submission)
         self.content_hash = submission_content_hash(self.submission.root)
         run_dir.mkdir(parents=True, exist_ok=True)
         self.lock = RunLock(run_dir / RUN_LOCK)  # held until execute() returns; taken before anything is read
         self.lock.acquire()
+        #: the processes of the phases still to run, started ahead (see :class:`ChildProcess`), by label
+        self.prestarted: dict[str, ChildProcess] = {}
         try:
             self.sandbox = _checked_sandbox() if settings.untrusted else None
             previous = self._previous(resume)
+            self._prestart(previous)
             self.metric_errors: list[str] = []
             self.metrics = instantiate_metrics(self.metric_errors)
             if settings.untrusted:
@@ -350,6 +358,7 @@ class Run:
                 [MetricValue.from_json(v) for v in read_json(run_dir / METRICS_JSON) or []] if previous else []
             )
         except BaseException:
+            self._end_prestarted()
             self.lock.release()
             raise
         #: the phase attempt running now
@@ -396,7 +405,7 @@ class Run:
                 loader=sub.loader,
                 requirements=list(sub.requirements),
                 content_hash=self.content_hash,
-                package_versions=submission_package_versions(sub.root, sub.requirements),
+                package_versions=self._submission_package_versions(),
             ),
             settings=plain_settings(s),
             gin_config=s.gin_text,
@@ -406,7 +415,18 @@ class Run:
             phases=previous.phases if previous else {},
             metric_errors=self.metric_errors,
             trust={"mode": "untrusted" if s.untrusted else "trusted", "sandbox": self.sandbox},
+            environment=None if self.environment is None else self.environment.recorded(),
         )
+
+    def _submission_package_versions(self) -> dict[str, str | None]:
+        """The submission's packages as the participant's processes see them (in its environment with --isolate)."""
+        from packaging.utils import canonicalize_name
+
+        versions = submission_package_versions(self.submission.root, self.submission.requirements)
+        if self.environment is None:
+            return versions
+        inside = {canonicalize_name(name): version for name, version in self.environment.packages.items()}
+        return {canonicalize_name(name): inside.get(canonicalize_name(name)) for name in versions}
 
     def _write(self) -> None:
         write_json(self.run_dir / RUN_JSON, self.record.to_json())
@@ -416,7 +436,33 @@ class Run:
         try:
             return self._execute()
         finally:
+            self._end_prestarted()
             self.lock.release()
+
+    def _prestart(self, previous: RunRecord | None) -> None:
+        """Start the process of every phase still to run now, so that their interpreters' start-up
+        and imports overlap the harness's own start instead of preceding each phase."""
+        done = {name for name, record in (previous.phases if previous else {}).items() if record.status == "ok"}
+        for phase in self.settings.phases:
+            if phase not in done:
+                for label in self._phase_tasks(phase)[0].values():
+                    child = ChildProcess(label)
+                    child.prestart(None if self.environment is None else self.environment.python)
+                    self.prestarted[label] = child
+
+    def _hold_back_prestarted(self) -> None:
+        """Wait until every prestarted process has done its imports and blocks, so that none of them
+        runs while a phase is measured; one still busy after :data:`PREPARE_TIMEOUT_S` is ended (its
+        phase will start a fresh process)."""
+        for label, child in list(self.prestarted.items()):
+            if not child.wait_prepared(PREPARE_TIMEOUT_S):
+                child.end_tree()
+                del self.prestarted[label]
+
+    def _end_prestarted(self) -> None:
+        """End the prestarted processes no phase used (a failed phase, Ctrl-C, an error)."""
+        while self.prestarted:
+            self.prestarted.popitem()[1].end_tree()
 
     def _execute(self) -> RunOutcome:
         self._write()
@@ -454,6 +500,18 @@ class Run:
     def _job(self, phase: str, label: str, task_id: str, records_dir: Path) -> PhaseJob:
         s, sub = self.settings, self.submission
         env_kwargs = {**s.env_kwargs, **(s.train_env_kwargs if phase == "train" else {})}
+        environ = job_environ(
+            self.run_dir,
+            phase,
+            task_id,
+            s.seed,
+            s.num_train_steps,
+            env_kwargs,
+            records_dir=records_dir,
+            untrusted=s.untrusted,
+        )
+        if self.environment is not None:
+            environ.update(self.environment.phase_environ())
         return PhaseJob(
             phase=phase,
             label=label,
@@ -465,16 +523,7 @@ class Run:
             sys_path=tuple(sub.sys_path),
             train_module=sub.train_module,
             inference_module=sub.inference_module,
-            environ=job_environ(
-                self.run_dir,
-                phase,
-                task_id,
-                s.seed,
-                s.num_train_steps,
-                env_kwargs,
-                records_dir=records_dir,
-                untrusted=s.untrusted,
-            ),
+            environ=environ,
             participant_args=dict(s.participant_args),
             env_kwargs=env_kwargs,
             num_inference_episodes=s.num_inference_episodes,
@@ -482,22 +531,25 @@ class Run:
             num_warmup_calls=s.num_warmup_calls,
             num_generalization_episodes=s.num_generalization_episodes,
             untrusted=s.untrusted,
+            python=None if self.environment is None else self.environment.python,
         )
+
+    def _phase_tasks(self, phase: str) -> tuple[dict[str, str], dict[str, str]]:
+        """The phase's processes (task id -> label), and the generalization tasks left out (task id -> why)."""
+        if phase != "generalization":
+            return {self.settings.task_id: phase}, {}
+        task_ids = list(self.settings.generalization_tasks or generalization_set(self.settings.task_id))
+        missing = {t: m for t in task_ids if (m := missing_data(t))}
+        skipped = {t: f"data missing: {', '.join(m)} (a2perf data fetch {' '.join(m)})" for t, m in missing.items()}
+        return {t: f"generalization-{t}" for t in task_ids if t not in missing}, skipped
 
     def _run_phase(self, phase: str) -> PhaseRecord:
         started = now()
-        skipped: dict[str, str] = {}
-        if phase == "generalization":
-            task_ids = list(self.settings.generalization_tasks or generalization_set(self.settings.task_id))
-            missing = {t: m for t in task_ids if (m := missing_data(t))}
-            skipped = {t: f"data missing: {', '.join(m)} (a2perf data fetch {' '.join(m)})" for t, m in missing.items()}
-            task_ids = [t for t in task_ids if t not in missing]
-            if not task_ids:
-                reason = "no generalization task has its data" if missing else "the domain has no generalization set"
-                return PhaseRecord(status="skipped", reason=reason, started=started, skipped_tasks=skipped)
-        else:
-            task_ids = [self.settings.task_id]
-        labels = {t: phase if phase != "generalization" else f"generalization-{t}" for t in task_ids}
+        labels, skipped = self._phase_tasks(phase)
+        if not labels:
+            missing = bool(skipped)
+            reason = "no generalization task has its data" if missing else "the domain has no generalization set"
+            return PhaseRecord(status="skipped", reason=reason, started=started, skipped_tasks=skipped)
         self.attempt = attempt = new_attempt(self.run_dir, phase)
         parts: list[tuple[ProcessRecord, PhaseResult]] = []
         try:
@@ -540,11 +592,9 @@ class Run:
     def _run_child(
         self, phase: str, label: str, task_id: str, attempt: PhaseAttempt
     ) -> tuple[ProcessRecord, PhaseResult]:
-        from a2perf_core.runner.process import ChildProcess
-
         records = attempt.folder
-        child = ChildProcess(self._job(phase, label, task_id, records))
-        pid = child.start()
+        child = self.prestarted.pop(label, None) or ChildProcess(label)
+        pid = child.start(self._job(phase, label, task_id, records))
         self.record.phase_in_progress = PhaseInProgress(phase, attempt.id, pid, attempt.started)
         write_json(self.run_dir / RUN_JSON, self.record.to_json())  # before the release
         contexts = {}
@@ -562,6 +612,7 @@ class Run:
             self._guard(name, "start", lambda m=metric, c=ctx: m.start(c))
         s = self.settings
         tick = (lambda elapsed: self.progress(label, elapsed, records)) if self.progress else None
+        self._hold_back_prestarted()
         for ctx in contexts.values():
             ctx.released_at = time.time()
         try:

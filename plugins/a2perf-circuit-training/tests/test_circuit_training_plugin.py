@@ -18,10 +18,10 @@ def test_tasks_and_generalization_set(a2perf_plugins):
     ids = {task_id for task_id in registry.tasks if task_id.startswith("CircuitTraining-")}
     assert ids == {
         "CircuitTraining-Synthetic-v0", "CircuitTraining-ToyMacro-v0",
-        "CircuitTraining-Ariane-v0", "CircuitTraining-Ariane133-v0",
+        "CircuitTraining-Ariane-v0", "CircuitTraining-Ariane133-v0", "CircuitTraining-Ariane133-68-v0",
     }  # fmt: skip
     generalization = {t.id for t in plugin.tasks() if t.generalization}
-    assert generalization == ids - {"CircuitTraining-Ariane-v0"}
+    assert generalization == ids - {"CircuitTraining-Ariane-v0", "CircuitTraining-Ariane133-68-v0"}
     assert plugin.tasks()[0].data == ()
 
 
@@ -34,6 +34,8 @@ def test_data_assets_match_the_shared_files(a2perf_plugins, circuit_file):
         assert asset.url.startswith("https://raw.githubusercontent.com/") and asset.license
         if asset.name == "circuit-training/ariane/netlist":
             continue
+        if asset.name.startswith("circuit-training/ariane133-68/") and locate(asset) is None:
+            continue  # MacroPlacement's 68 % design: not in the public data folder; checked once fetched
         found = circuit_file(asset.path.removeprefix("circuit_training/"))
         if asset.size and asset.size < 100_000:
             assert git_blob_id(found.read_bytes()) == asset.git_blob

@@ -218,3 +218,46 @@ def test_no_values_when_the_participant_was_never_called(tmp_path: Path, no_netw
 
     assert set(values) == {"energy.status"}
     assert values["energy.status"].value == "not measured"
+
+
+#: in a fresh interpreter: the modules imported from the metric's start returning until codecarbon has
+#: computed the tracked interval (its final record, before it writes the CSV); argv[1]: a folder
+FRESH_START_STOP = """
+import os, sys
+from pathlib import Path
+from codecarbon import OfflineEmissionsTracker
+from a2perf_energy.metric import EnergyMetric
+from a2perf_core.metrics import PhaseContext
+from a2perf_core.runner.wallclock import SpanMarks, span_path
+
+folder = Path(sys.argv[1])
+context = PhaseContext(phase="inference", run_dir=folder, task_id="Test-v0", seed=0, pid=os.getpid())
+computed = {}
+final_record = OfflineEmissionsTracker._prepare_emissions_data
+
+
+def noting_modules(self):
+    record = final_record(self)
+    computed["modules"] = set(sys.modules)
+    return record
+
+
+OfflineEmissionsTracker._prepare_emissions_data = noting_modules
+metric = EnergyMetric()
+metric.start(context)
+before = set(sys.modules)
+span = SpanMarks(span_path(folder, "inference"))
+span.mark("started")
+span.mark("ended")
+metric.stop(context)
+print(sorted(computed["modules"] - before))
+"""
+
+
+def test_nothing_is_imported_inside_the_tracked_interval(tmp_path: Path) -> None:
+    """codecarbon's lazy set-up (its emissions engine imports requests) is done before the release."""
+    done = subprocess.run(
+        [sys.executable, "-c", FRESH_START_STOP, str(tmp_path)], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().splitlines()[-1] == "[]"

@@ -103,3 +103,20 @@ def test_entry_point_module_imports_no_heavy_dependency():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == ""
+
+
+def test_each_task_names_the_policy_trained_on_its_clip(a2perf_plugins):
+    import pytest
+    from a2perf_quadruped_locomotion.errors import QuadrupedConfigError
+    from a2perf_quadruped_locomotion.policies import pretrained_policy_asset
+
+    plugins = a2perf_plugins(plugin)
+    expected = {"DogPace": "quadruped-policy-dog-pace", "DogTrot": "quadruped-policy-dog-trot"}
+    expected["DogSpin"] = "quadruped-policy-dog-spin"
+    for task_id in TASK_IDS + V1_TASK_IDS:
+        asset = pretrained_policy_asset(task_id)
+        assert asset == expected[task_id.split("-")[1]]
+        assert asset in plugins.registry.data_assets
+    for wrong in ("QuadrupedLocomotion-DogWalk-v0", "WebNavigation-v0", "DogPace"):
+        with pytest.raises(QuadrupedConfigError, match="not a quadruped locomotion task"):
+            pretrained_policy_asset(wrong)

@@ -45,3 +45,27 @@ def test_the_footer_shows_commands_versions_machines_and_the_collapsed_gin_confi
     assert "1 run: a2perf-core 0.1.0" in footer
     assert "1 run: cpu_model: test CPU, logical_cpus: 2" in footer
     assert "<details><summary>1 run</summary><pre>RunSettings.num_inference_episodes = 3\n</pre>" in footer
+
+
+def test_commands_name_folders_inside_the_current_one_relatively(tmp_path, monkeypatch, written_run, metric_value):
+    import json
+
+    values = [metric_value("reliability.returns.mean", 1.0, "", "higher")]
+    run_dir = written_run(tmp_path / "runs" / "seed_0", submission="ppo", task="T-v0", seed=0, metrics=values)
+    info = json.loads((run_dir / "run.json").read_text())
+    info["submission"]["reference"] = str(tmp_path / "baselines" / "ppo")
+    (run_dir / "run.json").write_text(json.dumps(info))
+    monkeypatch.chdir(tmp_path)
+    (command,) = collect_provenance(load_runs([run_dir])).commands
+    assert command.startswith("a2perf run baselines/ppo --task T-v0") and str(tmp_path) not in command
+    assert command.endswith("--out runs/seed_0")
+    monkeypatch.chdir(tmp_path / "runs")  # outside the current folder: as recorded
+    (command,) = collect_provenance(load_runs([run_dir])).commands
+    assert str(tmp_path / "baselines" / "ppo") in command
+
+
+def test_markdown_names_the_machines_the_runs_ran_on(tmp_path, written_run, metric_value):
+    values = [metric_value("reliability.returns.mean", 1.0, "", "higher")]
+    runs = [written_run(tmp_path / f"r{s}", submission="ppo", task="Alpha-v0", seed=s, metrics=values) for s in (0, 1)]
+    markdown = write_report(find_run_dirs(runs), tmp_path / "out", fmt="markdown").read_text()
+    assert "Machine (2 runs): cpu_model: test CPU, logical_cpus: 2" in markdown

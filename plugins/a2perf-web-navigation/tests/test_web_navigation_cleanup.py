@@ -78,11 +78,22 @@ CHILD = textwrap.dedent(
 )
 
 
+def _as_from_a_terminal() -> None:
+    """The child starts as a shell would start it: Ctrl-C neither ignored nor blocked, whatever an
+    earlier test of this process left in the disposition and mask that a child inherits."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGINT], ids=["kill", "ctrl-c"])
 def test_browser_dies_with_its_python_process(sig):
     child = subprocess.Popen(
-        [sys.executable, "-c", CHILD], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
+        [sys.executable, "-c", CHILD],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        preexec_fn=_as_from_a_terminal,
     )
     try:
         started = json.loads(child.stdout.readline())

@@ -110,3 +110,91 @@ def synth_command(num_macros: int, num_stdcells: int, num_ports: int, seed: int,
     netlist = synthetic_netlist(num_macros, num_stdcells, num_ports, seed)
     Path(out_path).write_text(format_netlist(netlist))
     click.echo(f"wrote {out_path}: {netlist.summary()}")
+
+
+@circuit_group.command(name="evaluate")
+@click.argument("netlist_path", metavar="NETLIST", type=click.Path(dir_okay=False))
+@click.argument("plc_path", metavar="PLC", type=click.Path(dir_okay=False))
+@click.option(
+    "--weights", type=click.Choice(["ct", "macroplacement"]), default="macroplacement", show_default=True,
+    help="proxy weights: ct 1/1/0.5 (the env's), macroplacement 1/0.5/0.5 (published tables)",
+)  # fmt: skip
+@click.option(
+    "--soft-macros", type=click.Choice(["force-directed", "keep"]), default="force-directed", show_default=True,
+    help="re-place soft macros and standard cells force-directed, or score them where the plc has them",
+)  # fmt: skip
+@click.option("--json", "as_json", is_flag=True, help="print one JSON object")
+def evaluate_command(netlist_path: str, plc_path: str, weights: str, soft_macros: str, as_json: bool) -> None:
+    """Score a macro placement as MacroPlacement's flow does: place the soft macros, then the proxy cost.
+
+    Macro coordinates are taken as they are (off the grid too); grid, canvas and routing come from
+    the plc header.
+    """
+    from a2perf_circuit_training.evaluate import evaluate_placement
+    from a2perf_circuit_training.netlist import read_netlist
+    from a2perf_circuit_training.plc import read_plc
+
+    netlist = read_netlist(netlist_path)
+    cost, report = evaluate_placement(netlist, read_plc(plc_path), weights=weights, soft_macros=soft_macros)  # type: ignore[arg-type]
+    w = cost.weights
+    values = {
+        **report.as_dict(), "weights_preset": weights, "soft_macros": soft_macros,
+        "weights": {"wirelength": w.wirelength, "density": w.density, "congestion": w.congestion},
+    }  # fmt: skip
+    if as_json:
+        click.echo(json.dumps(values))
+        return
+    click.echo(f"soft macros       {soft_macros}")
+    click.echo(f"wirelength        {report.wirelength:.3f} um")
+    click.echo(f"wirelength cost   {report.wirelength_cost:.9f}")
+    click.echo(f"density cost      {report.density_cost:.9f}")
+    click.echo(f"congestion cost   {report.congestion_cost:.9f}")
+    click.echo(
+        f"proxy cost        {report.proxy_cost:.9f}  "
+        f"({weights}: {w.wirelength:g} wl + {w.density:g} density + {w.congestion:g} congestion)"
+    )
+
+
+@circuit_group.command(name="place")
+@click.argument("netlist_path", metavar="NETLIST", type=click.Path(dir_okay=False))
+@click.option("--method", type=click.Choice(["random", "greedy", "annealing"]), required=True)
+@click.option(
+    "--plc", "plc_path", type=click.Path(dir_okay=False), help="initial placement (.plc): grid, canvas, fixed"
+)
+@click.option("--out", "out_path", required=True, type=click.Path(dir_okay=False), help="plc file to write")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--budget", "moves", type=int, default=20000, show_default=True, help="annealing: moves proposed")
+@click.option("--time-limit", type=float, help="annealing: stop after this many seconds")
+@click.option(
+    "--weights", type=click.Choice(["ct", "macroplacement"]), default="macroplacement", show_default=True,
+    help="annealing: the weight preset it minimises",
+)  # fmt: skip
+def place_command(
+    netlist_path: str,
+    method: str,
+    plc_path: str | None,
+    out_path: str,
+    seed: int,
+    moves: int,
+    time_limit: float | None,
+    weights: str,
+) -> None:
+    """Place the hard macros with a baseline method and write the placement (score it with `evaluate`)."""
+    from pathlib import Path
+
+    from a2perf_circuit_training.netlist import read_netlist
+    from a2perf_circuit_training.place import place_macros, placed_plc_text
+    from a2perf_circuit_training.plc import read_plc
+
+    netlist = read_netlist(netlist_path)
+    plc = read_plc(plc_path) if plc_path else None
+    placed = place_macros(netlist, plc, method, seed=seed, moves=moves, time_limit=time_limit, weights=weights)
+    Path(out_path).write_text(placed_plc_text(netlist, placed))
+    message = f"wrote {out_path} ({method})"
+    if placed.annealing is not None:
+        a = placed.annealing
+        message += (
+            f": {a.moves} moves in {a.seconds:.1f} s, {a.accepted} accepted, "
+            f"{weights} proxy {a.start_cost:.6f} -> {a.best_cost:.6f} (soft macros as greedy left them)"
+        )
+    click.echo(message)

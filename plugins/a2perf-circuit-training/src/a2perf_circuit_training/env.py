@@ -240,6 +240,7 @@ class CircuitPlacementEnv(gym.Env):
         nodes = self.observation_config.max_num_nodes
         movable = np.flatnonzero(((n.kind == MACRO) | (n.kind == STDCELL)) & ~self._fixed)
         x, y = initial_locations(n, self._x0, self._y0, movable, (p.width, p.height), self._edges)
+        self.initial_x, self.initial_y = x, y  # read by the baselines: where unplaced nodes sit
         half_perimeter = p.width + p.height
         locations = np.zeros((2, nodes), dtype=np.float32)
         macros = g.macros
@@ -296,6 +297,7 @@ class CircuitPlacementEnv(gym.Env):
         return action // self._grid - self._row_pad, action % self._grid - self._col_pad
 
     def cell_to_action(self, row: int, column: int) -> int:
+        """The action that puts the current macro's centre on grid cell (row, column)."""
         return (row + self._row_pad) * self._grid + column + self._col_pad
 
     def step(self, action: Any) -> tuple[dict, float, bool, bool, dict]:

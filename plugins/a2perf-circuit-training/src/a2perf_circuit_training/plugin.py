@@ -26,6 +26,11 @@ _TILOS = (
     "https://raw.githubusercontent.com/TILOS-AI-Institute/MacroPlacement/"
     "20eddb6b35232e86e6008b9deec8da77633a2f07/Flows/NanGate45/ariane133/netlist/output_CT_Grouping/"
 )
+#: MacroPlacement's Ariane133-NG45-68% design (23 x 28 grid, 810 soft macros), the design of the
+#: published CT / SA / RePlAce proxy costs, and those placements; one commit for all files
+_TILOS_68 = (
+    "https://raw.githubusercontent.com/TILOS-AI-Institute/MacroPlacement/32faaf996f9f13dd9cfa5fcbf708c668d56be984/"
+)
 _GOOGLE_LICENSE = "Apache-2.0 (google-research/circuit_training)"
 _TILOS_LICENSE = "BSD-3-Clause, (c) The Regents of the University of California (TILOS MacroPlacement)"
 
@@ -33,6 +38,7 @@ _TILOS_LICENSE = "BSD-3-Clause, (c) The Regents of the University of California 
 DESIGNS = {
     "ariane": "ariane",
     "ariane133_ng45": "ariane133",
+    "ariane133_ng45_68": "ariane133-68",
     "macro_tiles_10x10": "macro-tiles-10x10",
     "sample_clustered": "sample-clustered",
     "simple_grouped_with_coords": "simple-grouped-with-coords",
@@ -146,6 +152,27 @@ FILES = (
 )
 
 
+#: (local path under circuit_training/, upstream path, bytes, sha256, git blob id); the netlist is
+#: larger than the public data folder holds: verified by its git blob id once fetched
+FILES_68 = (
+    ("ariane133_ng45_68/netlist.pb.txt", "CodeElements/SimulatedAnnealingGWTW/test/ariane133_ng45/netlist.pb.txt",
+     None, "", "5be809251845c59f941b8f19fe8bc5254f565b01"),
+    ("ariane133_ng45_68/initial.plc", "CodeElements/SimulatedAnnealingGWTW/test/ariane133_ng45/initial.plc",
+     35637, "8835c0249ee6112174f3456823701da818dc3f862fea61e2a7f242972b6bcdd9",
+     "bdf92b143c4d458ca5a6764831ac39071c1b2ecc"),
+    ("ariane133_ng45_68/ct.plc", "Flows/NanGate45/ariane133/def/refs/CT_Scratch/ariane_0.102_0.518_0.973_0.848.plc",
+     35253, "c4dff1791c39ef86bee149b8e76874186225951598285224302fe5af7b10db8d",
+     "9049ea599aaae629b919c709f12d4442a7da594c"),
+    ("ariane133_ng45_68/sa.plc", "Flows/NanGate45/ariane133/def/refs/SA/ariane_0.09_0.515_0.907_0.8.plc",
+     35327, "34141f2f905c7e9b5b07f765d4fff3c509f78137f01cd27d9c8a775e22a10039",
+     "641081cfb25c2058fdab60fb738e372a438776af"),
+    ("ariane133_ng45_68/replace.plc", "Flows/NanGate45/ariane133/def/refs/RePlAce/ariane_0.092_0.998_1.748_1.465.plc",
+     35308, "eaff92d8a1be03d0495b22a8594d24afce06c8ffbf74118cbb2a76733eaed729",
+     "b3bd56f284b581549a3eded80a94c422b9843d83"),
+)
+# fmt: on
+
+
 def asset_name(path: str) -> str:
     """``'ariane133_ng45/netlist.pb.txt'`` -> ``'circuit-training/ariane133/netlist'``."""
     design, _, filename = path.partition("/")
@@ -167,6 +194,20 @@ def data_assets() -> list[DataAsset]:
                 size=size,
                 license=_TILOS_LICENSE if tilos else _GOOGLE_LICENSE,
                 description=f"{design} {'netlist' if path.endswith('.pb.txt') else 'placement'}",
+            )
+        )
+    for path, upstream, size, sha256, blob in FILES_68:
+        kind = "netlist" if path.endswith(".pb.txt") else "placement"
+        assets.append(
+            DataAsset(
+                name=asset_name(path),
+                path=f"{DOMAIN}/{path}",
+                url=_TILOS_68 + upstream,
+                sha256=sha256,
+                git_blob=blob,
+                size=size,
+                license=_TILOS_LICENSE,
+                description=f"ariane133 NG45 68% {kind} ({upstream.rsplit('/', 1)[-1]})",
             )
         )
     return assets
@@ -217,6 +258,14 @@ def tasks() -> list[Task]:
             "TILOS ariane133 on NanGate45: 133 hard macros, 782 soft macros, Google-computed reference costs",
             "initial.plc",
             True,
+        ),
+        design_task(
+            "CircuitTraining-Ariane133-68-v0",
+            "ariane133_ng45_68",
+            "MacroPlacement's Ariane133-NG45-68%: 133 hard macros, 810 soft macros, the design of the published "
+            "CT / SA / RePlAce proxy costs (netlist is a download)",
+            "initial.plc",
+            False,
         ),
     ]
 

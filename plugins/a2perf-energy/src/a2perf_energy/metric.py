@@ -258,9 +258,7 @@ class EnergyMetric(Metric):
                 allow_multiple_runs=True,
                 log_level="warning",  # collected, not printed: they say which power model applies
             )
-            ensure_ready = getattr(tracker, "_ensure_hardware_ready", None)
-            if ensure_ready is not None:
-                ensure_ready()
+            prepare_before_the_window(tracker)
             cpu_tree = "harness process tree (codecarbon's default)"
             cpu = _cpu_hardware(tracker)
             if (
@@ -366,6 +364,20 @@ class EnergyMetric(Metric):
             "pue": self.pue,
             "codecarbon_warnings": list(warnings),
         }
+
+
+#: codecarbon's lazy set-up steps (present in codecarbon 3.x), which its start or stop would otherwise do
+#: inside the tracked interval: hardware detection, the emissions engine's import, geography, cloud facts
+LAZY_SETUP = ("_ensure_hardware_ready", "_ensure_emissions_engine", "_ensure_geo_metadata", "_ensure_cloud_conf")
+
+
+def prepare_before_the_window(tracker: Any) -> None:
+    """Do the tracker's lazy set-up now, before the release: otherwise ``stop()`` imports the
+    emissions engine (with ``requests``) inside ``energy.duration``, charged to the participant."""
+    for name in LAZY_SETUP:
+        step = getattr(tracker, name, None)
+        if step is not None:
+            step()
 
 
 def _cpu_hardware(tracker: Any) -> Any:

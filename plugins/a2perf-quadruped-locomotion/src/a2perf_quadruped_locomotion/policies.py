@@ -74,3 +74,24 @@ class PretrainedImitationPolicy:
             hidden = np.maximum(hidden @ weight + bias, 0.0)
         weight, bias = self._layers[-1]
         return np.clip(hidden @ weight + bias, -ACTION_LIMIT, ACTION_LIMIT).astype(np.float32)
+
+
+def pretrained_policy_asset(task_id: str) -> str:
+    """The data asset of Peng et al.'s policy trained on the clip of ``task_id``
+    (``QuadrupedLocomotion-DogPace-v1`` -> ``quadruped-policy-dog-pace``)."""
+    from a2perf_quadruped_locomotion.errors import QuadrupedConfigError
+    from a2perf_quadruped_locomotion.plugin import CLIPS, PRETRAINED_POLICIES
+
+    parts = task_id.split("-")
+    if len(parts) != 3 or parts[0] != "QuadrupedLocomotion" or parts[1] not in CLIPS:
+        raise QuadrupedConfigError(f"{task_id!r} is not a quadruped locomotion task (QuadrupedLocomotion-<clip>-vN)")
+    clip = CLIPS[parts[1]][1].removesuffix(".txt")
+    return PRETRAINED_POLICIES[clip][0]
+
+
+def pretrained_policy_for_task(task_id: str) -> PretrainedImitationPolicy:
+    """Peng et al.'s trained policy for the clip of ``task_id``; a missing file is an error naming the
+    ``a2perf data fetch`` command that gets it."""
+    from a2perf_core.data import asset_path
+
+    return PretrainedImitationPolicy.from_file(asset_path(pretrained_policy_asset(task_id)))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import shlex
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import attrs
@@ -41,10 +42,22 @@ def _distinct(items: Sequence[Any]) -> list[tuple[Any, int]]:
     return out
 
 
+def shown_path(text: str) -> str:
+    """A path inside the current folder, relative to it: the commands of a report written from a
+    checkout (docs/baselines) name the checkout's folders, not this machine's."""
+    path = Path(text)
+    if not path.is_absolute():
+        return text
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return text
+
+
 def reproduce_command(run: RunEntry, seeds: Sequence[int | None]) -> str:
     """The ``a2perf run`` line that runs ``run``'s submission with its settings, for ``seeds``."""
     settings = run.info.get("settings") or {}
-    reference = str(run.info["submission"].get("reference") or settings.get("submission") or "")
+    reference = shown_path(str(run.info["submission"].get("reference") or settings.get("submission") or ""))
     args = ["a2perf", "run", reference, "--task", run.task]
     known = [s for s in seeds if s is not None]
     if len(known) > 1:
@@ -55,7 +68,7 @@ def reproduce_command(run: RunEntry, seeds: Sequence[int | None]) -> str:
     if phases != ALL_PHASES and len(phases) == 1:
         args += ["--phase", phases[0]]
     for gin_file in settings.get("gin_files") or []:
-        args += ["--gin-file", str(gin_file)]
+        args += ["--gin-file", shown_path(str(gin_file))]
     for binding in settings.get("gin_params") or []:
         args += ["--gin-param", str(binding)]
     for key, value in (settings.get("participant_args") or {}).items():
@@ -89,9 +102,13 @@ def collect_provenance(runs: Sequence[RunEntry]) -> Provenance:
     for (_, _, parent), members in groups.items():
         seeded = [m for m in members if m.run_dir.name.startswith("seed_") and len(members) > 1]
         if seeded and len(seeded) == len(members):
-            commands.append(reproduce_command(members[0], [m.seed for m in members]) + f" --out {shlex.quote(parent)}")
+            commands.append(
+                reproduce_command(members[0], [m.seed for m in members]) + f" --out {shlex.quote(shown_path(parent))}"
+            )
         else:
-            commands.extend(reproduce_command(m, [m.seed]) + f" --out {shlex.quote(str(m.run_dir))}" for m in members)
+            commands.extend(
+                reproduce_command(m, [m.seed]) + f" --out {shlex.quote(shown_path(str(m.run_dir)))}" for m in members
+            )
     gin: dict[str, list[str]] = {}
     for run in runs:
         gin.setdefault(str(run.info.get("gin_config") or ""), []).append(str(run.run_dir))

@@ -274,6 +274,9 @@ def render_markdown(content: ReportContent) -> str:
     versions = content.provenance.versions
     if versions:
         lines += ["Versions: " + ", ".join(f"{k} {v}" for k, v in sorted(versions[0][0].items())), ""]
+    for machine, count in content.provenance.machines:
+        listing = ", ".join(f"{k}: {v}" for k, v in sorted(machine.items()) if k != "host_id")
+        lines += [f"Machine ({count} run{'s' if count != 1 else ''}): {_md(listing) or 'not recorded'}", ""]
     return "\n".join(lines)
 
 

@@ -30,6 +30,8 @@ MAX_WEBSITES = 1000
 
 CREATED_NEXT_TEXT = "Click"
 CREATED_SUBMIT_TEXT = "Click"  # A2Perf creates both with its button default text
+#: layout keys of the buttons created for a page whose design has no connected next or submit button
+CREATED_NEXT, CREATED_SUBMIT = "#created-next", "#created-submit"
 
 
 @attrs.frozen
@@ -93,7 +95,16 @@ class WebsiteDesign:
         return level_of(math.exp(-self.difficulty))
 
     def html(self) -> str:
-        """The whole site: every page, page 0 shown, chained by next buttons and a final submit.
+        """The whole site: every page, page 0 shown, chained by next buttons and a final submit."""
+        out = []
+        for i, boxes in enumerate(self.boxes()):
+            hidden = "" if i == 0 else ' style="display:none"'
+            out.append(f'<div class="wn-page" data-page="{i}"{hidden}>{"".join(html for _, html in boxes)}</div>')
+        return "".join(out)
+
+    def boxes(self) -> tuple[tuple[tuple[str, str], ...], ...]:
+        """Per page, the top-level boxes in order as (layout key, HTML): the primitive's name, or
+        :data:`CREATED_NEXT` / :data:`CREATED_SUBMIT` for a button the design lacks.
 
         An active primitive used on several pages is rendered only where it first appears: the
         profile has one value per field, so later copies could only be traps."""
@@ -112,14 +123,13 @@ class WebsiteDesign:
                 connected = (p.widget == "next" and i < last) or (p.widget == "submit" and i == last)
                 has_next |= connected and p.widget == "next"
                 has_submit |= connected and p.widget == "submit"
-                parts.append(render_primitive(name, i, connected))
+                parts.append((name, render_primitive(name, i, connected)))
             if i < last and not has_next:
-                parts.append(navigation_button("next", CREATED_NEXT_TEXT, i, True))
+                parts.append((CREATED_NEXT, navigation_button("next", CREATED_NEXT_TEXT, i, True)))
             if i == last and not has_submit:
-                parts.append(navigation_button("submit", CREATED_SUBMIT_TEXT, i, True))
-            hidden = "" if i == 0 else ' style="display:none"'
-            out.append(f'<div class="wn-page" data-page="{i}"{hidden}>{"".join(parts)}</div>')
-        return "".join(out)
+                parts.append((CREATED_SUBMIT, navigation_button("submit", CREATED_SUBMIT_TEXT, i, True)))
+            out.append(tuple(parts))
+        return tuple(out)
 
 
 def page_difficulty(names: Sequence[str]) -> float:

@@ -1,8 +1,10 @@
 """The web navigation environment: fill a generated website's form from a profile and submit it.
 
-One browser per env, one page load per env; each reset rebuilds the site in place and each valid
-step is one browser round trip that acts and returns the new DOM and reward state. An action on an
-element index past the observed elements is a no-op that never touches the browser.
+With ``backend="browser"`` (the default and the reference): one browser per env, one page load
+per env; each reset rebuilds the site in place and each valid step is one browser round trip that
+acts and returns the new DOM and reward state. With ``backend="dom"`` the same page state comes
+from an in-process model (:mod:`a2perf_web_navigation.dom`), proven equal by a differential test.
+An action on an element index past the observed elements is a no-op that never touches the backend.
 
 Two action layouts: ``"a2perf"`` (A2Perf's ``Discrete(E*2*F)`` and its visit semantics, the
 ``-v0`` tasks) and ``"masked"`` (``Discrete(F*E)``, field 0 clicks, an observed ``mask``; the ``-v1``
@@ -12,7 +14,6 @@ tasks). Either way :meth:`WebNavigationEnv.action_masks` gives the actions that 
 from __future__ import annotations
 
 import io
-import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -21,6 +22,7 @@ import numpy as np
 from gymnasium import spaces
 from gymnasium.utils import seeding
 
+from a2perf_web_navigation.backends import BACKENDS, BrowserBackend, DomBackend
 from a2perf_web_navigation.designs import (
     LEVEL_BOUNDS,
     WebsiteDesign,
@@ -32,10 +34,6 @@ from a2perf_web_navigation.primitives import DUMMY_FIELD, FIXED_VALUES, RANDOM_V
 from a2perf_web_navigation.vocabulary import TokenTable, encode, vocabulary_size
 
 ORIGINAL = "a2perf-original"
-#: the page returns its state as one JSON string: WebDriver serialises a string much faster than nested arrays
-_BUILD = "return JSON.stringify(window.__wn.build(arguments[0], arguments[1], arguments[2]));"
-_ACT = "return JSON.stringify(window.__wn.act(arguments[0], arguments[1], arguments[2]));"
-_VISIT = "return JSON.stringify(window.__wn.visit(arguments[0], arguments[1]));"
 ACTION_LAYOUTS = ("a2perf", "masked")
 #: A2Perf's ``number_of_action_types``: its action space is E * 2 * F although only F fields exist
 A2PERF_ACTION_TYPES = 2
@@ -115,7 +113,7 @@ def optimal_return(
 
 
 class WebNavigationEnv(gym.Env):
-    """Compositional web navigation (gMiniWoB / CoDE) in a real headless Chromium."""
+    """Compositional web navigation (gMiniWoB / CoDE) in a real headless Chromium or its in-process model."""
 
     metadata = {"render_modes": ["rgb_array"], "render_fps": 4}
 
@@ -136,9 +134,14 @@ class WebNavigationEnv(gym.Env):
         window_size: tuple[int, int] = (600, 800),
         action_layout: str = "a2perf",
         terminate_on_truncation: bool = True,
+        backend: str = "browser",
     ) -> None:
         if render_mode not in (None, "rgb_array"):
             raise DesignError(f"render_mode must be None or 'rgb_array', got {render_mode!r}")
+        if backend not in BACKENDS:
+            raise DesignError(f"backend must be one of {BACKENDS}, got {backend!r}")
+        if backend == "dom" and render_mode is not None:
+            raise DesignError("render_mode='rgb_array' needs backend='browser' (the dom backend draws no pixels)")
         if action_layout not in ACTION_LAYOUTS:
             raise DesignError(f"action_layout must be one of {ACTION_LAYOUTS}, got {action_layout!r}")
         if isinstance(num_websites, bool) or not isinstance(num_websites, int | np.integer):
@@ -161,13 +164,11 @@ class WebNavigationEnv(gym.Env):
         too_long = [i for i, d in enumerate(self.websites) if len(d.fields) + 1 > self.F]
         if too_long:
             raise DesignError(f"designs {too_long} have more fields than number_of_fields={self.F}")
-        from a2perf_web_navigation.browser import find_browser
-
-        find_browser()  # a missing browser is reported at make(), not at the first reset
+        self.backend = backend
+        self._backend: BrowserBackend | DomBackend = (
+            BrowserBackend(self.websites, window_size) if backend == "browser" else DomBackend(self.websites)
+        )
         self._np_random, _ = seeding.np_random(seed)
-        self._html = [d.html() for d in self.websites]
-        self._sent: set[int] = set()
-        self._browser: Any = None
         self._closed = False
         self._tokens = TokenTable(self.L)
 
@@ -240,6 +241,12 @@ class WebNavigationEnv(gym.Env):
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[dict, dict]:
         """Start an episode on a website drawn from the env's set; ``options={"website": i}`` picks
         website ``i`` instead (the profile is still drawn from the seeded generator)."""
+        self.start_episode(seed=seed, options=options)
+        # as in A2Perf, "new" compares with the previous observation, and at reset there is none
+        return self._observation(new=False), self._info(raw=0.0)
+
+    def start_episode(self, seed: int | None = None, options: dict[str, Any] | None = None) -> None:
+        """:meth:`reset` without building the observation (the vectorised dom env writes its own)."""
         if self._closed:
             raise EpisodeError("reset() on a closed env; make a new one")
         super().reset(seed=seed)
@@ -253,23 +260,23 @@ class WebNavigationEnv(gym.Env):
         self._profile = draw_profile(design, rng)
         self._profile_values = list(self._profile.values())
         self._profile_arrays = self._encode_profile()
-        browser = self._ensure_browser()
-        index = self.website_index
-        html = None if index in self._sent else self._html[index]
-        state = json.loads(browser.run(_BUILD, index, html, self._profile))
-        self._sent.add(index)
+        state = self._backend.build(self.website_index, self._profile)
         self._steps = 0
         self._done = False
         self._state = state
         self._phi = float(state["phi"])
         self._last_reward = 0.0
-        # as in A2Perf, "new" compares with the previous observation, and at reset there is none
-        return self._observation(new=False), self._info(raw=0.0)
 
     def step(self, action: int) -> tuple[dict, float, bool, bool, dict]:
         """One action. In the ``"a2perf"`` layout, A2Perf's: field ``a // E`` (0..2F-1), element
         ``a % E``; the field's profile value, or None past the profile, is visited on the element.
         In the ``"masked"`` layout: field ``a // E`` (0..F-1), field 0 clicks."""
+        valid, reward, terminated, truncated, raw = self.transition(action)
+        return self._observation(new=valid), reward, terminated, truncated, self._info(raw=raw)
+
+    def transition(self, action: int) -> tuple[bool, float, bool, bool, float]:
+        """:meth:`step` without building the observation: (whether the action reached the page,
+        reward, terminated, truncated, raw reward)."""
         if self._closed:
             raise EpisodeError("step() on a closed env; make a new one")
         if self._done:
@@ -282,12 +289,13 @@ class WebNavigationEnv(gym.Env):
         in_list = element < len(self._state["typeable"])
         if self.action_layout == "a2perf":
             valid = in_list
-            script, args = _VISIT, decode_a2perf_action(action, self._profile_values, self.E)
         else:
             valid = in_list and field < len(self._profile_values)
-            script, args = _ACT, (element, self._profile_values[field] if valid else None, field > 0)
         if valid:
-            state = json.loads(self._browser.run(script, *args))
+            if self.action_layout == "a2perf":
+                state = self._backend.visit(*decode_a2perf_action(action, self._profile_values, self.E))
+            else:
+                state = self._backend.act(element, self._profile_values[field], field > 0)
             self._state = state
             phi, raw, done, changed = float(state["phi"]), float(state["raw"]), bool(state["done"]), state["changed"]
             reward = raw + phi - self._phi
@@ -305,8 +313,7 @@ class WebNavigationEnv(gym.Env):
         truncated = not done and self._steps >= self.step_limit
         self._done = done or truncated
         terminated = done or (truncated and self.terminate_on_truncation)
-        observation = self._observation(new=valid)
-        return observation, float(reward), terminated, truncated, self._info(raw=raw)
+        return valid, float(reward), terminated, truncated, raw
 
     def action_masks(self) -> np.ndarray:
         """The actions that can do something now, as bools over the action space (for maskable
@@ -324,30 +331,24 @@ class WebNavigationEnv(gym.Env):
             return None
         from PIL import Image
 
-        png = self._ensure_browser().screenshot_png()
+        png = self._backend.screenshot_png()  # type: ignore[union-attr]
         return np.asarray(Image.open(io.BytesIO(png)).convert("RGB"))
 
     def close(self) -> None:
         self._closed = True
-        if self._browser is not None:
-            self._browser.close()
-            self._browser = None
-            self._sent.clear()
+        self._backend.close()
         super().close()
 
     # --- internals -----------------------------------------------------------------------------
 
-    def _ensure_browser(self) -> Any:
-        if self._browser is None:
-            from a2perf_web_navigation.browser import Chromium
-
-            self._browser = Chromium(window_size=self.window_size)
-        return self._browser
-
     @property
     def browser(self) -> Any:
-        """The env's :class:`~a2perf_web_navigation.browser.Chromium` (started on first reset)."""
-        return self._browser
+        """The env's :class:`~a2perf_web_navigation.browser.Chromium` (started on first reset; None on ``dom``)."""
+        return self._backend.browser
+
+    def describe(self) -> list[list[Any]]:
+        """Per observed element ``[data-a, data-f, tampered]``: what acting on it does (for tests)."""
+        return self._backend.describe()
 
     @property
     def profile(self) -> dict[str, Any]:

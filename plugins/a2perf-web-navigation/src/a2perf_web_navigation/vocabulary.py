@@ -115,6 +115,11 @@ class TokenTable:
             self._rows[text] = index
         return index
 
+    @property
+    def table(self) -> np.ndarray:
+        """The padded rows, indexed by :meth:`row` (replaced when it grows: read it after ``row``)."""
+        return self._table
+
     def encode_many(self, texts: list[str]) -> np.ndarray:
         """``(len(texts), length)`` int32 ids, NULL-padded."""
         rows = self._rows

@@ -1,0 +1,1 @@
+"""Circuit training baseline: simulated annealing over hard-macro positions, started from the greedy placement."""

@@ -1,0 +1,1 @@
+"""Quadruped baseline: Peng et al.'s trained imitation policies, as published."""

@@ -1,0 +1,1 @@
+"""Quadruped baseline: open-loop replay of the clip through the PD controller."""

@@ -1,0 +1,7 @@
+"""Training: none. Replaying the clip needs no learning."""
+
+from __future__ import annotations
+
+
+def train() -> None:
+    """Uses no env steps: the run's budget (``participant.num_train_steps()``) is left unspent."""

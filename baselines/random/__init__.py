@@ -1,0 +1,1 @@
+"""Random baseline: uniformly random legal actions, on every task."""
