@@ -2,8 +2,9 @@
 
 Two things a learner otherwise writes for each domain:
 
-- a flat ``Box`` observation: a ``Dict`` of ``Box`` entries (e.g. a grid plus its legal-action mask) becomes one
-  float32 vector, the entries in the space's key order, each raveled in C order; any other space is kept;
+- a flat ``Box`` observation: a ``Dict`` of ``Box`` and ``MultiBinary`` entries (e.g. a grid plus its
+  legal-action mask) becomes one float32 vector, the entries in the space's key order, each raveled in C order
+  (a ``MultiBinary`` entry as 0.0/1.0); any other space is kept;
 - the legal-action mask: ``env.action_masks()`` of the env under any wrappers, or one row per env of a
   Gymnasium vector env (the argument sb3-contrib's ``ActionMasker`` calls with).
 """
@@ -23,14 +24,19 @@ ACTION_MASKS = "action_masks"
 
 
 def flat_observation_space(space: gym.Space) -> gym.Space:
-    """The space :func:`flatten_observation` maps into: a float32 ``Box`` for a ``Dict`` of ``Box``
-    entries, ``space`` itself otherwise."""
+    """The space :func:`flatten_observation` maps into: a float32 ``Box`` for a ``Dict`` of ``Box`` and
+    ``MultiBinary`` entries, ``space`` itself otherwise."""
     if not isinstance(space, spaces.Dict):
         return space
     lows, highs = [], []
     for key, entry in space.spaces.items():
+        if isinstance(entry, spaces.MultiBinary):
+            size = int(np.prod(entry.shape))
+            lows.append(np.zeros(size, dtype=np.float32))
+            highs.append(np.ones(size, dtype=np.float32))
+            continue
         if not isinstance(entry, spaces.Box):
-            raise A2PerfError(f"cannot flatten observation entry {key!r}: {entry} is not a Box")
+            raise A2PerfError(f"cannot flatten observation entry {key!r}: {entry} is neither a Box nor a MultiBinary")
         lows.append(np.asarray(entry.low, dtype=np.float32).ravel())
         highs.append(np.asarray(entry.high, dtype=np.float32).ravel())
     return spaces.Box(np.concatenate(lows), np.concatenate(highs), dtype=np.float32)

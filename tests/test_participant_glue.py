@@ -75,8 +75,39 @@ def test_a_box_observation_is_not_flattened():
 
 def test_a_dict_entry_that_is_not_a_box_is_an_error():
     space = spaces.Dict({"a": spaces.Discrete(3)})
-    with pytest.raises(A2PerfError, match="'a'.*not a Box"):
+    with pytest.raises(A2PerfError, match="'a'.*neither a Box nor a MultiBinary"):
         flat_observation_space(space)
+
+
+def test_a_multibinary_entry_flattens_to_zeros_and_ones():
+    space = spaces.Dict({"grid": spaces.Box(-2.0, 3.0, (2,), np.float32), "mask": spaces.MultiBinary((2, 2))})
+    flat = flat_observation_space(space)
+    assert flat.low.tolist() == [-2.0, -2.0, 0.0, 0.0, 0.0, 0.0]
+    assert flat.high.tolist() == [3.0, 3.0, 1.0, 1.0, 1.0, 1.0]
+    observation = {"grid": np.array([0.5, -1.0], np.float32), "mask": np.array([[1, 0], [0, 1]], np.int8)}
+    flattened = participant.flatten_observation(space, observation)
+    assert flattened.tolist() == [0.5, -1.0, 1.0, 0.0, 0.0, 1.0]
+    assert flat.contains(flattened)
+
+
+def test_a_web_env_flattened_keeps_its_mask(monkeypatch: pytest.MonkeyPatch):
+    """Web navigation's observation holds its mask as a ``MultiBinary``: it flattens, and the mask found
+    through the wrapper is the env's own (the dom backend: no browser needed)."""
+    pytest.importorskip("a2perf_web_navigation")
+    monkeypatch.setenv("A2PERF_LOAD_PLUGINS", "a2perf-web-navigation")
+    from a2perf_core.plugins import set_plugins
+
+    set_plugins(None)
+    monkeypatch.setenv(participant.TASK_ENV, "WebNavigation-Difficulty-01-v1")
+    env = participant.flatten_observations(participant.make_env(backend="dom"))
+    flat, _ = env.reset(seed=0)
+    assert env.observation_space.contains(flat)
+    mask = participant.action_mask(env)
+    assert np.array_equal(mask, env.unwrapped.action_masks()) and mask.any()
+    flat, *_ = env.step(int(np.flatnonzero(mask)[0]))
+    assert env.observation_space.contains(flat)
+    assert np.array_equal(flat[-mask.size :].astype(bool), participant.action_mask(env))
+    env.close()
 
 
 def test_the_mask_is_found_through_wrappers():
