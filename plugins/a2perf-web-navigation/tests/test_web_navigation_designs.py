@@ -219,6 +219,31 @@ def test_plugin_registers_tasks_and_assets(a2perf_plugins):
     assert assets["web-navigation-designs-02"].spec.path == "web_navigation/designs/02.json"
 
 
+def test_each_version_generalizes_over_its_own_tasks(a2perf_plugins):
+    """A -v1 policy acts in the masked layout: its generalization phase runs the -v1 levels, and a -v0
+    run keeps the -v0 levels (the tasks marked ``generalization``)."""
+    import gin
+
+    from a2perf_core.runner.run import generalization_set
+    from a2perf_core.settings import RunSettings, apply_gin
+
+    tasks = a2perf_plugins(plugin).registry.tasks
+    levels = (1, 2, 3)
+    for task_id in ("WebNavigation-Difficulty-02-v1", "WebNavigation-v1"):
+        gin.clear_config()
+        settings = RunSettings(task_id=task_id, submission="x")
+        apply_gin(settings, [tasks[task_id].spec.gin_files["generalization"]], [])
+        assert settings.generalization_tasks == tuple(f"WebNavigation-Difficulty-{n:02d}-v1" for n in levels)
+    gin.clear_config()
+    settings = RunSettings(task_id="WebNavigation-Difficulty-02-v0", submission="x")
+    apply_gin(settings, [tasks["WebNavigation-Difficulty-02-v0"].spec.gin_files["generalization"]], [])
+    assert settings.generalization_tasks is None
+    assert generalization_set("WebNavigation-Difficulty-02-v0") == [
+        f"WebNavigation-Difficulty-{n:02d}-v0" for n in levels
+    ]
+    gin.clear_config()
+
+
 def test_a2perf_generalization_tasks_stay_distinct_in_compat(a2perf_plugins):
     pytest.importorskip("a2perf.constants", reason="needs a2perf-compat")
     from a2perf.constants import GENERALIZATION_TASKS

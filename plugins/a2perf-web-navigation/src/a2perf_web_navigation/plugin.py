@@ -12,6 +12,8 @@ GIN_FILES = {
     "inference": "a2perf_web_navigation:gin/inference.gin",
     "generalization": "a2perf_web_navigation:gin/generalization.gin",
 }
+#: the -v1 tasks generalize over the -v1 levels (the -v0 set is the tasks marked ``generalization``)
+GIN_FILES_V1 = {**GIN_FILES, "generalization": "a2perf_web_navigation:gin/generalization_v1.gin"}
 _COMMIT = "9451529bbc457fa51892ad760fdf8f987b688cfa"
 _URL = "https://raw.githubusercontent.com/Farama-Foundation/a2perf-web-nav/{commit}/environment_generation/data/{n:02d}.json"
 _LICENSE = "Apache-2.0 (file headers of google-research compositional_rl/gwob; the repository has no LICENSE file)"
@@ -51,7 +53,7 @@ def _task(task_id: str, description: str, kwargs: dict, generalization: bool = F
         domain="web_navigation",
         description=description,
         kwargs=kwargs,
-        gin_files=GIN_FILES,
+        gin_files=GIN_FILES_V1 if task_id.endswith("-v1") else GIN_FILES,
         generalization=generalization,
     )
 
