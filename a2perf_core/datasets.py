@@ -2,9 +2,8 @@
 producing it cost.
 
 The root is Minari's own (``MINARI_DATASETS_PATH``, else Minari's default under the home folder), so a
-dataset written by ``a2perf data collect`` loads with plain ``minari.load_dataset(dataset_id)``.
-Ids are ``a2perf/<task id>/<skill>-v<N>`` (Minari's namespaced form), e.g.
-``a2perf/QuadrupedLocomotion-DogPace-v1/expert-v0``.
+dataset written there loads with plain ``minari.load_dataset(dataset_id)``.
+Ids are ``a2perf/<task id>/<skill>-v<N>`` (Minari's namespaced form).
 """
 
 from __future__ import annotations
