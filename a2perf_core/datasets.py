@@ -28,6 +28,7 @@ def dataset_id(task_id: str, skill: str, version: int = 0) -> str:
 
 def dataset_root() -> Path:
     """Minari's dataset root (made if missing)."""
+    _require_minari()
     from minari.storage.datasets_root_dir import get_dataset_path
 
     return get_dataset_path()

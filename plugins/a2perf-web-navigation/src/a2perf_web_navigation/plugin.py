@@ -46,14 +46,14 @@ VERSION_KWARGS = {
 GENERALIZATION_WEBSITES = (1, 5, 10)
 
 
-def _task(task_id: str, description: str, kwargs: dict, generalization: bool = False) -> Task:
+def _task(task_id: str, description: str, kwargs: dict, version: int, generalization: bool = False) -> Task:
     return Task(
         id=task_id,
         entry_point=ENTRY_POINT,
         domain="web_navigation",
         description=description,
         kwargs=kwargs,
-        gin_files=GIN_FILES_V1 if task_id.endswith("-v1") else GIN_FILES,
+        gin_files=GIN_FILES_V1 if version == 1 else GIN_FILES,
         generalization=generalization,
     )
 
@@ -68,6 +68,7 @@ def a2perf_register_tasks(register: Callable[[Task], None]) -> None:
                     f"WebNavigation-Difficulty-{level:02d}-v{version}",
                     f"fill and submit generated websites of difficulty level {level} in headless Chromium ({what})",
                     {"difficulty": level, "num_websites": 10, "seed": 0, **layout},
+                    version,
                     generalization=version == 0,
                 )
             )
@@ -76,6 +77,7 @@ def a2perf_register_tasks(register: Callable[[Task], None]) -> None:
                 f"WebNavigation-v{version}",
                 f"web navigation with a chosen difficulty=1..3 or designs (list, or 'a2perf-original') ({what})",
                 {"num_websites": 10, "seed": 0, **layout},
+                version,
             )
         )
     for websites in GENERALIZATION_WEBSITES:
@@ -84,6 +86,7 @@ def a2perf_register_tasks(register: Callable[[Task], None]) -> None:
                 f"WebNavigation-Difficulty-01-Websites-{websites:02d}-v0",
                 f"A2Perf's generalization task difficulty_level_1_num_websites_{websites}",
                 {"difficulty": 1, "num_websites": websites, "seed": 0, **VERSION_KWARGS[0]},
+                0,
             )
         )
 
