@@ -221,7 +221,7 @@ def metrics_command(as_json: bool) -> None:
 
 @click.group("data")
 def data_group() -> None:
-    """Public data the installed plugins need."""
+    """Public data the installed plugins need, and offline datasets collected from policies."""
 
 
 @data_group.command("list")
@@ -293,3 +293,117 @@ def data_fetch(names: tuple[str, ...], fetch_all: bool, force: bool) -> None:
                 failures.append(f"{asset.name}: download from {asset.url or asset.package} failed: {exc}")
     if failures:
         raise A2PerfError("some assets could not be fetched:\n  " + "\n  ".join(failures))
+
+
+def _is_run_folder(value: str) -> bool:
+    from pathlib import Path
+
+    return (Path(value) / "run.json").is_file()
+
+
+@data_group.command("skills")
+@click.argument("runs", nargs=-1, required=True)
+@json_option
+def data_skills(runs: tuple[str, ...], as_json: bool) -> None:
+    """Skill level of each trained run (checkpoint) by its evaluated return (its recorded inference episodes),
+    with A2Perf's thresholds (docs/datasets.md)."""
+    from a2perf_core.skills import assign_recorded
+
+    missing = [r for r in runs if not _is_run_folder(r)]
+    if missing:
+        raise A2PerfError(f"not run folders (no run.json): {', '.join(missing)}")
+    assignment = assign_recorded(runs)
+    if as_json:
+        checkpoints = {run: {"return": assignment.returns[run], "level": assignment.levels[run]} for run in runs}
+        print_json({"thresholds": assignment.thresholds.to_json(), "checkpoints": checkpoints})
+        return
+    bands = assignment.thresholds.bands()
+    print_table(
+        f"skill levels (mean {assignment.thresholds.mean:.6g}, std {assignment.thresholds.std:.6g})",
+        ["run", "evaluated return", "level"],
+        ((run, f"{assignment.returns[run]:.6g}", assignment.levels[run] or "none (between bands)") for run in runs),
+    )
+    for level, (low, high) in bands.items():
+        click.echo(f"{level}: return in [{low:.6g}, {high:.6g}]")
+
+
+@data_group.command("collect")
+@click.option("--task", "task_id", required=True, help="Task to collect on.")
+@click.option(
+    "--policy",
+    "policies",
+    multiple=True,
+    required=True,
+    help="A submission, or run folders that trained one (checkpoints; repeatable).",
+)
+@click.option("--skill", required=True, help="Skill level: novice, intermediate, expert (or your own word).")
+@click.option("--episodes", type=click.IntRange(min=1), required=True, help="Episodes in the dataset.")
+@click.option(
+    "--declared",
+    is_flag=True,
+    help="Keep every checkpoint given and record the level as declared, instead of choosing by evaluated return.",
+)
+@click.option("--seed", type=int, default=0, show_default=True, help="Episode k starts from reset(seed=SEED+k).")
+@click.option("--version", "version", type=click.IntRange(min=0), default=0, show_default=True)
+@click.option("--jobs", type=click.IntRange(min=1), default=1, show_default=True, help="Checkpoints at once.")
+@click.option("--no-energy", is_flag=True, help="Do not measure the collection's energy (recorded as not measured).")
+def data_collect(
+    task_id: str,
+    policies: tuple[str, ...],
+    skill: str,
+    episodes: int,
+    declared: bool,
+    seed: int,
+    version: int,
+    jobs: int,
+    no_energy: bool,
+) -> None:
+    """Write a Minari dataset of a policy's episodes, with its generating policy, skill level and data cost.
+
+    Given run folders, the checkpoints at SKILL by evaluated return (`a2perf data skills`) are rolled out
+    and merged; their training cost counts in the data cost."""
+    from pathlib import Path
+
+    from a2perf_core.collection import collect
+
+    runs = [p for p in policies if _is_run_folder(p)]
+    submissions = [p for p in policies if p not in runs]
+    if len(submissions) > 1:
+        raise A2PerfError(f"--policy names more than one submission: {', '.join(submissions)}")
+    if not submissions:
+        references = {json.loads((Path(r) / "run.json").read_text())["submission"]["reference"] for r in runs}
+        if len(references) != 1:
+            raise A2PerfError(f"the runs trained different submissions ({', '.join(sorted(references))}): give one")
+        submissions = [references.pop()]
+    choice = None
+    if runs and not declared:
+        from a2perf_core.skills import assign_recorded
+
+        assignment = assign_recorded(runs)
+        runs = assignment.at(skill)
+        choice = assignment.choice(skill)
+
+    def progress(done: int, total: int) -> None:
+        click.echo(f"{done}/{total} episodes", err=True)
+
+    result = collect(
+        task_id,
+        submissions[0],
+        skill=skill,
+        episodes=episodes,
+        from_runs=runs,
+        seed=seed,
+        version=version,
+        jobs=jobs,
+        measure_energy=not no_energy,
+        progress=progress,
+        skill_choice=choice,
+    )
+    cost = result.data_cost
+    energy = "not measured" if cost["energy_kwh"] is None else f"{cost['energy_kwh']:.6g} kWh"
+    click.echo(
+        f"{result.dataset_id}: {result.episodes} episodes, {result.env_steps} steps, "
+        f"mean return {sum(result.returns) / len(result.returns):.6g}; data cost {energy}, "
+        f"{cost['env_steps']} env steps, {cost['wall_time_s']:.1f} s"
+    )
+    click.echo(f"written to {result.path}")
