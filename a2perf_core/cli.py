@@ -301,18 +301,53 @@ def _is_run_folder(value: str) -> bool:
     return (Path(value) / "run.json").is_file()
 
 
+def _trained_submission(runs: Sequence[str]) -> str:
+    """The one submission the runs trained, as their ``run.json`` names it."""
+    from pathlib import Path
+
+    references = {json.loads((Path(r) / "run.json").read_text())["submission"]["reference"] for r in runs}
+    if len(references) != 1:
+        raise A2PerfError(f"the runs trained different submissions ({', '.join(sorted(references))}): give one")
+    return references.pop()
+
+
+def _assign_skills(
+    runs: Sequence[str],
+    task_id: str | None,
+    episodes: int | None,
+    jobs: int,
+    energy: bool,
+    seed: int = 0,
+    policy: str | None = None,
+) -> Any:
+    """Levels of ``runs`` by their recorded inference returns, or (``episodes``) a fresh evaluation."""
+    from a2perf_core.skills import assign_recorded, evaluate
+
+    if episodes is None:
+        return assign_recorded(runs)
+    if task_id is None:
+        raise A2PerfError("a fresh evaluation needs --task")
+    submission = policy or _trained_submission(runs)
+    return evaluate(task_id, submission, runs, episodes=episodes, seed=seed, jobs=jobs, measure_energy=energy)
+
+
 @data_group.command("skills")
 @click.argument("runs", nargs=-1, required=True)
+@click.option("--task", "task_id", help="Task to evaluate on (with --episodes).")
+@click.option(
+    "--episodes",
+    type=click.IntRange(min=1),
+    help="Evaluate each run afresh over this many episodes (default: its recorded inference episodes).",
+)
+@click.option("--jobs", type=click.IntRange(min=1), default=1, show_default=True, help="Runs evaluated at once.")
 @json_option
-def data_skills(runs: tuple[str, ...], as_json: bool) -> None:
-    """Skill level of each trained run (checkpoint) by its evaluated return (its recorded inference episodes),
-    with A2Perf's thresholds (docs/datasets.md)."""
-    from a2perf_core.skills import assign_recorded
-
+def data_skills(runs: tuple[str, ...], task_id: str | None, episodes: int | None, jobs: int, as_json: bool) -> None:
+    """Skill level of each trained run (checkpoint) by its evaluated return, with A2Perf's thresholds
+    (docs/datasets.md)."""
     missing = [r for r in runs if not _is_run_folder(r)]
     if missing:
         raise A2PerfError(f"not run folders (no run.json): {', '.join(missing)}")
-    assignment = assign_recorded(runs)
+    assignment = _assign_skills(runs, task_id, episodes, jobs, True)
     if as_json:
         checkpoints = {run: {"return": assignment.returns[run], "level": assignment.levels[run]} for run in runs}
         print_json({"thresholds": assignment.thresholds.to_json(), "checkpoints": checkpoints})
@@ -343,6 +378,12 @@ def data_skills(runs: tuple[str, ...], as_json: bool) -> None:
     is_flag=True,
     help="Keep every checkpoint given and record the level as declared, instead of choosing by evaluated return.",
 )
+@click.option(
+    "--eval-episodes",
+    type=click.IntRange(min=1),
+    help="Choose the checkpoints by a fresh evaluation over this many episodes each (its cost counts in the "
+    "data cost); default: their recorded inference episodes.",
+)
 @click.option("--seed", type=int, default=0, show_default=True, help="Episode k starts from reset(seed=SEED+k).")
 @click.option("--version", "version", type=click.IntRange(min=0), default=0, show_default=True)
 @click.option("--jobs", type=click.IntRange(min=1), default=1, show_default=True, help="Checkpoints at once.")
@@ -353,6 +394,7 @@ def data_collect(
     skill: str,
     episodes: int,
     declared: bool,
+    eval_episodes: int | None,
     seed: int,
     version: int,
     jobs: int,
@@ -362,8 +404,6 @@ def data_collect(
 
     Given run folders, the checkpoints at SKILL by evaluated return (`a2perf data skills`) are rolled out
     and merged; their training cost counts in the data cost."""
-    from pathlib import Path
-
     from a2perf_core.collection import collect
 
     runs = [p for p in policies if _is_run_folder(p)]
@@ -371,15 +411,10 @@ def data_collect(
     if len(submissions) > 1:
         raise A2PerfError(f"--policy names more than one submission: {', '.join(submissions)}")
     if not submissions:
-        references = {json.loads((Path(r) / "run.json").read_text())["submission"]["reference"] for r in runs}
-        if len(references) != 1:
-            raise A2PerfError(f"the runs trained different submissions ({', '.join(sorted(references))}): give one")
-        submissions = [references.pop()]
+        submissions = [_trained_submission(runs)]
     choice = None
     if runs and not declared:
-        from a2perf_core.skills import assign_recorded
-
-        assignment = assign_recorded(runs)
+        assignment = _assign_skills(runs, task_id, eval_episodes, jobs, not no_energy, seed, submissions[0])
         runs = assignment.at(skill)
         choice = assignment.choice(skill)
 

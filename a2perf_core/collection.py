@@ -48,6 +48,8 @@ class RolloutJob:
     episodes: int
     seed: int
     participant_args: Mapping[str, Any]
+    #: False: keep each episode's seed and rewards only (an evaluation, not a dataset)
+    record: bool = True
 
 
 @attrs.frozen
@@ -113,14 +115,18 @@ def roll_out(job: RolloutJob) -> Rollout:
             while True:
                 action = calls.infer(policy, calls.preprocess(observation))
                 observation, reward, terminated, truncated, _ = env.step(action)
-                observations.append(observation)
-                actions.append(action)
+                if job.record:
+                    observations.append(observation)
+                    actions.append(action)
                 rewards.append(float(reward))
                 terminations.append(bool(terminated))
                 truncations.append(bool(truncated))
                 if terminated or truncated:
                     break
             steps += len(rewards)
+            if not job.record:
+                episodes.append({"id": k, "seed": episode_seed, "rewards": rewards})
+                continue
             episodes.append(
                 {
                     "id": k,
@@ -162,11 +168,21 @@ def generating_run(run_dir: str | Path, task_id: str, content_hash: str) -> dict
     return {
         "kind": "training",
         "run": str(folder),
+        "policy_dir": str(policy_dir(folder, info)),
         "seed": info.get("seed"),
         "started": info.get("started"),
         "content_hash": recorded,
         **datasets.training_cost(folder),
     }
+
+
+def policy_dir(run_dir: Path, info: Mapping[str, Any]) -> Path:
+    """Where the run's training left its policy, i.e. its inference phase's ``participant.run_dir()``: the run
+    folder, or its ``participant/`` folder for an ``--untrusted`` run."""
+    from a2perf_core.participant import PARTICIPANT_DIR
+
+    untrusted = (info.get("trust") or {}).get("mode") == "untrusted"
+    return (run_dir / PARTICIPANT_DIR if untrusted else run_dir).resolve()
 
 
 def _energy_meter(task_id: str, seed: int, folder: Path) -> tuple[Any, Any] | None:
@@ -182,6 +198,49 @@ def _energy_meter(task_id: str, seed: int, folder: Path) -> tuple[Any, Any] | No
     context = PhaseContext(phase="collect", run_dir=folder, task_id=task_id, seed=seed, pid=os.getpid())
     metric.start(context)
     return metric, context
+
+
+def measured_rollouts(
+    task_id: str,
+    seed: int,
+    rollout_jobs: Sequence[RolloutJob],
+    jobs: int,
+    measure_energy: bool,
+    progress: Progress | None = None,
+) -> tuple[list[Rollout], dict[str, Any]]:
+    """The rollouts of ``rollout_jobs`` (``jobs`` processes at once, results in job order) and their cost:
+    ``energy_kwh`` (the energy plugin's measurement over this process tree; None when not measured),
+    ``env_steps`` and ``wall_time_s``."""
+    import tempfile
+
+    from a2perf_core.runner.wallclock import SpanMarks, span_path
+
+    total = sum(job.episodes for job in rollout_jobs)
+    rollouts: list[Rollout] = []
+    with tempfile.TemporaryDirectory(prefix="a2perf-collect-") as scratch:
+        meter = _energy_meter(task_id, seed, Path(scratch)) if measure_energy else None
+        span = SpanMarks(span_path(scratch, "collect"))
+        began = time.monotonic()
+        span.mark("started")
+        try:
+            workers = min(jobs, len(rollout_jobs))
+            with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
+                done = 0
+                for rollout in pool.map(roll_out, rollout_jobs):
+                    rollouts.append(rollout)
+                    done += len(rollout.episodes)
+                    if progress is not None:
+                        progress(done, total)
+        finally:
+            span.mark("ended")
+            wall_time = time.monotonic() - began
+            energy_values = meter[0].stop(meter[1]) if meter is not None else []
+    energy = next((v.value for v in energy_values if v.name == datasets.ENERGY_METRIC), None)
+    return rollouts, {
+        "energy_kwh": None if energy is None else float(energy),
+        "env_steps": sum(r.env_steps for r in rollouts),
+        "wall_time_s": wall_time,
+    }
 
 
 def collect(
@@ -204,10 +263,9 @@ def collect(
 
     ``from_runs``: the run folders whose trained policies generate the data (checkpoints); empty, the
     submission is rolled out bare. ``skill_choice``: how ``skill`` was chosen (e.g.
-    :meth:`a2perf_core.skills.SkillAssignment.choice`); without it the level is recorded as declared.
+    :meth:`a2perf_core.skills.SkillAssignment.choice`); without it the level is recorded as declared. When
+    the choice holds a ``cost`` (a fresh evaluation of the checkpoints), that cost counts in the data cost.
     """
-    import tempfile
-
     from a2perf_core.envs import get_task
     from a2perf_core.runner.results import submission_content_hash, submission_label
     from a2perf_core.runner.submission import load_submission
@@ -226,7 +284,7 @@ def collect(
     submission = load_submission(str(policy))
     content_hash = submission_content_hash(submission.root)
     runs = [generating_run(r, task_id, content_hash) for r in from_runs]
-    sources = [str(Path(r).resolve()) for r in from_runs] or [None]
+    sources = [r["policy_dir"] for r in runs] or [None]
     if episodes < len(sources):
         raise A2PerfError(f"{episodes} episodes cannot cover {len(sources)} checkpoints: ask for at least one each")
     shares = split_episodes(episodes, len(sources))
@@ -236,37 +294,12 @@ def collect(
         for run, start, share in zip(sources, starts, shares, strict=True)
     ]
 
-    with tempfile.TemporaryDirectory(prefix="a2perf-collect-") as scratch:
-        meter = _energy_meter(task_id, seed, Path(scratch)) if measure_energy else None
-        from a2perf_core.runner.wallclock import SpanMarks, span_path
-
-        span = SpanMarks(span_path(scratch, "collect"))
-        began = time.monotonic()
-        span.mark("started")
-        rollouts: list[Rollout] = []
-        try:
-            with ProcessPoolExecutor(max_workers=min(jobs, len(rollout_jobs)), mp_context=get_context("spawn")) as pool:
-                done = 0
-                for rollout in pool.map(roll_out, rollout_jobs):
-                    rollouts.append(rollout)
-                    done += len(rollout.episodes)
-                    if progress is not None:
-                        progress(done, episodes)
-        finally:
-            span.mark("ended")
-            wall_time = time.monotonic() - began
-            energy_values = meter[0].stop(meter[1]) if meter is not None else []
-    energy = next((v.value for v in energy_values if v.name == datasets.ENERGY_METRIC), None)
+    rollouts, collection_cost = measured_rollouts(task_id, seed, rollout_jobs, jobs, measure_energy, progress)
     collected = [e for r in rollouts for e in r.episodes]
-    env_steps = sum(r.env_steps for r in rollouts)
-    collection_cost = {
-        "kind": "collection",
-        "episodes": len(collected),
-        "energy_kwh": None if energy is None else float(energy),
-        "env_steps": env_steps,
-        "wall_time_s": wall_time,
-    }
-    cost_sources = [collection_cost, *runs]
+    env_steps = collection_cost["env_steps"]
+    collection_cost = {"kind": "collection", "episodes": len(collected), **collection_cost}
+    extra = [dict(skill_choice["cost"])] if skill_choice is not None and "cost" in skill_choice else []
+    cost_sources = [collection_cost, *extra, *runs]
     data_cost = {**datasets.total_cost(cost_sources), "sources": cost_sources}
     returns = tuple(float(sum(e["rewards"])) for e in collected)
     _write(minari, dataset_id, task_id, collected, submission_label(str(policy), content_hash))

@@ -82,6 +82,8 @@ class SkillAssignment:
     levels: Mapping[str, str | None]
     #: how the returns were obtained (``recorded inference episodes`` or a fresh evaluation)
     evaluation: str
+    #: a fresh evaluation's cost (``energy_kwh``, ``env_steps``, ``wall_time_s``); None for recorded returns
+    cost: Mapping[str, Any] | None = None
 
     def at(self, level: str) -> list[str]:
         """The checkpoints at ``level``; a one-line error for an unknown level or none at it."""
@@ -97,20 +99,25 @@ class SkillAssignment:
 
     def choice(self, level: str) -> dict[str, Any]:
         """The metadata of how ``level``'s checkpoints were chosen."""
-        return {
+        choice = {
             "level": level,
             "chosen_by": "evaluated return",
             "evaluation": self.evaluation,
             "thresholds": self.thresholds.to_json(),
             "checkpoints": {c: {"return": self.returns[c], "level": self.levels[c]} for c in self.returns},
         }
+        if self.cost is not None:
+            choice["cost"] = {"kind": "skill evaluation", **self.cost}
+        return choice
 
 
-def assign(returns: Mapping[str, float], evaluation: str) -> SkillAssignment:
+def assign(returns: Mapping[str, float], evaluation: str, cost: Mapping[str, Any] | None = None) -> SkillAssignment:
     """Levels of the checkpoints whose evaluated returns are ``returns`` (checkpoint -> return)."""
     thresholds = SkillThresholds.of(list(returns.values()))
     levels = {name: thresholds.level(value) for name, value in returns.items()}
-    return SkillAssignment(thresholds=thresholds, returns=dict(returns), levels=levels, evaluation=evaluation)
+    return SkillAssignment(
+        thresholds=thresholds, returns=dict(returns), levels=levels, evaluation=evaluation, cost=cost
+    )
 
 
 def recorded_return(run_dir: str | Path) -> float:
@@ -126,3 +133,35 @@ def recorded_return(run_dir: str | Path) -> float:
 def assign_recorded(run_dirs: Sequence[str | Path]) -> SkillAssignment:
     """Levels of runs by the returns their inference phases recorded."""
     return assign({str(d): recorded_return(d) for d in run_dirs}, "the runs' recorded inference episodes")
+
+
+def evaluate(
+    task_id: str,
+    policy: str | Path,
+    run_dirs: Sequence[str | Path],
+    *,
+    episodes: int,
+    seed: int = 0,
+    jobs: int = 1,
+    measure_energy: bool = True,
+) -> SkillAssignment:
+    """Levels of runs by a fresh evaluation: each run's trained policy plays ``episodes`` episodes from
+    seeds ``seed``, ``seed + 1``, ... (the same seeds for every checkpoint); its cost is kept, so a dataset
+    collected with this choice counts it in its data cost."""
+    from a2perf_core.collection import RolloutJob, generating_run, measured_rollouts
+    from a2perf_core.runner.results import submission_content_hash
+    from a2perf_core.runner.submission import load_submission
+
+    if not isinstance(episodes, int) or isinstance(episodes, bool) or episodes < 1:
+        raise A2PerfError(f"evaluation episodes must be a positive integer, not {episodes!r}")
+    content_hash = submission_content_hash(load_submission(str(policy)).root)
+    runs = [generating_run(r, task_id, content_hash) for r in run_dirs]
+    jobs_list = [
+        RolloutJob(task_id, str(policy), run["policy_dir"], 0, episodes, seed, {}, record=False) for run in runs
+    ]
+    rollouts, cost = measured_rollouts(task_id, seed, jobs_list, jobs, measure_energy)
+    returns = {
+        str(d): sum(sum(e["rewards"]) for e in r.episodes) / len(r.episodes)
+        for d, r in zip(run_dirs, rollouts, strict=True)
+    }
+    return assign(returns, f"fresh: {episodes} episodes per checkpoint from seed {seed}", cost)

@@ -182,3 +182,63 @@ def test_cli_collects_the_checkpoints_at_the_level(root, tmp_path):
     assert datasets.data_cost(dataset_id)["env_steps"] == 24 + 10  # two episodes and the one run's training
     bad = CliRunner().invoke(main, ["data", "collect", "--task", TASK, "--skill", "novice", "--episodes", "1"])
     assert bad.exit_code == 2 and "--policy" in bad.output
+
+
+SEEDED_POLICY = '''
+import json
+
+import numpy as np
+
+from a2perf_core import participant
+
+
+def load_policy(env, **kwargs):
+    """A random legal placement seeded by the checkpoint: each run folder is another policy."""
+    return np.random.default_rng(json.loads((participant.run_dir() / "policy.json").read_text())["seed"])
+
+
+def preprocess_observation(observation):
+    return observation
+
+
+def infer_once(policy, observation):
+    return int(policy.choice(np.flatnonzero(observation["mask"])))
+'''
+
+
+def test_fresh_evaluation_counts_in_the_data_cost(root, tmp_path):
+    from a2perf_core.skills import evaluate
+
+    agent = tmp_path / "seeded"
+    agent.mkdir()
+    for name, text in {"__init__.py": "", "requirements.txt": "", "train.py": "def train():\n    pass\n"}.items():
+        (agent / name).write_text(text)
+    (agent / "inference.py").write_text(SEEDED_POLICY)
+    digest = submission_content_hash(agent)
+    runs = []
+    for i in range(3):
+        run = training_run(tmp_path / f"ckpt{i}", energy=0.001, steps=100, wall=2.0, content_hash=digest)
+        (run / "policy.json").write_text(json.dumps({"seed": i}))
+        runs.append(run)
+    assignment = evaluate(TASK, str(agent), runs, episodes=2, seed=3, jobs=2, measure_energy=False)
+    assert assignment.cost["env_steps"] == 3 * 2 * 12
+    assert len(set(assignment.returns.values())) == 3  # three different policies
+    choice = assignment.choice("intermediate")
+    chosen = assignment.at("intermediate")
+    result = collect(
+        TASK,
+        str(agent),
+        skill="intermediate",
+        episodes=2 * len(chosen),
+        from_runs=chosen,
+        seed=3,
+        measure_energy=False,
+        skill_choice=choice,
+    )
+    cost = datasets.data_cost(result.dataset_id)
+    assert [s["kind"] for s in cost["sources"]] == ["collection", "skill evaluation", *["training"] * len(chosen)]
+    assert cost["env_steps"] == result.env_steps + 72 + 100 * len(chosen)
+    # the checkpoint's collected episodes replay its evaluation: same policy, same seeds
+    first = result.returns[:2]
+    assert sum(first) / 2 == pytest.approx(assignment.returns[chosen[0]])
+    assert datasets.metadata(result.dataset_id)[datasets.SKILL_KEY]["evaluation"].startswith("fresh: 2 episodes")
