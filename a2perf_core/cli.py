@@ -385,7 +385,9 @@ def data_skills(runs: tuple[str, ...], task_id: str | None, episodes: int | None
     "data cost); default: their recorded inference episodes.",
 )
 @click.option("--seed", type=int, default=0, show_default=True, help="Episode k starts from reset(seed=SEED+k).")
-@click.option("--version", "version", type=click.IntRange(min=0), default=0, show_default=True)
+@click.option(
+    "--version", "version", type=click.IntRange(min=0), default=0, show_default=True, help="N of the id's -vN."
+)
 @click.option("--jobs", type=click.IntRange(min=1), default=1, show_default=True, help="Checkpoints at once.")
 @click.option("--no-energy", is_flag=True, help="Do not measure the collection's energy (recorded as not measured).")
 def data_collect(

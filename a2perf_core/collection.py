@@ -226,7 +226,18 @@ def measured_rollouts(
             workers = min(jobs, len(rollout_jobs))
             with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
                 done = 0
-                for rollout in pool.map(roll_out, rollout_jobs):
+                futures = [pool.submit(roll_out, job) for job in rollout_jobs]
+                for job, future in zip(rollout_jobs, futures, strict=True):
+                    try:
+                        rollout = future.result()
+                    except A2PerfError:
+                        raise
+                    except Exception as exc:  # the participant's code, or its process, failed
+                        where = job.run_dir or job.reference
+                        message = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+                        raise A2PerfError(
+                            f"rolling out {where} failed: {type(exc).__name__}: {message}".rstrip(": ")
+                        ) from None
                     rollouts.append(rollout)
                     done += len(rollout.episodes)
                     if progress is not None:

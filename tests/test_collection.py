@@ -109,6 +109,7 @@ def training_run(folder: Path, *, energy: float | None, steps: int, wall: float,
     return folder
 
 
+@pytest.mark.slow
 def test_data_cost_is_collection_plus_generating_runs(root, tmp_path):
     digest = submission_content_hash(RANDOM)
     runs = [
@@ -128,6 +129,7 @@ def test_data_cost_is_collection_plus_generating_runs(root, tmp_path):
     assert datasets.metadata(result.dataset_id)[datasets.POLICY_KEY]["checkpoints"] == [str(r) for r in runs]
 
 
+@pytest.mark.slow
 def test_run_without_energy_leaves_the_sum_unmeasured(root, tmp_path):
     run = training_run(tmp_path / "a", energy=None, steps=100, wall=3.0, content_hash=submission_content_hash(RANDOM))
     result = collect(TASK, str(RANDOM), skill="novice", episodes=1, from_runs=[run])
@@ -206,6 +208,7 @@ def infer_once(policy, observation):
 '''
 
 
+@pytest.mark.slow
 def test_fresh_evaluation_counts_in_the_data_cost(root, tmp_path):
     from a2perf_core.skills import evaluate
 
@@ -242,3 +245,35 @@ def test_fresh_evaluation_counts_in_the_data_cost(root, tmp_path):
     first = result.returns[:2]
     assert sum(first) / 2 == pytest.approx(assignment.returns[chosen[0]])
     assert datasets.metadata(result.dataset_id)[datasets.SKILL_KEY]["evaluation"].startswith("fresh: 2 episodes")
+
+
+def test_a_failing_policy_is_a_one_line_error(root, tmp_path):
+    agent = tmp_path / "broken"
+    agent.mkdir()
+    for name, text in {"__init__.py": "", "requirements.txt": "", "train.py": "def train():\n    pass\n"}.items():
+        (agent / name).write_text(text)
+    (agent / "inference.py").write_text(
+        "def load_policy(env, **kwargs):\n    return None\n\n\n"
+        "def preprocess_observation(observation):\n    return observation\n\n\n"
+        "def infer_once(policy, observation):\n    raise ValueError('no action today\\nsecond line')\n"
+    )
+    result = CliRunner().invoke(
+        main,
+        [
+            "data",
+            "collect",
+            "--task",
+            TASK,
+            "--policy",
+            str(agent),
+            "--skill",
+            "novice",
+            "--episodes",
+            "1",
+            "--no-energy",
+        ],
+    )
+    assert result.exit_code == 2
+    assert "ValueError: no action today" in result.output
+    assert "second line" not in result.output and "Traceback" not in result.output
+    assert "a2perf/CircuitTraining-Synthetic-v0/novice-v0" not in minari.list_local_datasets()
