@@ -277,3 +277,21 @@ def test_a_failing_policy_is_a_one_line_error(root, tmp_path):
     assert "ValueError: no action today" in result.output
     assert "second line" not in result.output and "Traceback" not in result.output
     assert "a2perf/CircuitTraining-Synthetic-v0/novice-v0" not in minari.list_local_datasets()
+
+
+def test_training_cost_reads_the_runs_own_records(tmp_path):
+    run = training_run(tmp_path / "a", energy=0.25, steps=333, wall=7.5, content_hash="sha256:x")
+    assert datasets.training_cost(run) == {"energy_kwh": 0.25, "env_steps": 333, "wall_time_s": 7.5}
+    (run / "train_log.csv").unlink()  # a baseline that does not train makes no env
+    (run / "metrics.json").unlink()
+    assert datasets.training_cost(run) == {"energy_kwh": None, "env_steps": 0, "wall_time_s": 7.5}
+    info = json.loads((run / "run.json").read_text())
+    info["phases"]["train"]["status"] = "failed"
+    (run / "run.json").write_text(json.dumps(info))
+    with pytest.raises(A2PerfError, match="train phase 'failed'"):
+        datasets.training_cost(run)
+    assert datasets.total_cost([{"energy_kwh": 1.0, "env_steps": 2, "wall_time_s": 3.0}] * 2) == {
+        "energy_kwh": 2.0,
+        "env_steps": 4,
+        "wall_time_s": 6.0,
+    }
