@@ -295,7 +295,7 @@ def collect(
     submission = load_submission(str(policy))
     content_hash = submission_content_hash(submission.root)
     runs = [generating_run(r, task_id, content_hash) for r in from_runs]
-    sources = [r["policy_dir"] for r in runs] or [None]
+    sources = [r.pop("policy_dir") for r in runs] or [None]  # the folder as given names the run in the metadata
     if episodes < len(sources):
         raise A2PerfError(f"{episodes} episodes cannot cover {len(sources)} checkpoints: ask for at least one each")
     shares = split_episodes(episodes, len(sources))

@@ -295,3 +295,37 @@ def test_training_cost_reads_the_runs_own_records(tmp_path):
         "env_steps": 4,
         "wall_time_s": 6.0,
     }
+
+
+@pytest.mark.slow
+def test_dataset_from_real_runs_charges_their_recorded_training(root, tmp_path):
+    """Two real runs of the random baseline (60 training steps each), then a dataset from both."""
+    out = tmp_path / "runs"
+    ran = CliRunner().invoke(
+        main,
+        ["run", str(RANDOM), "--task", TASK, "--seeds", "0,1", "--out", str(out)]
+        + ["--gin-param", "RunSettings.num_train_steps = 60", "--gin-param", "RunSettings.num_inference_episodes = 2"]
+        + ["--gin-param", "RunSettings.num_generalization_episodes = 1"],
+    )
+    assert ran.exit_code == 0, ran.output
+    runs = [out / "seed_0", out / "seed_1"]
+    collected = CliRunner().invoke(
+        main,
+        ["data", "collect", "--task", TASK, "--skill", "intermediate", "--episodes", "2"]
+        + ["--policy", str(runs[0]), "--policy", str(runs[1])],
+    )
+    assert collected.exit_code == 0, collected.output
+    cost = datasets.data_cost("a2perf/CircuitTraining-Synthetic-v0/intermediate-v0")
+    collection = cost["sources"][0]
+    energy = [
+        next(
+            v["value"]
+            for v in json.loads((r / "metrics.json").read_text())
+            if v["name"] == "energy.total" and v["phase"] == "train"
+        )
+        for r in runs
+    ]
+    walls = [json.loads((r / "run.json").read_text())["phases"]["train"]["wall_time_s"] for r in runs]
+    assert cost["env_steps"] == 2 * 12 + 60 + 60
+    assert cost["energy_kwh"] == pytest.approx(collection["energy_kwh"] + sum(energy))
+    assert cost["wall_time_s"] == pytest.approx(collection["wall_time_s"] + sum(walls))
