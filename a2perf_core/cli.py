@@ -221,7 +221,7 @@ def metrics_command(as_json: bool) -> None:
 
 @click.group("data")
 def data_group() -> None:
-    """Public data the installed plugins need."""
+    """Public data the installed plugins need, and offline datasets collected from policies."""
 
 
 @data_group.command("list")
@@ -293,3 +293,154 @@ def data_fetch(names: tuple[str, ...], fetch_all: bool, force: bool) -> None:
                 failures.append(f"{asset.name}: download from {asset.url or asset.package} failed: {exc}")
     if failures:
         raise A2PerfError("some assets could not be fetched:\n  " + "\n  ".join(failures))
+
+
+def _is_run_folder(value: str) -> bool:
+    from pathlib import Path
+
+    return (Path(value) / "run.json").is_file()
+
+
+def _trained_submission(runs: Sequence[str]) -> str:
+    """The one submission the runs trained, as their ``run.json`` names it."""
+    from pathlib import Path
+
+    references = {json.loads((Path(r) / "run.json").read_text())["submission"]["reference"] for r in runs}
+    if len(references) != 1:
+        raise A2PerfError(f"the runs trained different submissions ({', '.join(sorted(references))}): give one")
+    return references.pop()
+
+
+def _assign_skills(
+    runs: Sequence[str],
+    task_id: str | None,
+    episodes: int | None,
+    jobs: int,
+    energy: bool,
+    seed: int = 0,
+    policy: str | None = None,
+) -> Any:
+    """Levels of ``runs`` by their recorded inference returns, or (``episodes``) a fresh evaluation."""
+    from a2perf_core.skills import assign_recorded, evaluate
+
+    if episodes is None:
+        return assign_recorded(runs)
+    if task_id is None:
+        raise A2PerfError("a fresh evaluation needs --task")
+    submission = policy or _trained_submission(runs)
+    return evaluate(task_id, submission, runs, episodes=episodes, seed=seed, jobs=jobs, measure_energy=energy)
+
+
+@data_group.command("skills")
+@click.argument("runs", nargs=-1, required=True)
+@click.option("--task", "task_id", help="Task to evaluate on (with --episodes).")
+@click.option(
+    "--episodes",
+    type=click.IntRange(min=1),
+    help="Evaluate each run afresh over this many episodes (default: its recorded inference episodes).",
+)
+@click.option("--jobs", type=click.IntRange(min=1), default=1, show_default=True, help="Runs evaluated at once.")
+@json_option
+def data_skills(runs: tuple[str, ...], task_id: str | None, episodes: int | None, jobs: int, as_json: bool) -> None:
+    """Skill level of each trained run (checkpoint) by its evaluated return, with A2Perf's thresholds
+    (docs/datasets.md)."""
+    missing = [r for r in runs if not _is_run_folder(r)]
+    if missing:
+        raise A2PerfError(f"not run folders (no run.json): {', '.join(missing)}")
+    assignment = _assign_skills(runs, task_id, episodes, jobs, True)
+    if as_json:
+        checkpoints = {run: {"return": assignment.returns[run], "level": assignment.levels[run]} for run in runs}
+        print_json({"thresholds": assignment.thresholds.to_json(), "checkpoints": checkpoints})
+        return
+    bands = assignment.thresholds.bands()
+    print_table(
+        f"skill levels (mean {assignment.thresholds.mean:.6g}, std {assignment.thresholds.std:.6g})",
+        ["run", "evaluated return", "level"],
+        ((run, f"{assignment.returns[run]:.6g}", assignment.levels[run] or "none (between bands)") for run in runs),
+    )
+    for level, (low, high) in bands.items():
+        click.echo(f"{level}: return in [{low:.6g}, {high:.6g}]")
+
+
+@data_group.command("collect")
+@click.option("--task", "task_id", required=True, help="Task to collect on.")
+@click.option(
+    "--policy",
+    "policies",
+    multiple=True,
+    required=True,
+    help="A submission, or run folders that trained one (checkpoints; repeatable).",
+)
+@click.option("--skill", required=True, help="Skill level: novice, intermediate, expert (or your own word).")
+@click.option("--episodes", type=click.IntRange(min=1), required=True, help="Episodes in the dataset.")
+@click.option(
+    "--declared",
+    is_flag=True,
+    help="Keep every checkpoint given and record the level as declared, instead of choosing by evaluated return.",
+)
+@click.option(
+    "--eval-episodes",
+    type=click.IntRange(min=1),
+    help="Choose the checkpoints by a fresh evaluation over this many episodes each (its cost counts in the "
+    "data cost); default: their recorded inference episodes.",
+)
+@click.option("--seed", type=int, default=0, show_default=True, help="Episode k starts from reset(seed=SEED+k).")
+@click.option(
+    "--version", "version", type=click.IntRange(min=0), default=0, show_default=True, help="N of the id's -vN."
+)
+@click.option("--jobs", type=click.IntRange(min=1), default=1, show_default=True, help="Checkpoints at once.")
+@click.option("--no-energy", is_flag=True, help="Do not measure the collection's energy (recorded as not measured).")
+def data_collect(
+    task_id: str,
+    policies: tuple[str, ...],
+    skill: str,
+    episodes: int,
+    declared: bool,
+    eval_episodes: int | None,
+    seed: int,
+    version: int,
+    jobs: int,
+    no_energy: bool,
+) -> None:
+    """Write a Minari dataset of a policy's episodes, with its generating policy, skill level and data cost.
+
+    Given run folders, the checkpoints at SKILL by evaluated return (`a2perf data skills`) are rolled out
+    and merged; their training cost counts in the data cost."""
+    from a2perf_core.collection import collect
+
+    runs = [p for p in policies if _is_run_folder(p)]
+    submissions = [p for p in policies if p not in runs]
+    if len(submissions) > 1:
+        raise A2PerfError(f"--policy names more than one submission: {', '.join(submissions)}")
+    if not submissions:
+        submissions = [_trained_submission(runs)]
+    choice = None
+    if runs and not declared:
+        assignment = _assign_skills(runs, task_id, eval_episodes, jobs, not no_energy, seed, submissions[0])
+        runs = assignment.at(skill)
+        choice = assignment.choice(skill)
+
+    def progress(done: int, total: int) -> None:
+        click.echo(f"{done}/{total} episodes", err=True)
+
+    result = collect(
+        task_id,
+        submissions[0],
+        skill=skill,
+        episodes=episodes,
+        from_runs=runs,
+        seed=seed,
+        version=version,
+        jobs=jobs,
+        measure_energy=not no_energy,
+        progress=progress,
+        skill_choice=choice,
+    )
+    cost = result.data_cost
+    energy = "not measured" if cost["energy_kwh"] is None else f"{cost['energy_kwh']:.6g} kWh"
+    click.echo(
+        f"{result.dataset_id}: {result.episodes} episodes, {result.env_steps} steps, "
+        f"mean return {sum(result.returns) / len(result.returns):.6g}; data cost {energy}, "
+        f"{cost['env_steps']} env steps, {cost['wall_time_s']:.1f} s"
+    )
+    click.echo(f"written to {result.path}")

@@ -12,6 +12,7 @@ from html import escape
 
 import attrs
 
+from a2perf_report.datacost import QUANTITIES, DataCostRow, cost_text
 from a2perf_report.plots import Plot, Unavailable
 from a2perf_report.provenance import Provenance
 from a2perf_report.runs import RunEntry
@@ -32,6 +33,24 @@ class ReportContent:
     unavailable: tuple[Unavailable, ...]
     provenance: Provenance
     image_dir: str = "images"
+    #: runs that trained on offline datasets: their own training cost, the data cost and the sum
+    data_costs: tuple[DataCostRow, ...] = ()
+
+
+def _data_cost_lines(row: DataCostRow) -> list[tuple[str, str, str, str]]:
+    """(quantity, own training, data, sum) of one run, as text."""
+    lines = []
+    for field, (label, unit) in QUANTITIES.items():
+        name = f"{label} ({unit})" if unit else label
+        lines.append(
+            (
+                name,
+                cost_text(row.own[field], field),
+                cost_text(row.data[field], field),
+                cost_text(row.total[field], field),
+            )
+        )
+    return lines
 
 
 def _phase_text(row: Row) -> str:
@@ -200,6 +219,32 @@ def _html_provenance(p: Provenance) -> str:
     return "\n".join(parts)
 
 
+def _html_data_costs(content: ReportContent) -> str:
+    if not content.data_costs:
+        return ""
+    parts = [
+        "<h2>Data cost</h2><p class='meta'>runs that trained on offline datasets: the run's own training, "
+        "producing its datasets (collection and the training of the policies that generated them), and the sum</p>",
+        "<table class='data-cost'><thead><tr><th class='metric'>submission</th><th class='metric'>task</th>"
+        "<th>seed</th><th class='metric'>datasets</th><th class='metric'>quantity</th><th>own training</th>"
+        "<th>data cost</th><th>sum</th></tr></thead><tbody>",
+    ]
+    for row in content.data_costs:
+        run = row.run
+        for name, own, data, total in _data_cost_lines(row):
+            title = f" title='{escape(row.own_missing)}'" if row.own_missing else ""
+            parts.append(
+                f"<tr data-run='{escape(str(run.run_dir))}' data-quantity='{escape(name)}'>"
+                f"<td class='left'>{escape(run.submission)}</td><td class='left'>{escape(run.task)}</td>"
+                f"<td>{'' if run.seed is None else run.seed}</td>"
+                f"<td class='left'>{escape(', '.join(row.dataset_ids))}</td><td class='left'>{escape(name)}</td>"
+                f"<td class='own'{title}>{escape(own)}</td><td class='data'>{escape(data)}</td>"
+                f"<td class='sum'>{escape(total)}</td></tr>"
+            )
+    parts.append("</tbody></table>")
+    return "\n".join(parts)
+
+
 def render_html(content: ReportContent) -> str:
     chips = "".join(
         f"<span class='{'failed' if failed else ''}'>{escape(s)} · {escape(t)} · {n} runs"
@@ -221,6 +266,7 @@ def render_html(content: ReportContent) -> str:
         f"<div class='chips'>{chips}</div>\n<h2>Results</h2>\n{_html_table(content)}\n"
         f"<h2>Figures</h2><div class='figures'>{figures}</div>\n"
         + (f"<h3>Not available</h3><ul class='unavailable'>{unavailable}</ul>" if unavailable else "")
+        + f"\n{_html_data_costs(content)}"
         + f"\n<h2>Runs</h2>{_html_runs(content)}\n{_html_provenance(content.provenance)}\n</body></html>\n"
     )
 
@@ -264,6 +310,23 @@ def render_markdown(content: ReportContent) -> str:
         lines += [f"![{plot.title}]({content.image_dir}/{plot.filename})", "", f"*{plot.title}*: {plot.caption}", ""]
     for u in content.unavailable:
         lines.append(f"- not available: **{u.title}**: {u.reason}")
+    if content.data_costs:
+        lines += [
+            "",
+            "## Data cost",
+            "",
+            "Runs that trained on offline datasets: the run's own training, producing its datasets, and the sum.",
+            "",
+            "| submission | task | seed | datasets | quantity | own training | data cost | sum |",
+            "|---|---|---:|---|---|---:|---:|---:|",
+        ]
+        for row in content.data_costs:
+            run = row.run
+            for name, own, data, total in _data_cost_lines(row):
+                lines.append(
+                    f"| {_md(run.submission)} | {_md(run.task)} | {'' if run.seed is None else run.seed} | "
+                    f"{_md(', '.join(row.dataset_ids))} | {name} | {own} | {data} | {total} |"
+                )
     lines += ["", "## Runs", "", "| submission | task | seed | status | reason |", "|---|---|---:|---|---|"]
     for run in content.runs:
         lines.append(
@@ -337,6 +400,21 @@ def render_latex(content: ReportContent) -> str:
             r"\end{figure}",
             "",
         ]
+    if content.data_costs:
+        lines += [
+            r"\begin{table}[t]",
+            r"\centering\small",
+            r"\caption{Data cost: the run's own training, producing its datasets, and the sum.}",
+            r"\begin{tabular}{lllrrr}",
+            r"\toprule",
+            r"submission & task & quantity & own training & data cost & sum \\",
+            r"\midrule",
+        ]
+        for row in content.data_costs:
+            for name, own, data, total in _data_cost_lines(row):
+                cells = [row.run.submission, row.run.task, name, own, data, total]
+                lines.append(" & ".join(latex_escape(c) for c in cells) + r" \\")
+        lines += [r"\bottomrule", r"\end{tabular}", r"\end{table}", ""]
     lines.append("% reproduce:")
     lines += [f"%   {command}" for command in content.provenance.commands]
     return "\n".join(lines) + "\n"

@@ -7,6 +7,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from a2perf_report.datacost import data_cost_rows
 from a2perf_report.errors import ReportInputError
 from a2perf_report.plots import IMAGE_FORMATS, draw_figures
 from a2perf_report.provenance import collect_provenance
@@ -34,6 +35,7 @@ def build_content(run_dirs: Sequence[str | Path], image_format: str = "png", tit
         unavailable=tuple(unavailable),
         provenance=collect_provenance(runs),
         image_dir=IMAGE_DIR,
+        data_costs=tuple(data_cost_rows(runs)),
     )
 
 
