@@ -23,7 +23,7 @@ from a2perf_web_navigation.designs import WebsiteDesign
 from a2perf_web_navigation.dom import DomSite, PageLayout, dom_site, js_string, loosely_equal, loosely_true
 from a2perf_web_navigation.env import WebNavigationEnv
 from a2perf_web_navigation.errors import ActionError, DesignError
-from a2perf_web_navigation.primitives import CHECK, EXIT, NEXT, RADIO, SELECT, SUBMIT, TOGGLE, TYPE
+from a2perf_web_navigation.primitives import CHECK, DUMMY_FIELD, EXIT, NEXT, RADIO, SELECT, SUBMIT, TOGGLE, TYPE
 from a2perf_web_navigation.vocabulary import TokenTable
 
 #: element kinds (``data-a``) as codes; anything else is a plain click
@@ -189,7 +189,14 @@ class WebNavigationVectorEnv(VectorEnv):
         self._layouts: dict[PageLayout, _Layout] = {}
         self._signatures: dict[Any, int] = {}
         self._sanitized: dict[tuple[int, int, int], int] = {}
-        self._profiles: dict[tuple[int, tuple[Any, ...]], dict[str, np.ndarray]] = {}
+        #: per profile value (keyed by type and value): its profile-token row and its per-slot facts
+        self._value_ids: dict[tuple[type, Any], int] = {}
+        self._value_table = np.zeros((16, 6), np.int64)
+        self._none = self._value_id(None)
+        keys = [[DUMMY_FIELD, *sorted(d.fields)][: self.F] for d in designs]
+        self._site_keys = np.zeros((len(sites), self.F), np.int64)  #: profile-token rows of the keys
+        for s, site_keys in enumerate(keys):
+            self._site_keys[s, : len(site_keys)] = [self._profile_tokens.row(k) for k in site_keys]
 
         N, E, F = num_envs, self.E, self.F
         width = self._table.kind.shape[1]
@@ -202,7 +209,7 @@ class WebNavigationVectorEnv(VectorEnv):
         self._seen = np.zeros((N, width), bool)
         self._touched = np.zeros((N, F), bool)
         self._radio = np.full((N, groups), -1, np.int64)  #: the checked radio of each group, -1 for none
-        #: per env and profile slot (past the profile: None): the tables of :meth:`_encode_profile`
+        #: per env and profile slot (past the profile: None): the facts of :meth:`_value_id`
         self._slot_tables = np.zeros((N, 5, F if self._masked else 2 * F), np.int64)
         self._want = self._slot_tables[:, 0, :F]  #: string id of a str profile value, else -1
         self._want_bool = self._slot_tables[:, 1, :F]  #: 1 / 0 for a True / False value, else -1
@@ -244,7 +251,7 @@ class WebNavigationVectorEnv(VectorEnv):
         actions = np.asarray(actions)
         if actions.shape != (self.num_envs,):
             raise DesignError(f"step() needs {self.num_envs} actions, got shape {actions.shape}")
-        if actions.dtype == bool or not np.issubdtype(actions.dtype, np.integer):
+        if actions.dtype.kind not in "iu":
             raise ActionError(f"actions must be integers, got dtype {actions.dtype}")
         actions = actions.astype(np.int64)
         restart = self._autoreset
@@ -328,13 +335,19 @@ class WebNavigationVectorEnv(VectorEnv):
         obs["dom_features"][rows[m], new_focus[m], 0] = 1
         self._focus[rows] = new_focus
 
-        # potential and the submit's verdict from the fields' state
-        correct = self._correct(rows, site)
-        n_fields = self._table.fields[site]
-        touched_right = np.count_nonzero(correct & self._touched[rows], axis=1)
-        phi = np.divide(touched_right, n_fields, out=np.zeros(len(rows)), where=n_fields > 0)
+        # potential and the submit's verdict from the fields' state, where a control was used or submitted
         submit, leave = kind == _SUBMIT, kind == _EXIT
-        raw_rows = np.where(submit, np.where(np.count_nonzero(correct, axis=1) == n_fields, 1.0, -1.0), 0.0)
+        judged = np.flatnonzero(focusing | submit)
+        phi = self._phi[rows]
+        raw_rows = np.zeros(len(rows))
+        if len(judged):
+            r = rows[judged]
+            correct = self._correct(r, site[judged])
+            n_fields = self._table.fields[site[judged]]
+            touched_right = np.count_nonzero(correct & self._touched[r], axis=1)
+            phi[judged] = np.divide(touched_right, n_fields, out=np.zeros(len(r)), where=n_fields > 0)
+            verdict = np.where(np.count_nonzero(correct, axis=1) == n_fields, 1.0, -1.0)
+            raw_rows[judged] = np.where(submit[judged], verdict, 0.0)
         raw_rows[leave] = -1.0
         done_rows = submit | leave
         changed |= done_rows
@@ -501,19 +514,23 @@ class WebNavigationVectorEnv(VectorEnv):
 
     def _start(self, envs: list[int], seeds: list[int | None], options: dict[str, Any] | None) -> None:
         """The sub-envs' next episodes (``DomPage`` at ``build``), their pages written whole."""
-        profiles = []
-        for i in envs:
+        width = self._slot_tables.shape[2]
+        values = np.full((len(envs), width), self._none, np.int64)
+        for j, i in enumerate(envs):
             website, profile = self.envs[i].draw_episode(seed=seeds[i], options=options)
-            s = self._env_sites[i][website]
-            self._website[i], self._site[i] = website, s
-            values = list(profile.values())
-            self._profile_values[i] = values
-            profiles.append(self._encode_profile(s, values, list(profile)))
+            self._website[i], self._site[i] = website, self._env_sites[i][website]
+            drawn = self._profile_values[i] = list(profile.values())
+            values[j, : len(drawn)] = [self._value_id(v) for v in drawn]
+            self._n_profile[i] = len(drawn)
         rows = np.array(envs)
-        self._n_profile[rows] = [p["n"] for p in profiles]
-        for key in ("profile_key", "profile_value", "profile_key_mask", "profile_value_mask"):
-            self._obs[key][rows] = np.stack([p[key] for p in profiles])
-        self._slot_tables[rows] = np.stack([p["slots"] for p in profiles])
+        facts = self._value_table[values]
+        tokens = self._profile_tokens.table
+        key_ids, value_ids = tokens[self._site_keys[self._site[rows]]], tokens[facts[:, : self.F, 0]]
+        self._obs["profile_key"][rows] = key_ids
+        self._obs["profile_value"][rows] = value_ids
+        self._obs["profile_key_mask"][rows] = key_ids != 0
+        self._obs["profile_value_mask"][rows] = value_ids != 0
+        self._slot_tables[rows] = facts[:, :, 1:].transpose(0, 2, 1)
         self._values[rows] = self._table.initial[self._site[rows]]
         for state in (self._checked, self._tampered, self._seen, self._touched):
             state[rows] = False
@@ -527,40 +544,26 @@ class WebNavigationVectorEnv(VectorEnv):
             self._menus[i] = ()
         self._write_pages(rows, [self._page_layout(i) for i in envs], fresh=True)
 
-    def _encode_profile(self, site: int, values: list[Any], keys: list[str]) -> dict[str, Any]:
-        """A profile's observation arrays (as ``WebNavigationEnv._encode_profile``) and its per-slot
-        tables (``slots``: the rows of ``_slot_tables``), cached per site and values."""
-        cache_key = (site, tuple((type(v), v) for v in values))
-        found = self._profiles.get(cache_key)
-        if found is not None:
-            return found
-        if len(self._profiles) > 4096:
-            self._profiles.clear()
-        F, P = self.F, self.P
-        table = self._profile_tokens
-        key_rows = [table.row(k) for k in keys[:F]]
-        value_rows = [table.row(str(v)) for v in values[:F]]
-        key_ids, value_ids = np.zeros((F, P), np.int32), np.zeros((F, P), np.int32)
-        key_ids[: len(key_rows)] = table.table[key_rows]
-        value_ids[: len(value_rows)] = table.table[value_rows]
-        width = self._slot_tables.shape[2]
-        padded = values[:width] + [None] * (width - len(values[:width]))
-        strings = self._strings
-        slots = np.full((5, width), -1, np.int64)
-        slots[0, :F] = [strings.id(v) if isinstance(v, str) else -1 for v in padded[:F]]
-        slots[1, :F] = [int(v) if isinstance(v, bool) else -1 for v in padded[:F]]
-        slots[2] = [strings.id("" if v is None else js_string(v)) for v in padded]
-        slots[3] = [loosely_true(v) for v in padded]
-        slots[4] = [v is True for v in padded]
-        found = {
-            "profile_key": key_ids,
-            "profile_value": value_ids,
-            "profile_key_mask": (key_ids != 0).astype(np.float32),
-            "profile_value_mask": (value_ids != 0).astype(np.float32),
-            "slots": slots,
-            "n": len(values),
-        }
-        self._profiles[cache_key] = found
+    def _value_id(self, value: Any) -> int:
+        """The row of a profile value in ``_value_table``: the profile-token row of ``str(value)``
+        (as ``WebNavigationEnv._encode_profile``), the string id it is judged against (str values,
+        else -1), 1 / 0 for True / False (else -1), the string id of what typing it types, whether
+        it is loosely true and whether it is True."""
+        key = (type(value), value)
+        found = self._value_ids.get(key)
+        if found is None:
+            found = self._value_ids[key] = len(self._value_ids)
+            if found == len(self._value_table):
+                self._value_table = np.concatenate([self._value_table, np.zeros_like(self._value_table)])
+            strings = self._strings
+            self._value_table[found] = (
+                self._profile_tokens.row(str(value)),
+                strings.id(value) if isinstance(value, str) else -1,
+                int(value) if isinstance(value, bool) else -1,
+                strings.id("" if value is None else js_string(value)),
+                loosely_true(value),
+                value is True,
+            )
         return found
 
     def _write_pages(self, envs: np.ndarray, layouts: list[_Layout], fresh: bool) -> None:
