@@ -1,6 +1,6 @@
 """The dom backend alone (no browser): hand-laid-out pages, JavaScript's comparisons, invariants over
 random designs, determinism, the oracle's analytic return, and the vectorised env against
-Gymnasium's SyncVectorEnv. Its equality with Chromium is the differential test's job."""
+Gymnasium's SyncVectorEnv and against single dom envs. Its equality with Chromium is the differential test's job."""
 
 from __future__ import annotations
 
@@ -234,10 +234,12 @@ def test_vector_env_equals_single_dom_envs_on_any_action(layout, source, element
 
 
 def test_vector_env_refuses_bad_actions():
-    from a2perf_web_navigation.errors import ActionError
+    from a2perf_web_navigation.errors import ActionError, EpisodeError
     from a2perf_web_navigation.vector import WebNavigationVectorEnv
 
     vector = WebNavigationVectorEnv(2, difficulty=1, num_websites=2)
+    with pytest.raises(EpisodeError, match="before reset"):
+        vector.step(np.array([0, 0]))
     vector.reset(seed=0)
     with pytest.raises(ActionError, match="outside Discrete"):
         vector.step(np.array([0, vector.single_action_space.n]))

@@ -22,7 +22,7 @@ from gymnasium.vector.utils import batch_space
 from a2perf_web_navigation.designs import WebsiteDesign
 from a2perf_web_navigation.dom import DomSite, PageLayout, dom_site, js_string, loosely_equal, loosely_true
 from a2perf_web_navigation.env import WebNavigationEnv
-from a2perf_web_navigation.errors import ActionError, DesignError
+from a2perf_web_navigation.errors import ActionError, DesignError, EpisodeError
 from a2perf_web_navigation.primitives import CHECK, DUMMY_FIELD, EXIT, NEXT, RADIO, SELECT, SUBMIT, TOGGLE, TYPE
 from a2perf_web_navigation.vocabulary import TokenTable
 
@@ -139,7 +139,8 @@ class WebNavigationVectorEnv(VectorEnv):
     """``num_envs`` dom-backend web navigation envs; every other keyword goes to each sub-env.
 
     ``copy=False`` returns the internal observation buffers themselves (valid until the next
-    ``step``), as Gymnasium's ``SyncVectorEnv(copy=False)`` does."""
+    ``step``), as Gymnasium's ``SyncVectorEnv(copy=False)`` does. ``envs`` are the sub-envs, kept
+    for their websites and random generators: their own episode state is not advanced."""
 
     metadata = {"autoreset_mode": AutoresetMode.NEXT_STEP}
 
@@ -168,7 +169,7 @@ class WebNavigationVectorEnv(VectorEnv):
         self._tokens = TokenTable(self.L)
         self._profile_tokens = TokenTable(self.P)
         self._strings = _Strings(self._tokens)
-        self._true, self._false, self._empty = (self._strings.id(t) for t in ("True", "False", ""))
+        self._true, self._false = self._strings.id("True"), self._strings.id("False")
 
         sites: list[DomSite] = []
         designs: list[WebsiteDesign] = []
@@ -230,7 +231,7 @@ class WebNavigationVectorEnv(VectorEnv):
         self._phi = np.zeros(N, np.float64)
         self._last_reward = np.zeros(N, np.float64)
         self._autoreset = np.zeros(N, bool)
-        self._rows = np.arange(N)
+        self._started = False
 
     def reset(
         self, *, seed: int | list[int | None] | None = None, options: dict[str, Any] | None = None
@@ -243,11 +244,14 @@ class WebNavigationVectorEnv(VectorEnv):
             raise DesignError(f"reset() got {len(seeds)} seeds for {self.num_envs} envs")
         self._start(list(range(self.num_envs)), seeds, options)
         self._autoreset[:] = False
+        self._started = True
         return self._observation(), self._infos(np.zeros(self.num_envs))
 
     def step(
         self, actions: np.ndarray
     ) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
+        if not self._started or self.closed:
+            raise EpisodeError("step() before reset() or after close()")
         actions = np.asarray(actions)
         if actions.shape != (self.num_envs,):
             raise DesignError(f"step() needs {self.num_envs} actions, got shape {actions.shape}")
