@@ -5,10 +5,11 @@ The sub-envs are :class:`~a2perf_web_navigation.env.WebNavigationEnv` with ``bac
 episode state of all of them lives in tables here (per env and element: value, checked, tampered,
 seen; per env: site, page, open menus, focus, steps, potential), so that a step of every env is a
 few array operations (action decoding, value and check updates, marks, potential, rewards,
-termination, the observation's changed rows). What stays per env in Python is what is rare: radio
-groups, pressing next or a navbar toggle (a new layout), and resets. The semantics are those of
-:class:`~a2perf_web_navigation.dom.DomPage`; a test checks that the result equals a
-``SyncVectorEnv`` of the same sub-envs (next-step autoreset) step by step.
+termination, resets, the observation's changed rows). What stays per env in Python is what is rare
+or needs the env's own generator: radio groups, pressing next or a navbar toggle (the change
+signature of the new layout) and drawing a new episode. The semantics are those of
+:class:`~a2perf_web_navigation.dom.DomPage`; tests check that the result equals a
+``SyncVectorEnv`` of the same sub-envs and, on any action, single dom envs, step by step.
 """
 
 from __future__ import annotations
