@@ -572,63 +572,58 @@ class WebNavigationVectorEnv(VectorEnv):
         return found
 
     def _write_pages(self, envs: np.ndarray, layouts: list[_Layout], fresh: bool) -> None:
-        """The page rows of the observation of sub-envs ``envs``, whole, for their new layouts (one
-        array operation per part for all of them): tokens with their values, features with tampered
-        and new (after a press; none at ``fresh``, an episode's start) and no focus, the element,
-        joint and action masks."""
-        obs, E, F = self._obs, self.E, self.F
-        count = len(envs)
-        n = np.array([layout.n for layout in layouts], np.int64)
-        env_rows = np.repeat(envs, n)
-        rows = np.concatenate([layout.rows for layout in layouts])
-        shown = np.concatenate([layout.shown for layout in layouts])
-        features = np.concatenate([layout.features for layout in layouts])
-        if fresh:
-            tokens = np.concatenate([layout.fresh_tokens for layout in layouts])
-            token_mask = np.concatenate([layout.fresh_mask for layout in layouts])
-        else:
-            tokens = np.concatenate([layout.tokens for layout in layouts])
+        """The page rows of the observation of sub-envs ``envs``, whole, for their new layouts:
+        tokens with their values, features with tampered and new (after a press; none at ``fresh``,
+        an episode's start) and no focus, the element, joint and action masks. The values shown are
+        gathered for all envs at once; the rows are copied as slices, one env after the other (a
+        few envs per step: cheaper than building ragged indices)."""
+        obs, F = self._obs, self.F
+        tokens_all, masks_all, features_all = obs["dom_elements"], obs["dom_attribute_mask"], obs["dom_features"]
+        elements_mask, joint, seen = obs["dom_elements_mask"], obs["dom_profile_joint_mask"], self._seen
+        env_list = envs.tolist()
+        if not fresh:
             slots = np.array([len(layout.slot_rows) for layout in layouts], np.int64)
-            at = np.concatenate([layout.slot_rows for layout in layouts]) + np.repeat(np.cumsum(n) - n, slots)
             slot_env = np.repeat(envs, slots)
             elements = np.concatenate([layout.slot_elements for layout in layouts])
             checked = np.where(self._checked[slot_env, elements], self._true, self._false)
             is_check = np.concatenate([layout.slot_checked for layout in layouts])
-            values = np.where(is_check, checked, self._values[slot_env, elements])
-            tokens[at, 1] = self._tokens.table[self._strings.row[values]]
-            token_mask = tokens != 0
-            features[:, 1] = self._tampered[env_rows, shown]
-            features[:, 2] = ~self._seen[env_rows, shown]
-        before = self._written[envs]
-        extra = np.maximum(before - n, 0)
-        if extra.any():
-            clear_env = np.repeat(envs, extra)
-            clear_rows = np.arange(int(extra.sum())) - np.repeat(np.cumsum(extra) - extra - n, extra)
-            obs["dom_elements"][clear_env, clear_rows] = 0
-            obs["dom_attribute_mask"][clear_env, clear_rows] = 0
-            obs["dom_features"][clear_env, clear_rows] = 0
-            obs["dom_elements_mask"][clear_env, clear_rows] = 0
-        obs["dom_elements"][env_rows, rows] = tokens
-        obs["dom_attribute_mask"][env_rows, rows] = token_mask
-        obs["dom_features"][env_rows, rows] = features
-        obs["dom_elements_mask"][env_rows, rows] = 1
-        visible = np.array([layout.visible for layout in layouts], np.int64)
-        self._seen[envs] = False
-        self._seen[np.repeat(envs, visible), np.concatenate([layout.elements for layout in layouts])] = True
-        columns = np.arange(E) < n[:, None]
-        n_fields = np.minimum(self._n_profile[envs], F)
-        fields = np.arange(F) < n_fields[:, None]
-        obs["dom_profile_joint_mask"][envs] = fields[:, :, None] & columns[:, None, :]
-        if self._masked:
-            typeable = np.zeros((count, E), np.int8)
-            typeable[np.repeat(np.arange(count), n), rows] = np.concatenate([layout.typeable for layout in layouts])
-            mask = fields[:, :, None] * typeable[:, None, :]
-            mask[:, 0] = columns
-            obs["mask"][envs] = mask.reshape(count, -1)
-        self._elements[env_rows, rows] = shown
-        for i, layout in zip(envs.tolist(), layouts, strict=True):
+            values = self._tokens.table[
+                self._strings.row[np.where(is_check, checked, self._values[slot_env, elements])]
+            ]
+            ends = np.cumsum(slots).tolist()
+        for j, (i, layout) in enumerate(zip(env_list, layouts, strict=True)):
+            n, before = layout.n, int(self._written[i])
+            tokens, token_mask, features = tokens_all[i], masks_all[i], features_all[i]
+            if fresh:
+                tokens[:n] = layout.fresh_tokens
+                token_mask[:n] = layout.fresh_mask
+                features[:n] = layout.features
+            else:
+                tokens[:n] = layout.tokens
+                tokens[layout.slot_rows, 1] = values[ends[j] - len(layout.slot_rows) : ends[j]]
+                np.not_equal(tokens[:n], 0, out=token_mask[:n], casting="unsafe")
+                features[:n] = layout.features
+                features[:n, 1] = self._tampered[i, layout.shown]
+                features[:n, 2] = ~seen[i, layout.shown]
+            if before > n:
+                tokens[n:before] = 0
+                token_mask[n:before] = 0
+                features[n:before] = 0
+                elements_mask[i, n:before] = 0
+            elements_mask[i, :n] = 1
+            n_fields = min(int(self._n_profile[i]), F)
+            joint[i, :, :before] = 0
+            joint[i, :n_fields, :n] = 1
+            if self._masked:
+                mask = obs["mask"][i].reshape(F, self.E)
+                mask[:, :before] = 0
+                mask[0, :n] = 1
+                mask[1:n_fields, :n] = layout.typeable
+            seen[i] = False
+            seen[i, layout.elements] = True
+            self._elements[i, :n] = layout.shown
             self._layout[i] = layout
-        self._visible[envs] = visible
-        self._written[envs] = n
+            self._visible[i] = layout.visible
+            self._written[i] = n
         self._focus[envs] = -1
         self._new_shown[envs] = not fresh
