@@ -7,7 +7,7 @@ seen; per env: site, page, open menus, focus, steps, potential), so that a step 
 few array operations (action decoding, value and check updates, marks, potential, rewards,
 termination, resets, the observation's changed rows). What stays per env in Python is what is rare
 or needs the env's own generator: radio groups, pressing next or a navbar toggle (the change
-signature of the new layout) and drawing a new episode. The semantics are those of
+signature of the new layout), drawing a new episode and copying a new layout's rows. The semantics are those of
 :class:`~a2perf_web_navigation.dom.DomPage`; tests check that the result equals a
 ``SyncVectorEnv`` of the same sub-envs and, on any action, single dom envs, step by step.
 """
