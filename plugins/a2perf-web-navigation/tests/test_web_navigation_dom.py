@@ -1,6 +1,6 @@
 """The dom backend alone (no browser): hand-laid-out pages, JavaScript's comparisons, invariants over
 random designs, determinism, the oracle's analytic return, and the vectorised env against
-Gymnasium's SyncVectorEnv. Its equality with Chromium is the differential test's job."""
+Gymnasium's SyncVectorEnv and against single dom envs. Its equality with Chromium is the differential test's job."""
 
 from __future__ import annotations
 
@@ -166,6 +166,87 @@ def test_vector_env_equals_sync_vector_env_of_dom_envs(layout):
     assert vector.observation_space.contains(obs)
     vector.close()
     reference.close()
+
+
+def random_designs(rng: np.random.Generator, count: int) -> list[WebsiteDesign]:
+    """Designs of any primitives on up to four pages (navbars, radios, duplicates and all)."""
+    names = sorted(PRIMITIVES)
+    return [
+        design(*[names[k] for k in rng.integers(len(names), size=size)], pages=rng.integers(4, size=size).tolist())
+        for size in rng.integers(0, 24, size=count)
+    ]
+
+
+@pytest.mark.parametrize(
+    ("layout", "source", "elements"),
+    [("a2perf", 1, 250), ("masked", 2, 250), ("a2perf", "random", 250), ("masked", "random", 250)]
+    + [("a2perf", "random", 9), ("masked", 3, 9)],
+)
+def test_vector_env_equals_single_dom_envs_on_any_action(layout, source, elements):
+    """Step by step against one :class:`WebNavigationEnv` per sub-env (the same next-step autoreset
+    by hand): any action of the space (past the page, past the profile), allowed ones and the
+    oracle's, so that radios, toggles, later pages, submits, exits and truncations all occur; 9
+    elements cuts pages at E."""
+    from a2perf_web_navigation.vector import WebNavigationVectorEnv
+
+    rng = np.random.default_rng(5)
+    kwargs = dict(num_websites=5, action_layout=layout, step_limit=8, number_of_dom_elements=elements)
+    if source == "random":
+        kwargs["designs"] = random_designs(rng, 12)
+    else:
+        kwargs["difficulty"] = source
+    count = 6
+    vector = WebNavigationVectorEnv(count, seed=3, copy=False, **kwargs)
+    singles = [WebNavigationEnv(**kwargs, seed=3 + i, backend="dom") for i in range(count)]
+    obs, info = vector.reset(seed=11)
+    expected = [env.reset(seed=11 + i) for i, env in enumerate(singles)]
+    pending = [False] * count
+    ends = 0
+    for t in range(300):
+        for i, (want_obs, want_info) in enumerate(expected):
+            for key, want in want_obs.items():
+                assert np.array_equal(obs[key][i], want) and obs[key].dtype == want.dtype, (t, i, key)
+            assert {key: info[key][i].item() for key in want_info} == want_info, (t, i)
+        masks = vector.action_masks()
+        actions = []
+        for i, env in enumerate(singles):
+            assert np.array_equal(masks[i], env.action_masks()), (t, i)
+            draw = rng.random()
+            if draw < 0.3:
+                actions.append(int(rng.integers(env.action_space.n)))
+            elif draw < 0.5 and not pending[i]:
+                actions.append(optimal_action(env))
+            else:
+                actions.append(int(rng.choice(np.flatnonzero(masks[i]))))
+        obs, rewards, terminated, truncated, info = vector.step(np.array(actions))
+        for i, env in enumerate(singles):
+            if pending[i]:
+                expected[i] = env.reset()
+                outcome = (0.0, False, False)
+            else:
+                want_obs, *outcome, want_info = env.step(actions[i])
+                expected[i] = (want_obs, want_info)
+            assert (rewards[i].item(), terminated[i].item(), truncated[i].item()) == tuple(outcome), (t, i)
+            pending[i] = bool(terminated[i] or truncated[i])
+            ends += pending[i]
+    assert ends >= 30
+    vector.close()
+
+
+def test_vector_env_refuses_bad_actions():
+    from a2perf_web_navigation.errors import ActionError, EpisodeError
+    from a2perf_web_navigation.vector import WebNavigationVectorEnv
+
+    vector = WebNavigationVectorEnv(2, difficulty=1, num_websites=2)
+    with pytest.raises(EpisodeError, match="before reset"):
+        vector.step(np.array([0, 0]))
+    vector.reset(seed=0)
+    with pytest.raises(ActionError, match="outside Discrete"):
+        vector.step(np.array([0, vector.single_action_space.n]))
+    with pytest.raises(ActionError, match="must be integers"):
+        vector.step(np.array([0.0, 1.0]))
+    with pytest.raises(DesignError, match="needs 2 actions"):
+        vector.step(np.array([0]))
 
 
 @pytest.mark.browser

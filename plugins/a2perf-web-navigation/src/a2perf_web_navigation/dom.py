@@ -56,6 +56,17 @@ class Element:
             return "text"
         return "select" if self.tag == "select" else ""
 
+    def sanitize(self, text: str) -> str:
+        """The value the element keeps when ``text`` is typed or chosen: a number input drops what
+        is not a number, a select what is not an option, a text control its line breaks."""
+        if self.control == "number":
+            return text if _NUMBER.fullmatch(text) else ""
+        if self.control == "select":
+            return text if text in self.options else ""
+        if self.control == "text":
+            return text.replace("\r", "").replace("\n", "")
+        return text
+
 
 class _Parser(HTMLParser):
     """Elements in document order, each with its text (for ``ownText``) and child count."""
@@ -380,15 +391,7 @@ class DomPage:
     # --- internals ---------------------------------------------------------------------------
 
     def _set_value(self, g: int, text: str) -> None:
-        el = self.site.elements[g]
-        control = el.control
-        if control == "number":
-            text = text if _NUMBER.fullmatch(text) else ""
-        elif control == "select":
-            text = text if text in el.options else ""
-        elif control == "text":
-            text = text.replace("\r", "").replace("\n", "")
-        self.values[g] = text
+        self.values[g] = self.site.elements[g].sanitize(text)
 
     def _check_radio(self, g: int) -> None:
         for r in self.site.groups[self.site.elements[g].name]:

@@ -13,6 +13,7 @@ tasks). Either way :meth:`WebNavigationEnv.action_masks` gives the actions that 
 
 from __future__ import annotations
 
+import functools
 import io
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -71,15 +72,17 @@ def original_designs(difficulty: int) -> list[WebsiteDesign]:
     return read_design_file(str(asset_path(f"web-navigation-designs-{level:02d}")))
 
 
+@functools.lru_cache(maxsize=4096)
+def _profile_fields(design: WebsiteDesign) -> tuple[tuple[str, tuple[str | bool, ...] | None], ...]:
+    """Per profile key of ``design`` (sorted) its random choices, or None for a fixed value."""
+    return tuple((key, RANDOM_VALUES.get(key)) for key in sorted(design.fields))
+
+
 def draw_profile(design: WebsiteDesign, rng: np.random.Generator) -> dict[str, str | bool | None]:
     """The profile of one episode: sorted keys, ``_dummy`` first, random fields drawn from ``rng``."""
     profile: dict[str, str | bool | None] = {DUMMY_FIELD: None}
-    for key in sorted(design.fields):
-        if key in RANDOM_VALUES:
-            choices = RANDOM_VALUES[key]
-            profile[key] = choices[int(rng.integers(len(choices)))]
-        else:
-            profile[key] = FIXED_VALUES[key]
+    for key, choices in _profile_fields(design):
+        profile[key] = FIXED_VALUES[key] if choices is None else choices[int(rng.integers(len(choices)))]
     return profile
 
 
@@ -247,17 +250,7 @@ class WebNavigationEnv(gym.Env):
 
     def start_episode(self, seed: int | None = None, options: dict[str, Any] | None = None) -> None:
         """:meth:`reset` without building the observation (the vectorised dom env writes its own)."""
-        if self._closed:
-            raise EpisodeError("reset() on a closed env; make a new one")
-        super().reset(seed=seed)
-        rng = self.np_random
-        drawn = int(rng.integers(len(self.websites)))
-        chosen = (options or {}).get("website")
-        if chosen is not None and not 0 <= int(chosen) < len(self.websites):
-            raise DesignError(f"options['website']={chosen} but the env has {len(self.websites)} websites")
-        self.website_index = drawn if chosen is None else int(chosen)
-        design = self.websites[self.website_index]
-        self._profile = draw_profile(design, rng)
+        self.website_index, self._profile = self.draw_episode(seed=seed, options=options)
         self._profile_values = list(self._profile.values())
         self._profile_arrays = self._encode_profile()
         state = self._backend.build(self.website_index, self._profile)
@@ -266,6 +259,22 @@ class WebNavigationEnv(gym.Env):
         self._state = state
         self._phi = float(state["phi"])
         self._last_reward = 0.0
+
+    def draw_episode(
+        self, seed: int | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[int, dict[str, str | bool | None]]:
+        """The next episode's website index and profile from the env's generator, changing nothing
+        else (the vectorised dom env keeps the episode state itself)."""
+        if self._closed:
+            raise EpisodeError("reset() on a closed env; make a new one")
+        super().reset(seed=seed)
+        rng = self.np_random
+        drawn = int(rng.integers(len(self.websites)))
+        chosen = (options or {}).get("website")
+        if chosen is not None and not 0 <= int(chosen) < len(self.websites):
+            raise DesignError(f"options['website']={chosen} but the env has {len(self.websites)} websites")
+        index = drawn if chosen is None else int(chosen)
+        return index, draw_profile(self.websites[index], rng)
 
     def step(self, action: int) -> tuple[dict, float, bool, bool, dict]:
         """One action. In the ``"a2perf"`` layout, A2Perf's: field ``a // E`` (0..2F-1), element
