@@ -16,6 +16,7 @@ import fcntl
 import json
 import os
 import re
+import threading
 import time
 import warnings
 from collections.abc import Callable, Sequence
@@ -351,6 +352,7 @@ class Run:
             self._prestart(previous)
             self.metric_errors: list[str] = []
             self.metrics = instantiate_metrics(self.metric_errors)
+            self._warm_up: threading.Thread | None = self._start_warm_up()
             if settings.untrusted:
                 (run_dir / PARTICIPANT_DIR).mkdir(exist_ok=True)
             self.record = self._new_record(previous)
@@ -427,6 +429,25 @@ class Run:
             return versions
         inside = {canonicalize_name(name): version for name, version in self.environment.packages.items()}
         return {canonicalize_name(name): inside.get(canonicalize_name(name)) for name in versions}
+
+    def _start_warm_up(self) -> threading.Thread:
+        """Every metric's :meth:`~a2perf_core.metrics.Metric.warm_up`, in turn, in a background thread
+        that overlaps the phase processes' start-up; :meth:`_warmed_up` waits for it."""
+
+        def warm_up() -> None:
+            for name, metric in self.metrics.items():
+                options = self.settings.metric_options.get(name, {})
+                self._guard(name, "warm_up", lambda m=metric, o=options: m.warm_up(o))
+
+        thread = threading.Thread(target=warm_up, name="a2perf-metrics-warm-up", daemon=True)
+        thread.start()
+        return thread
+
+    def _warmed_up(self) -> None:
+        """Wait until every metric's warm-up returned (before any metric step runs)."""
+        if self._warm_up is not None:
+            self._warm_up.join()
+            self._warm_up = None
 
     def _write(self) -> None:
         write_json(self.run_dir / RUN_JSON, self.record.to_json())
@@ -598,6 +619,7 @@ class Run:
         self.record.phase_in_progress = PhaseInProgress(phase, attempt.id, pid, attempt.started)
         write_json(self.run_dir / RUN_JSON, self.record.to_json())  # before the release
         contexts = {}
+        self._warmed_up()
         for name, metric in self.metrics.items():
             ctx = PhaseContext(
                 phase=label,
@@ -656,6 +678,7 @@ class Run:
             return None
 
     def _analyze(self) -> None:
+        self._warmed_up()
         records = RunRecords(self.run_dir)
         write_json(self.run_dir / RUN_JSON, self.record.to_json())
         for name, metric in self.metrics.items():
