@@ -180,3 +180,45 @@ def test_metrics_warm_up_once_in_the_background_before_the_first_start(
     assert len(errors) == 1 and "broken_warm_up.warm_up" in errors[0] and "fails on purpose" in errors[0]
     names = {v.name for v in outcome.metrics}
     assert {"broken_warm_up.stopped", "warming.seen_at_stop", "wall_clock.inference"} <= names
+
+
+LEAVES_WORK_FOR_THE_EXIT = '''
+import atexit, os, threading, time
+from pathlib import Path
+
+OPEN_FILE = None
+
+
+def _late_write(folder):
+    time.sleep(0.3)
+    (folder / "thread.txt").write_text("thread done")
+
+
+def train():
+    """Leaves a buffered file open, a non-daemon thread running and an atexit handler: a normal exit
+    completes all three, and so must the phase process's fast one."""
+    global OPEN_FILE
+    folder = Path(os.environ["A2PERF_RUN_DIR"])
+    OPEN_FILE = open(folder / "left_open.txt", "w")
+    OPEN_FILE.write("x" * 100)
+    threading.Thread(target=_late_write, args=(folder,)).start()
+    atexit.register(lambda: (folder / "atexit.txt").write_text("atexit ran"))
+'''
+
+
+def test_the_fast_exit_finishes_what_the_participant_left(with_example_domain: Path, tmp_path: Path) -> None:
+    from a2perf_core.runner.cli import example_submission
+    from a2perf_core.runner.run import Run
+    from a2perf_core.settings import resolve_run_settings
+
+    submission = tmp_path / "submission"
+    shutil.copytree(example_submission(), submission, ignore=shutil.ignore_patterns("__pycache__"))
+    (submission / "train.py").write_text(LEAVES_WORK_FOR_THE_EXIT)
+    out = tmp_path / "run"
+    settings = resolve_run_settings(str(submission), task="ExampleCorridor-v0", phase="train")
+    outcome = Run(settings, out).execute()
+    assert outcome.phases["train"]["status"] == "ok", outcome.phases
+    assert outcome.phases["train"]["exitcodes"] == {"train": 0}
+    assert (out / "left_open.txt").read_text() == "x" * 100
+    assert (out / "thread.txt").read_text() == "thread done"
+    assert (out / "atexit.txt").read_text() == "atexit ran"
