@@ -35,6 +35,8 @@ Direction = Literal["lower", "higher", "none"]
 #: raw record files written by the runner, relative to the run directory
 TRAIN_LOG = "train_log.csv"
 TRAIN_SCALARS = "train_scalars.csv"
+#: evaluation episodes the participant ran while training, beside the training log
+EVAL_LOG = "eval_log.csv"
 INFERENCE_EPISODES = "inference_episodes.csv"
 LATENCIES = "latencies_ns.npy"
 WARMUP_LATENCIES = "warmup_latencies_ns.npy"

@@ -222,3 +222,26 @@ def test_the_fast_exit_finishes_what_the_participant_left(with_example_domain: P
     assert (out / "left_open.txt").read_text() == "x" * 100
     assert (out / "thread.txt").read_text() == "thread done"
     assert (out / "atexit.txt").read_text() == "atexit ran"
+
+
+#: a whole ``a2perf run`` in this interpreter, then which heavy modules the harness process imported
+HARNESS_IMPORTS = """
+import json, sys
+import a2perf_core.cli
+a2perf_core.cli.main(sys.argv[1:], standalone_mode=False)
+print(json.dumps(sorted({"gymnasium", "matplotlib", "scipy", "torch"} & set(sys.modules))))
+"""
+
+
+def test_the_harness_process_imports_no_gymnasium(with_example_domain: Path, tmp_path: Path) -> None:
+    """The envs live in the phase processes: the harness needs neither Gymnasium nor a plotting library."""
+    from a2perf_core.runner.cli import example_submission
+
+    out = tmp_path / "run"
+    command = [sys.executable, "-c", HARNESS_IMPORTS, "run", str(example_submission()), "--out", str(out)]
+    command += ["--task", "ExampleCorridor-v0", "--gin-param", "RunSettings.num_inference_episodes=1"]
+    environ = {**os.environ, "A2PERF_LOAD_PLUGINS": "a2perf-example-domain,a2perf-latency"}
+    done = subprocess.run(command, env=environ, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert json.loads(done.stdout.strip().splitlines()[-1]) == []
+    assert (out / "latency_inference.svg").exists()

@@ -29,6 +29,7 @@ import attrs
 from a2perf_core.envs import get_task, tasks
 from a2perf_core.errors import A2PerfError, DataMissingError
 from a2perf_core.metrics import (
+    EVAL_LOG,
     GENERALIZATION_EPISODES,
     INFERENCE_EPISODES,
     LATENCIES,
@@ -120,8 +121,6 @@ PROCESS_FILES = (phase_log, phase_error, phase_result, phase_rusage, phase_span)
 
 def phase_records(phase: str) -> tuple[str, ...]:
     """What a phase's processes record, besides each process's log, error, result and rusage files."""
-    from a2perf_core.runner.recording import EVAL_LOG  # imports Gymnasium: not at import time
-
     return {
         "train": (TRAIN_LOG, TRAIN_SCALARS, EVAL_LOG),
         "inference": (INFERENCE_EPISODES, LATENCIES, WARMUP_LATENCIES, LATENCIES_ROUNDTRIP),
