@@ -250,7 +250,7 @@ class EnergyMetric(Metric):
                 force_ram_power=self.force_ram_power,
                 pue=self.pue,
                 gpu_ids=self.gpu_ids,
-                save_to_file=False,
+                output_methods=[],  # no file, no API: the metric writes the CSV
                 project_name=project_name,
                 allow_multiple_runs=True,
                 log_level="warning",  # collected, not printed: they say which power model applies
