@@ -270,7 +270,7 @@ def breakdown(events: list[dict]) -> list[tuple[str, float]]:
     rows += [(e["kind"], e["end"] - e["start"]) for e in events if e["kind"].startswith("run set-up")]
     for e in events:
         if e["kind"] == "metric warm_up" and e["end"] - e["start"] >= 0.001:
-            what = f"  {e['metric']}.warm_up (background thread, overlaps set-up and prestarts)"
+            what = f"  {e['metric']}.warm_up (background thread, from the end of the set-up)"
             rows.append((what, e["end"] - e["start"]))
     for phase in phases:
         mine = [e for e in events if e.get("phase") == phase]

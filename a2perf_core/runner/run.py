@@ -348,10 +348,10 @@ class Run:
         try:
             self.sandbox = _checked_sandbox() if settings.untrusted else None
             previous = self._previous(resume)
+            self._prestart(previous)  # before the warm-up thread, which would slow the spawns (one GIL)
             self.metric_errors: list[str] = []
             self.metrics = instantiate_metrics(self.metric_errors)
-            self._warm_up: threading.Thread | None = self._start_warm_up()  # overlaps the prestarts
-            self._prestart(previous)
+            self._warm_up: threading.Thread | None = self._start_warm_up()
             if settings.untrusted:
                 (run_dir / PARTICIPANT_DIR).mkdir(exist_ok=True)
             self.record = self._new_record(previous)
