@@ -2,6 +2,9 @@
 
 Lifecycle, for each phase of a run (train, inference, generalization):
 
+0. once per run, as it begins, ``Metric.warm_up(options)`` runs in a background thread of the harness
+   while the phase processes start: one-time set-up (imports, hardware detection) done there is in
+   no phase's start, and so neither delays a phase nor falls near the participant's span;
 1. the runner starts the participant's child process, which waits;
 2. ``Metric.start(phase)`` is called in the harness process with ``phase.pid`` set, so a metric can
    start samplers or trackers (their start-up is outside the timed region);
@@ -32,6 +35,8 @@ Direction = Literal["lower", "higher", "none"]
 #: raw record files written by the runner, relative to the run directory
 TRAIN_LOG = "train_log.csv"
 TRAIN_SCALARS = "train_scalars.csv"
+#: evaluation episodes the participant ran while training, beside the training log
+EVAL_LOG = "eval_log.csv"
 INFERENCE_EPISODES = "inference_episodes.csv"
 LATENCIES = "latencies_ns.npy"
 WARMUP_LATENCIES = "warmup_latencies_ns.npy"
@@ -120,6 +125,12 @@ class PhaseContext:
 
 class Metric:
     """Base class of metric plugins; override only the steps you need. Defaults do nothing."""
+
+    def warm_up(self, options: Mapping[str, Any]) -> None:
+        """Called once per run, in a background thread, before the first phase's :meth:`start` (which
+        waits for it to return). For set-up that is the same for every phase and slow only the first
+        time in a process. ``options``: the metric's settings for the run (as ``PhaseContext.options``).
+        A failure is recorded as the metric's error; its phases still call :meth:`start`."""
 
     def start(self, phase: PhaseContext) -> None:
         """Called before the participant's timed region begins."""

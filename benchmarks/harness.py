@@ -19,9 +19,10 @@ Baseline and run alternate, several times each; min and median are printed, with
 (user + system) of each side's reaped process tree, which vary much less than wall time when other
 work shares the machine; then a breakdown of where the harness's time goes (an instrumented
 ``a2perf run`` in one more process: imports, plugin discovery, settings, run set-up with the phase
-processes started ahead, per phase the job handed over, each metric's start and stop, the wait until
-every prestarted process blocks, the release, env creation, the participant's span, teardown, and
-the analysis), and the harness-cost ratio ``run / (2 x baseline + 1 s)``, PASS when at most 1.
+processes started ahead, the metrics' warm-up in its background thread, per phase the job handed
+over, each metric's start and stop, the wait until every prestarted process blocks, the release,
+env creation, the participant's span, teardown, and the analysis), and the harness-cost ratio
+``run / (2 x baseline + 1 s)``, PASS when at most 1.
 
     nox -s bench -- benchmarks/harness.py
     python benchmarks/harness.py [--repeats N] [--task ID]
@@ -158,7 +159,8 @@ BREAKDOWN = textwrap.dedent(
 
     def on_guard(start, end, args, kwargs):
         _, name, step, _ = args
-        note(f"metric {step}", start, end, metric=name, phase=None if step == "analyze" else current["label"])
+        phase = None if step in ("analyze", "warm_up") else current["label"]
+        note(f"metric {step}", start, end, metric=name, phase=phase)
 
     wrap(process.ChildProcess, "prestart", on_prestart)
     wrap(process.ChildProcess, "start", on_spawn)
@@ -266,6 +268,10 @@ def breakdown(events: list[dict]) -> list[tuple[str, float]]:
         if e["kind"] in ("imports (CLI, runner)", "plugin discovery", "settings (gin, plugins)"):
             rows.append((e["kind"], e["end"] - e["start"]))
     rows += [(e["kind"], e["end"] - e["start"]) for e in events if e["kind"].startswith("run set-up")]
+    for e in events:
+        if e["kind"] == "metric warm_up" and e["end"] - e["start"] >= 0.001:
+            what = f"  {e['metric']}.warm_up (background thread, from the end of the set-up)"
+            rows.append((what, e["end"] - e["start"]))
     for phase in phases:
         mine = [e for e in events if e.get("phase") == phase]
         spawn = next(e for e in mine if e["kind"] == "spawn")

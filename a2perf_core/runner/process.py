@@ -117,7 +117,7 @@ def contained_main(jobs: Any, go: Any, placed: Any, group: str | None, harness_p
     set_parent_death_signal(signal.SIGKILL)
     if os.getppid() != harness_pid:  # the harness died before the signal was set
         os._exit(1)
-    from a2perf_core.runner.child import child_main, hold_output, prepare_imports
+    from a2perf_core.runner.child import child_main, exit_now, hold_output, prepare_imports
 
     held = hold_output()
     prepare_imports()
@@ -134,8 +134,12 @@ def contained_main(jobs: Any, go: Any, placed: Any, group: str | None, harness_p
             _end_tree_and_exit()
     try:
         child_main(job, go, held)
+        code = 0
+    except SystemExit as exc:  # the phase failed (its error is recorded), or the participant called sys.exit
+        code = 0 if exc.code is None else exc.code if isinstance(exc.code, int) else 1
     finally:
         end_descendants(os.getpid())
+    exit_now(code)
 
 
 def _end_with_harness(harness_pid: int) -> None:

@@ -31,9 +31,9 @@ from typing import Any
 
 import gymnasium as gym
 
+from a2perf_core.metrics import EVAL_LOG
+
 HEADER = "global_step,episode_return,episode_length,wall_time_s,finished\n"
-#: evaluation episodes, in the directory of the training log
-EVAL_LOG = "eval_log.csv"
 _lock = threading.Lock()
 _start = time.monotonic()
 _evaluation = threading.local()

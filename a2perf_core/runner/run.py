@@ -16,6 +16,7 @@ import fcntl
 import json
 import os
 import re
+import threading
 import time
 import warnings
 from collections.abc import Callable, Sequence
@@ -28,6 +29,7 @@ import attrs
 from a2perf_core.envs import get_task, tasks
 from a2perf_core.errors import A2PerfError, DataMissingError
 from a2perf_core.metrics import (
+    EVAL_LOG,
     GENERALIZATION_EPISODES,
     INFERENCE_EPISODES,
     LATENCIES,
@@ -119,8 +121,6 @@ PROCESS_FILES = (phase_log, phase_error, phase_result, phase_rusage, phase_span)
 
 def phase_records(phase: str) -> tuple[str, ...]:
     """What a phase's processes record, besides each process's log, error, result and rusage files."""
-    from a2perf_core.runner.recording import EVAL_LOG  # imports Gymnasium: not at import time
-
     return {
         "train": (TRAIN_LOG, TRAIN_SCALARS, EVAL_LOG),
         "inference": (INFERENCE_EPISODES, LATENCIES, WARMUP_LATENCIES, LATENCIES_ROUNDTRIP),
@@ -348,9 +348,10 @@ class Run:
         try:
             self.sandbox = _checked_sandbox() if settings.untrusted else None
             previous = self._previous(resume)
-            self._prestart(previous)
+            self._prestart(previous)  # before the warm-up thread, which would slow the spawns (one GIL)
             self.metric_errors: list[str] = []
             self.metrics = instantiate_metrics(self.metric_errors)
+            self._warm_up: threading.Thread | None = self._start_warm_up()
             if settings.untrusted:
                 (run_dir / PARTICIPANT_DIR).mkdir(exist_ok=True)
             self.record = self._new_record(previous)
@@ -427,6 +428,25 @@ class Run:
             return versions
         inside = {canonicalize_name(name): version for name, version in self.environment.packages.items()}
         return {canonicalize_name(name): inside.get(canonicalize_name(name)) for name in versions}
+
+    def _start_warm_up(self) -> threading.Thread:
+        """Every metric's :meth:`~a2perf_core.metrics.Metric.warm_up`, in turn, in a background thread
+        that overlaps the phase processes' start-up; :meth:`_warmed_up` waits for it."""
+
+        def warm_up() -> None:
+            for name, metric in self.metrics.items():
+                options = self.settings.metric_options.get(name, {})
+                self._guard(name, "warm_up", lambda m=metric, o=options: m.warm_up(o))
+
+        thread = threading.Thread(target=warm_up, name="a2perf-metrics-warm-up", daemon=True)
+        thread.start()
+        return thread
+
+    def _warmed_up(self) -> None:
+        """Wait until every metric's warm-up returned (before any metric step runs)."""
+        if self._warm_up is not None:
+            self._warm_up.join()
+            self._warm_up = None
 
     def _write(self) -> None:
         write_json(self.run_dir / RUN_JSON, self.record.to_json())
@@ -598,6 +618,7 @@ class Run:
         self.record.phase_in_progress = PhaseInProgress(phase, attempt.id, pid, attempt.started)
         write_json(self.run_dir / RUN_JSON, self.record.to_json())  # before the release
         contexts = {}
+        self._warmed_up()
         for name, metric in self.metrics.items():
             ctx = PhaseContext(
                 phase=label,
@@ -656,6 +677,7 @@ class Run:
             return None
 
     def _analyze(self) -> None:
+        self._warmed_up()
         records = RunRecords(self.run_dir)
         write_json(self.run_dir / RUN_JSON, self.record.to_json())
         for name, metric in self.metrics.items():

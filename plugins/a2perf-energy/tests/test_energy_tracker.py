@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import socket
@@ -90,7 +91,11 @@ def test_offline_smoke(tmp_path: Path, no_network: list) -> None:
     values, _ = run_phase(EnergyMetric(), tmp_path, IDLE)
 
     assert no_network == []
-    assert (tmp_path / "emissions_inference.csv").read_text().startswith("timestamp,")
+    with (tmp_path / "emissions_inference.csv").open(newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) == 1 and list(rows[0])[0] == "timestamp"
+    assert float(rows[0]["energy_consumed"]) == values["energy.total"].value
+    assert float(rows[0]["duration"]) == values["energy.duration"].value
     for name in ("energy.total", "energy.ram", "energy.emissions", "energy.mean_power", "energy.duration"):
         assert values[name].value > 0, name
     assert values["energy.cpu"].value >= 0
@@ -261,3 +266,36 @@ def test_nothing_is_imported_inside_the_tracked_interval(tmp_path: Path) -> None
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip().splitlines()[-1] == "[]"
+
+
+#: in a fresh interpreter: warm_up, then what the first phase's start still imports (A2Perf's own modules aside)
+FRESH_WARM_UP = """
+import json, os, sys
+from pathlib import Path
+from a2perf_energy import metric as energy
+from a2perf_core.metrics import PhaseContext
+
+folder = Path(sys.argv[1])
+context = PhaseContext(phase="inference", run_dir=folder, task_id="Test-v0", seed=0, pid=os.getpid())
+metric = energy.EnergyMetric()
+metric.warm_up({})
+before = set(sys.modules)
+metric.start(context)
+imported = sorted(m for m in set(sys.modules) - before if not m.startswith("a2perf"))
+window, method, _ = metric._trackers["inference"]
+warnings = {"warm_up": energy._first_tracker_warnings, "phase": method["codecarbon_warnings"]}
+print(json.dumps({"imported": imported, **warnings}))
+"""
+
+
+def test_the_warm_up_does_the_first_trackers_set_up(tmp_path: Path) -> None:
+    """After ``warm_up`` a phase's start imports nothing (pandas, requests, the TDP table: all done), and
+    what codecarbon warned once, at the warm-up, is still in the phase's details."""
+    done = subprocess.run(
+        [sys.executable, "-c", FRESH_WARM_UP, str(tmp_path)], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    seen = json.loads(done.stdout.strip().splitlines()[-1])
+    assert seen["imported"] == []
+    assert seen["warm_up"] is not None
+    assert seen["phase"][: len(seen["warm_up"])] == seen["warm_up"]

@@ -51,5 +51,5 @@ def test_sleeping_policy_through_the_runner_without_energy(tmp_path: Path) -> No
     assert p50["unit"] == "ms"
     assert SLEEP_MS <= p50["value"] < SLEEP_MS * 1.5
     assert values["latency.count"]["value"] > 0
-    assert (out / "latency_inference.png").exists()
+    assert (out / "latency_inference.svg").exists()
     assert (out / "latency_summary_ms.csv").read_text().startswith("statistic,value_ms,samples")

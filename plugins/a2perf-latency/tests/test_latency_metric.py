@@ -8,13 +8,18 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from xml.etree import ElementTree
 
 import numpy as np
 import pytest
 from a2perf_latency import plugin
-from a2perf_latency.metric import PLOT_PNG, SUMMARY_CSV, LatencyMetric
+from a2perf_latency.metric import PLOT_SVG, SUMMARY_CSV, LatencyMetric
+from a2perf_latency.percentiles import summarize_latencies
+from a2perf_latency.plot import latency_svg
 
 from a2perf_core.metrics import LATENCIES, LATENCIES_ROUNDTRIP, RUN_JSON, WARMUP_LATENCIES, RunRecords
+
+SVG = "{http://www.w3.org/2000/svg}"
 
 
 def write_run(run_dir: Path, latencies_ns: list[int], warmup_ns: list[int], overhead_ns: float | None = 250.0) -> Path:
@@ -58,7 +63,24 @@ def test_values_units_and_files(tmp_path: Path) -> None:
         rows = list(csv.reader(f))
     assert rows[0] == ["statistic", "value_ms", "samples"]
     assert ["p50", "3.0", "5"] in rows
-    assert (tmp_path / PLOT_PNG).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert ElementTree.parse(tmp_path / PLOT_SVG).getroot().tag == SVG + "svg"
+
+
+def test_the_plot_draws_the_samples_it_was_given(tmp_path: Path) -> None:
+    """Hand-counted: samples 1, 1, 2, 4 ms in 3 bins over [1, 4] ms fall 2, 1, 1; p50 = sorted[2] = 2 ms."""
+    ms = 1_000_000
+    samples = np.array([4 * ms, 1 * ms, 2 * ms, 1 * ms], dtype=np.int64)
+    summary = summarize_latencies(samples, (0.5,))
+    root = ElementTree.fromstring(latency_svg(samples, summary, bins=3))
+    bars = root.findall(f"{SVG}rect[@class='bar']")
+    assert [int(b.get("data-count")) for b in bars] == [2, 1, 1]
+    assert [float(b.get("x")) for b in bars] == sorted(float(b.get("x")) for b in bars)
+    lines = root.findall(f"{SVG}line[@class='percentile']")
+    assert {(line.get("data-label"), float(line.get("data-ms"))) for line in lines} == {("p50", 2.0)}
+    assert len(lines) == 2  # one in each panel
+    steps = root.find(f"{SVG}path[@class='cdf']").get("d")
+    assert steps.count("V") == samples.size  # one rise of 1/n per sample
+    assert "latency, n = 4" in "".join(root.itertext())
 
 
 def test_few_samples_are_flagged_in_the_output(tmp_path: Path) -> None:
@@ -140,7 +162,7 @@ def test_settings_are_gin_configurable(tmp_path: Path) -> None:
         write_run(tmp_path, [1_000_000] * 10, [])
         values = by_name(LatencyMetric().analyze(RunRecords(tmp_path)))
         assert "latency.p99.9" in values and "latency.p90" not in values
-        assert not (tmp_path / PLOT_PNG).exists()
+        assert not (tmp_path / PLOT_SVG).exists()
     finally:
         gin.clear_config()
 
@@ -171,3 +193,15 @@ def test_a_trusted_run_has_no_round_trip_values(tmp_path: Path) -> None:
     names = set(by_name(LatencyMetric(plot=False).analyze(RunRecords(tmp_path))))
     assert "latency.p50" in names
     assert not {n for n in names if n.startswith("latency.roundtrip") or n == "latency.transport_floor"}
+
+
+def test_the_analysis_imports_no_plotting_library(tmp_path: Path) -> None:
+    """The plot is written without matplotlib: its import alone cost more than the whole analysis (issue #13)."""
+    write_run(tmp_path, [1_000_000, 2_000_000, 3_000_000], [])
+    code = (
+        "import sys; from a2perf_latency.metric import LatencyMetric; from a2perf_core.metrics import RunRecords; "
+        f"LatencyMetric().analyze(RunRecords({str(tmp_path)!r})); "
+        "assert 'matplotlib' not in sys.modules, 'matplotlib imported'"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
+    assert (tmp_path / PLOT_SVG).exists()

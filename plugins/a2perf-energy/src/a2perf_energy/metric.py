@@ -1,11 +1,14 @@
 """The ``energy`` metric: codecarbon's offline tracker over the participant's span of each phase.
 
-The tracker is built (hardware detection, TDP table: seconds the first time in a process, then
-codecarbon's caches make it milliseconds) in :meth:`EnergyMetric.start`, before the runner releases
-the phase process. It is started and stopped by a :class:`ParticipantWindow`: a thread that watches
-the phase process's span file (:mod:`a2perf_core.runner.wallclock`) and starts the tracker when the
-participant's first call is noted and stops it when its last call returned, so the energy window
-is the span ``wall_clock`` reports, give or take the poll interval and the tracker's own start.
+The first tracker of a process costs about a second (hardware detection, the TDP table, which
+imports pandas); later ones take milliseconds, from codecarbon's per-process caches. So
+:meth:`EnergyMetric.warm_up` builds a throwaway tracker in the runner's background thread while the
+phase processes start, and each phase's tracker is built in :meth:`EnergyMetric.start`, before the
+runner releases the phase process. The tracker is started and stopped by a
+:class:`ParticipantWindow`: a thread that watches the phase process's span file
+(:mod:`a2perf_core.runner.wallclock`) and starts the tracker when the participant's first call is
+noted and stops it when its last call returned, so the energy window is the span ``wall_clock``
+reports, give or take the poll interval and the tracker's own start.
 It never touches the network: the offline tracker takes the carbon intensity from tables bundled
 with codecarbon. Every value states how the CPU figure was obtained, because on most machines
 without RAPL counters it is a model (a TDP times a CPU share), not a measurement.
@@ -14,7 +17,9 @@ without RAPL counters it is a model (a TDP times a CPU share), not a measurement
 from __future__ import annotations
 
 import contextlib
+import csv
 import logging
+import os
 import threading
 import time
 from collections.abc import Iterator, Mapping
@@ -34,6 +39,9 @@ J_PER_KWH = 3.6e6
 CSV_NAME = "emissions.csv"
 #: codecarbon detects the CPU once per process and warns only then that its TDP is a generic default
 _generic_tdp_warned = False
+#: what codecarbon warned while it built this process's first tracker (which power model it fell back
+#: on); it says so only then, and it holds for every later tracker, so each phase's details repeat it
+_first_tracker_warnings: list[str] | None = None
 #: how often the window thread reads the span file: the most the tracker starts or stops late by
 SPAN_POLL_S = 0.005
 
@@ -224,6 +232,41 @@ class EnergyMetric(Metric):
         known = {k: v for k, v in options.items() if k in self._settings}
         return EnergyMetric(**{**self._settings, **known}) if known else self
 
+    def _tracker(self, measure_power_secs: float, project_name: str) -> tuple[Any, list[str]]:
+        """A tracker with these settings and its lazy set-up done, and codecarbon's warnings that apply
+        to it. It writes no file: codecarbon's CSV output imports pandas and rewrites the file with it;
+        :func:`write_emissions_csv` appends the row instead."""
+        from codecarbon import OfflineEmissionsTracker
+
+        global _first_tracker_warnings
+        prime_codecarbon_cpu_model()
+        with captured_codecarbon_warnings() as warnings:
+            tracker = OfflineEmissionsTracker(
+                country_iso_code=self.country_iso_code,
+                region=self.region,
+                measure_power_secs=measure_power_secs,
+                tracking_mode=self.tracking_mode,
+                force_cpu_power=self.force_cpu_power,
+                force_ram_power=self.force_ram_power,
+                pue=self.pue,
+                gpu_ids=self.gpu_ids,
+                output_methods=[],  # no file, no API: the metric writes the CSV
+                project_name=project_name,
+                allow_multiple_runs=True,
+                log_level="warning",  # collected, not printed: they say which power model applies
+            )
+            prepare_before_the_window(tracker)
+        if _first_tracker_warnings is None:
+            _first_tracker_warnings = list(warnings)
+        return tracker, list(dict.fromkeys([*_first_tracker_warnings, *warnings]))
+
+    def warm_up(self, options: Mapping[str, Any]) -> None:
+        """Build one tracker with the run's settings and drop it: codecarbon keeps what it detected
+        (hardware, TDP table, emissions data) for every later tracker of this process."""
+        cfg = self.with_options(options)
+        cfg._tracker(OTHER_PHASES_MEASURE_POWER_SECS, "a2perf warm-up")
+        logging.getLogger("codecarbon").setLevel(cfg.log_level.upper())
+
     def power_interval(self, phase: str) -> float:
         """Seconds between power samples; ``generalization-<task>`` phase labels use ``generalization``."""
         if not isinstance(self.measure_power_secs, Mapping):
@@ -239,40 +282,24 @@ class EnergyMetric(Metric):
             raise EnergyMetricError(
                 f"the energy metric in 'process' mode needs the participant's process id in phase {phase.phase!r}"
             )
-        from codecarbon import OfflineEmissionsTracker
+        tracker, warnings = cfg._tracker(
+            cfg.power_interval(phase.phase),
+            str(phase.options.get("project_name") or f"a2perf {phase.task_id} {phase.phase}"),
+        )
+        cpu_tree = "harness process tree (codecarbon's default)"
+        cpu = _cpu_hardware(tracker)
+        if (
+            cfg.track_participant_cpu
+            and cfg.tracking_mode == "process"
+            and phase.pid is not None
+            and cpu is not None
+            and getattr(cpu, "_mode", None) == "cpu_load"
+            and hasattr(cpu, "_get_process_cpu_times")
+        ):
+            from a2perf_energy.cputime import ParticipantCpuClock
 
-        prime_codecarbon_cpu_model()
-        with captured_codecarbon_warnings() as warnings:
-            tracker = OfflineEmissionsTracker(
-                country_iso_code=cfg.country_iso_code,
-                region=cfg.region,
-                measure_power_secs=cfg.power_interval(phase.phase),
-                tracking_mode=cfg.tracking_mode,
-                force_cpu_power=cfg.force_cpu_power,
-                force_ram_power=cfg.force_ram_power,
-                pue=cfg.pue,
-                gpu_ids=cfg.gpu_ids,
-                output_dir=str(phase.run_dir),
-                output_file=phase.path(CSV_NAME).name,
-                project_name=str(phase.options.get("project_name") or f"a2perf {phase.task_id} {phase.phase}"),
-                allow_multiple_runs=True,
-                log_level="warning",  # collected, not printed: they say which power model applies
-            )
-            prepare_before_the_window(tracker)
-            cpu_tree = "harness process tree (codecarbon's default)"
-            cpu = _cpu_hardware(tracker)
-            if (
-                cfg.track_participant_cpu
-                and cfg.tracking_mode == "process"
-                and phase.pid is not None
-                and cpu is not None
-                and getattr(cpu, "_mode", None) == "cpu_load"
-                and hasattr(cpu, "_get_process_cpu_times")
-            ):
-                from a2perf_energy.cputime import ParticipantCpuClock
-
-                cpu._get_process_cpu_times = ParticipantCpuClock(phase.pid).as_codecarbon_times
-                cpu_tree = "participant process tree, ended processes included"
+            cpu._get_process_cpu_times = ParticipantCpuClock(phase.pid).as_codecarbon_times
+            cpu_tree = "participant process tree, ended processes included"
         logging.getLogger("codecarbon").setLevel(cfg.log_level.upper())
         method = cfg._method(tracker, cpu, cpu_tree, warnings)
         method["measure_power_secs"] = cfg.power_interval(phase.phase)
@@ -305,6 +332,8 @@ class EnergyMetric(Metric):
                 )
             ]
         data = getattr(window.tracker, "final_emissions_data", None)
+        if data is not None:
+            write_emissions_csv(phase.path(CSV_NAME), data)
         if data is None:
             return [
                 MetricValue(
@@ -378,6 +407,20 @@ def prepare_before_the_window(tracker: Any) -> None:
         step = getattr(tracker, name, None)
         if step is not None:
             step()
+
+
+def write_emissions_csv(path: Path, data: Any) -> None:
+    """Append codecarbon's final record (``EmissionsData``) to ``path`` as one row, in codecarbon's own
+    column order, with the header when the file is new; flushed and fsynced before it returns."""
+    row = dict(data.values)
+    new = not path.exists() or path.stat().st_size == 0
+    with path.open("a", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(row))
+        if new:
+            writer.writeheader()
+        writer.writerow(row)
+        f.flush()
+        os.fsync(f.fileno())
 
 
 def _cpu_hardware(tracker: Any) -> Any:

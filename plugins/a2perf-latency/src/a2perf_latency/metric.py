@@ -23,10 +23,11 @@ from a2perf_latency.percentiles import (
     percentile_label,
     summarize_latencies,
 )
+from a2perf_latency.plot import write_latency_plot
 
 PHASE = "inference"
 SUMMARY_CSV = "latency_summary_ms.csv"
-PLOT_PNG = "latency_inference.png"
+PLOT_SVG = "latency_inference.svg"
 METHOD = "perf_counter_ns around each infer_once call on real observations; percentile = sorted[floor(n*p)]"
 ROUNDTRIP_METHOD = (
     "--untrusted: perf_counter_ns in the harness from sending the observation to the policy process to the "
@@ -75,7 +76,7 @@ class LatencyMetric(Metric):
             values += self._roundtrip_values(roundtrip, phase_info.get("transport_floor_ns"))
         self._write_summary(run.run_dir, summary, warmup)
         if self.plot and summary is not None:
-            write_latency_plot(run.run_dir / PLOT_PNG, latencies, summary, self.histogram_bins)
+            write_latency_plot(run.run_dir / PLOT_SVG, latencies, summary, self.histogram_bins)
         return values
 
     def _timed_values(self, summary: LatencySummary | None) -> list[MetricValue]:
@@ -217,29 +218,3 @@ def _reported_by_policy(value: MetricValue) -> MetricValue:
 
 def _ms(name: str, value: float, description: str) -> MetricValue:
     return MetricValue(name, value, "ms", "lower", PHASE, description, {"method": METHOD})
-
-
-def write_latency_plot(path: Path, latencies_ns: np.ndarray, summary: LatencySummary, bins: int = 60) -> Path:
-    """Histogram and empirical CDF of per-call latency (ms), percentiles marked; Agg, no display."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    ms = np.sort(latencies_ns.astype(float) / NS_PER_MS)
-    figure = Figure(figsize=(10, 4), dpi=100)
-    FigureCanvasAgg(figure)
-    histogram, cdf = figure.subplots(1, 2)
-    histogram.hist(ms, bins=bins, color="tab:blue")
-    histogram.set_xlabel("latency (ms)")
-    histogram.set_ylabel("calls")
-    histogram.set_title(f"infer_once latency, n = {summary.count}")
-    cdf.step(ms, np.arange(1, ms.size + 1) / ms.size, where="post", color="tab:blue")
-    for label, value in summary.percentiles_ms.items():
-        for axis in (histogram, cdf):
-            axis.axvline(value, color="tab:red", linestyle=":", linewidth=1)
-        cdf.annotate(f"{label} {value:.3g} ms", (value, 0.02), rotation=90, fontsize=8, color="tab:red")
-    cdf.set_xlabel("latency (ms)")
-    cdf.set_ylabel("fraction of calls ≤ latency")
-    cdf.set_title("empirical CDF")
-    figure.subplots_adjust(left=0.08, right=0.985, bottom=0.12, top=0.92, wspace=0.22)  # fixed: no layout pass
-    figure.savefig(path)
-    return path
