@@ -108,6 +108,33 @@ def test_a_prestarted_process_is_contained_and_blocks_without_cpu_until_ended(
     assert not alive(pid)
 
 
+#: a harness started as a script file (as a console script is): spawn would re-run it in the child
+MAIN_SCRIPT = """
+import sys
+from pathlib import Path
+
+if __name__ == "__mp_main__":  # the script re-run in a spawned process
+    Path(sys.argv[1]).write_text("re-run")
+
+if __name__ == "__main__":
+    from a2perf_core.runner.process import ChildProcess
+
+    child = ChildProcess("main-script-probe")
+    child.prestart()
+    prepared = child.wait_prepared(120)
+    child.end_tree()
+    assert prepared and sys.modules["__main__"].__file__ == __file__
+"""
+
+
+def test_a_phase_process_does_not_re_run_the_harness_main_script(tmp_path: Path) -> None:
+    script, marker = tmp_path / "harness_main.py", tmp_path / "re-run.txt"
+    script.write_text(MAIN_SCRIPT)
+    done = subprocess.run([sys.executable, str(script), str(marker)], capture_output=True, text=True, timeout=180)
+    assert done.returncode == 0, done.stderr
+    assert not marker.exists()
+
+
 @pytest.mark.slow
 def test_the_prestarted_processes_of_phases_that_never_run_are_ended(
     with_example_domain: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch

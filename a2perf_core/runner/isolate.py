@@ -499,10 +499,6 @@ def participant_interpreter(context: Any, python: str | None) -> Iterator[None]:
     if environment is None:
         raise RequirementsError(f"--isolate: {python} is not the interpreter of a finished a2perf environment")
     previous_executable, previous_path = spawn.get_executable(), sys.path
-    # spawn re-runs the harness's main script in the child when it has no module spec (a console
-    # script such as `pytest`); inside the environment that script's imports need not exist
-    main = sys.modules.get("__main__")
-    main_file = main.__dict__.pop("__file__", None) if main is not None and main.__spec__ is None else None
     context.set_executable(python)
     sys.path = list(environment.sys_path)
     try:
@@ -510,5 +506,3 @@ def participant_interpreter(context: Any, python: str | None) -> Iterator[None]:
     finally:
         sys.path = previous_path
         context.set_executable(previous_executable)
-        if main_file is not None:
-            main.__file__ = main_file

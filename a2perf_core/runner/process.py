@@ -21,10 +21,12 @@ from __future__ import annotations
 import multiprocessing
 import os
 import signal
+import sys
 import threading
 import time
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -101,6 +103,24 @@ def requested_containment() -> str:
     """``cgroup v2`` unless ``A2PERF_CONTAINMENT=subreaper`` forces the fallback."""
     value = os.environ.get(CONTAINMENT_ENV, "").strip().lower()
     return SUBREAPER if value == SUBREAPER else CGROUP
+
+
+@contextmanager
+def main_script_withheld() -> Iterator[None]:
+    """While a phase process is spawned: the harness's main script is not named to it.
+
+    Spawn re-runs the parent's main script in the child when it has no module spec (a console script
+    such as ``a2perf`` or ``pytest``): the child would import the CLI and click, or a test runner, for
+    nothing, since what it runs (:func:`contained_main`) and its job never refer to ``__main__``.
+    (``python -m`` has a spec, which spawn already leaves alone.)
+    """
+    main = sys.modules.get("__main__")
+    main_file = main.__dict__.pop("__file__", None) if main is not None and main.__spec__ is None else None
+    try:
+        yield
+    finally:
+        if main_file is not None:
+            main.__file__ = main_file
 
 
 def contained_main(jobs: Any, go: Any, placed: Any, group: str | None, harness_pid: int) -> None:
@@ -212,7 +232,7 @@ class ChildProcess:
             args=(child_end, self._go, placed, None if group is None else os.fspath(group.path), os.getpid()),
             name=f"a2perf-{self.label}",
         )
-        with participant_interpreter(self._context, python):
+        with main_script_withheld(), participant_interpreter(self._context, python):
             self._process.start()
         child_end.close()
         pid = self._process.pid

@@ -1,7 +1,8 @@
 """The ``energy`` metric: codecarbon's offline tracker over the participant's span of each phase.
 
-The first tracker of a process costs about a second (hardware detection, the TDP table, which
-imports pandas); later ones take milliseconds, from codecarbon's per-process caches. So
+The first tracker of a process costs a few tenths of a second (hardware detection, codecarbon's
+imports; its tables are read without pandas, see :mod:`a2perf_energy.tables`); later ones take
+milliseconds, from codecarbon's per-process caches. So
 :meth:`EnergyMetric.warm_up` builds a throwaway tracker in the runner's background thread while the
 phase processes start, and each phase's tracker is built in :meth:`EnergyMetric.start`, before the
 runner releases the phase process. The tracker is started and stopped by a
@@ -238,8 +239,11 @@ class EnergyMetric(Metric):
         :func:`write_emissions_csv` appends the row instead."""
         from codecarbon import OfflineEmissionsTracker
 
+        from a2perf_energy.tables import prime_codecarbon_tables
+
         global _first_tracker_warnings
         prime_codecarbon_cpu_model()
+        prime_codecarbon_tables()
         with captured_codecarbon_warnings() as warnings:
             tracker = OfflineEmissionsTracker(
                 country_iso_code=self.country_iso_code,
