@@ -49,6 +49,7 @@ from a2perf_core.metrics import (
     phase_result,
     phase_rusage,
 )
+from a2perf_core.offline import VIOLATION_FILE, phase_environ, resolve_datasets, violation
 from a2perf_core.participant import PARTICIPANT_DIR
 from a2perf_core.runner.child import job_environ
 from a2perf_core.runner.isolate import participant_environment
@@ -93,6 +94,8 @@ RESULT_SETTINGS = (
     "train_env_kwargs",
     "generalization_tasks",
     "untrusted",
+    "datasets",
+    "offline",
 )
 
 
@@ -122,7 +125,7 @@ def phase_records(phase: str) -> tuple[str, ...]:
     from a2perf_core.runner.recording import EVAL_LOG  # imports Gymnasium: not at import time
 
     return {
-        "train": (TRAIN_LOG, TRAIN_SCALARS, EVAL_LOG),
+        "train": (TRAIN_LOG, TRAIN_SCALARS, EVAL_LOG, VIOLATION_FILE),
         "inference": (INFERENCE_EPISODES, LATENCIES, WARMUP_LATENCIES, LATENCIES_ROUNDTRIP),
         "generalization": (GENERALIZATION_EPISODES,),
     }[phase]
@@ -338,6 +341,7 @@ class Run:
                 f"{settings.task_id} needs data that is not on this machine: {', '.join(missing)}; "
                 f"run `a2perf data fetch {' '.join(missing)}` first"
             )
+        self.datasets = resolve_datasets(settings, self.submission.root)
         self.environment = participant_environment(settings, self.submission)
         self.content_hash = submission_content_hash(self.submission.root)
         run_dir.mkdir(parents=True, exist_ok=True)
@@ -416,6 +420,7 @@ class Run:
             metric_errors=self.metric_errors,
             trust={"mode": "untrusted" if s.untrusted else "trusted", "sandbox": self.sandbox},
             environment=None if self.environment is None else self.environment.recorded(),
+            datasets=[d.to_json() for d in self.datasets],
         )
 
     def _submission_package_versions(self) -> dict[str, str | None]:
@@ -510,6 +515,7 @@ class Run:
             records_dir=records_dir,
             untrusted=s.untrusted,
         )
+        environ.update(phase_environ(phase, [d.id for d in self.datasets], s.offline))
         if self.environment is not None:
             environ.update(self.environment.phase_environ())
         return PhaseJob(
@@ -630,6 +636,8 @@ class Run:
             reason = f"the process {describe_exit(outcome.exitcode)} without reporting a result"
         elif reason is None:
             reason = result.shortfall()
+        if phase == "train" and result.error is None and (refused := violation(records)):
+            reason = refused if reason is None else f"{refused}; {reason}"  # train() caught the refusal
         process = ProcessRecord(
             label=label,
             status="ok" if outcome.ok and reason is None else "failed",
