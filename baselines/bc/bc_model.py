@@ -1,9 +1,10 @@
 """The network and the arrays train.py and inference.py share: one definition of what is saved.
 
 Observations are flattened by the platform's helper (``participant.flatten_observation``: a ``Dict`` of
-``Box`` and ``MultiBinary`` entries becomes one float32 vector), then standardised with the dataset's mean
-and standard deviation. A ``Discrete`` action is a class (logits out); a ``Box`` action is regressed in the
-dataset's standardised units.
+``Box`` and ``MultiBinary`` entries becomes one float32 vector); the entries that never vary in the
+datasets are dropped (a circuit's observation has tens of thousands, of which a hundred or so vary), and
+the rest standardised with the datasets' mean and standard deviation. A ``Discrete`` action is a class
+(logits out); a ``Box`` action is regressed in the datasets' standardised units.
 """
 
 from __future__ import annotations
@@ -44,6 +45,12 @@ def network(inputs: int, outputs: int) -> Any:
         size = width
     layers.append(torch.nn.Linear(size, outputs))
     return torch.nn.Sequential(*layers)
+
+
+def varying_columns(values: np.ndarray) -> np.ndarray:
+    """Indices of the columns of ``values`` that vary (at least one, so that the network has an input)."""
+    varying = np.flatnonzero(values.std(axis=0) > 1e-6)
+    return varying if varying.size else np.arange(min(1, values.shape[1]))
 
 
 def standardiser(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -25,6 +25,7 @@ class ClonedPolicy:
         self.model.load_state_dict(saved["state_dict"])
         self.model.eval()
         self.kind = saved["kind"]
+        self.columns = saved["columns"].numpy()
         self.obs_mean, self.obs_std = saved["obs_mean"].numpy(), saved["obs_std"].numpy()
         self.act_mean, self.act_std = saved["act_mean"].numpy(), saved["act_std"].numpy()
         self.observation_space = env.observation_space
@@ -49,7 +50,7 @@ def preprocess_observation(observation: Any) -> Any:
 
 def infer_once(policy: ClonedPolicy, observation: Any) -> Any:
     flat = np.asarray(participant.flatten_observation(policy.observation_space, observation), dtype=np.float32)
-    inputs = policy.torch.from_numpy(((flat.reshape(-1) - policy.obs_mean) / policy.obs_std)[None, :])
+    inputs = policy.torch.from_numpy(((flat.reshape(-1)[policy.columns] - policy.obs_mean) / policy.obs_std)[None, :])
     with policy.torch.no_grad():
         output = policy.model(inputs)[0].numpy()
     if policy.kind == "discrete":

@@ -49,7 +49,7 @@ def _at(observations: Any, t: int) -> Any:
 
 def train() -> None:
     import torch
-    from bc_model import POLICY_FILE, action_kind, network, output_size, standardiser
+    from bc_model import POLICY_FILE, action_kind, network, output_size, standardiser, varying_columns
 
     datasets = participant.datasets()
     if not datasets:
@@ -59,6 +59,8 @@ def train() -> None:
     rng = np.random.default_rng(participant.seed())
     observations, actions, observation_space, action_space = examples(datasets)
     kind = action_kind(action_space)
+    columns = varying_columns(observations)
+    observations = observations[:, columns]
     obs_mean, obs_std = standardiser(observations)
     inputs = torch.from_numpy((observations - obs_mean) / obs_std)
     if kind == "discrete":
@@ -86,6 +88,7 @@ def train() -> None:
         "kind": kind,
         "inputs": int(inputs.shape[1]),
         "outputs": output_size(action_space),
+        "columns": torch.from_numpy(columns.astype(np.int64)),
         "obs_mean": torch.from_numpy(obs_mean),
         "obs_std": torch.from_numpy(obs_std),
         "act_mean": torch.from_numpy(act_mean),
