@@ -169,3 +169,12 @@ def test_resume_refuses_to_toggle_the_offline_track(expert_dataset, tmp_path):
     result = CliRunner().invoke(main, ["run", str(submission), "--task", TASK, "--out", str(out), "--resume"])
     assert result.exit_code == 2
     assert "holds a different run" in result.output and "offline True -> False" in result.output
+
+
+def test_a_run_recorded_before_these_settings_existed_hashes_as_one_without_datasets():
+    from a2perf_core.results.store import settings_hash
+
+    new = {"num_train_steps": 10, "datasets": [], "offline": False}
+    assert settings_hash({"num_train_steps": 10}) == settings_hash(new)
+    assert settings_hash({**new, "offline": True}) != settings_hash(new)
+    assert settings_hash({**new, "datasets": [EXPERT]}) != settings_hash(new)

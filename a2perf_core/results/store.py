@@ -247,9 +247,9 @@ def settings_hash(settings: dict[str, Any]) -> str:
 
 def result_settings(settings: dict[str, Any]) -> dict[str, Any]:
     """The settings of ``run.json`` that change results, less the task and the seed."""
-    from a2perf_core.runner.run import RESULT_SETTINGS
+    from a2perf_core.runner.run import RESULT_SETTINGS, recorded_setting
 
-    return {key: settings.get(key) for key in RESULT_SETTINGS if key not in ("task_id", "seed")}
+    return {key: recorded_setting(settings, key) for key in RESULT_SETTINGS if key not in ("task_id", "seed")}
 
 
 _TASK_VERSION = re.compile(r"-v(\d+)$")

@@ -97,6 +97,13 @@ RESULT_SETTINGS = (
     "datasets",
     "offline",
 )
+#: the value a run.json written before the setting existed has (as ``run.json`` spells it)
+RESULT_SETTINGS_ADDED: dict[str, Any] = {"datasets": [], "offline": False}
+
+
+def recorded_setting(settings: dict[str, Any], key: str) -> Any:
+    """Setting ``key`` of a ``run.json``'s ``settings``, read the same for a run recorded before it existed."""
+    return settings.get(key, RESULT_SETTINGS_ADDED.get(key))
 
 
 #: the longest the runner waits for a prestarted process to finish its imports before it releases a phase
@@ -385,9 +392,9 @@ class Run:
             raise RunDirectoryError(f"--resume: {path} is not a run this version can continue ({exc})") from None
         now_settings = plain_settings(self.settings)
         differences = [
-            f"{key} {previous.settings.get(key)!r} -> {now_settings.get(key)!r}"
+            f"{key} {recorded_setting(previous.settings, key)!r} -> {now_settings.get(key)!r}"
             for key in RESULT_SETTINGS
-            if previous.settings.get(key) != now_settings.get(key)
+            if recorded_setting(previous.settings, key) != now_settings.get(key)
         ]
         if previous.submission.content_hash != self.content_hash:
             differences.insert(0, "the submission's files differ (content hash)")
