@@ -178,3 +178,31 @@ def test_a_run_recorded_before_these_settings_existed_hashes_as_one_without_data
     assert settings_hash({"num_train_steps": 10}) == settings_hash(new)
     assert settings_hash({**new, "offline": True}) != settings_hash(new)
     assert settings_hash({**new, "datasets": [EXPERT]}) != settings_hash(new)
+
+
+def test_every_env_factory_refuses_in_an_offline_train_phase(with_example_domain, tmp_path, monkeypatch):
+    import gymnasium as gym
+
+    import a2perf_core
+    from a2perf_core import participant
+
+    monkeypatch.setenv("A2PERF_TASK_ID", TASK)
+    monkeypatch.setenv("A2PERF_RECORDS_DIR", str(tmp_path))
+    a2perf_core.register_envs()
+    gym.make(TASK).close()  # not offline: fine
+    monkeypatch.setenv(offline.OFFLINE_ENV, "1")
+    calls = {
+        "gymnasium.make": lambda: gym.make(TASK),
+        "a2perf_core.make": lambda: a2perf_core.make(TASK),
+        "participant.make_env": participant.make_env,
+        "participant.make_env(evaluation=True)": lambda: participant.make_env(evaluation=True),
+        "participant.make_vec_env": lambda: participant.make_vec_env(2),
+    }
+    for name, call in calls.items():
+        with pytest.raises(offline.OfflineTrackError, match="the offline track: train.. may not make an env"):
+            call()
+        assert participant.offline(), name
+    notes = (tmp_path / offline.VIOLATION_FILE).read_text().splitlines()
+    assert len(notes) == len(calls)
+    assert offline.violation(tmp_path) == notes[0]
+    assert offline.violation(tmp_path / "elsewhere") is None
