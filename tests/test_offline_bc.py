@@ -141,3 +141,16 @@ def test_the_offline_track_end_to_end_clones_the_corridor_expert(minari_dataset,
     assert returns and all(r == pytest.approx(0.5) for r in returns), returns
     assert "bc_loss" in (out / "train_scalars.csv").read_text()
     assert not (out / "train_log.csv").exists() or len((out / "train_log.csv").read_text().splitlines()) <= 1
+
+
+def test_observation_keys_choose_what_the_network_sees(bc, minari_dataset, monkeypatch):
+    minari_dataset("a2perf/MaskedChoice-v0/expert-v0", MaskedChoice(), lambda observation: 1, episodes=3)
+    monkeypatch.setenv("A2PERF_DATASETS", json.dumps(["a2perf/MaskedChoice-v0/expert-v0"]))
+    monkeypatch.setenv("A2PERF_NUM_TRAIN_STEPS", "100")
+    bc["train"].train(observation_keys=["x"])
+    policy = bc["inference"].load_policy(MaskedChoice())
+    assert list(policy.observation_space.spaces) == ["x"]
+    observation, _ = MaskedChoice().reset(seed=0)
+    assert bc["inference"].infer_once(policy, observation) == 1
+    with pytest.raises(ValueError, match=r"no entries \['nowhere'\]"):
+        bc["train"].train(observation_keys=["nowhere"])

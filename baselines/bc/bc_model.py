@@ -53,6 +53,18 @@ def varying_columns(values: np.ndarray) -> np.ndarray:
     return varying if varying.size else np.arange(min(1, values.shape[1]))
 
 
+def observation_view(space: Any, keys: list[str] | None) -> Any:
+    """The part of the observation space the network sees: the ``Dict`` entries ``keys`` (all when None)."""
+    if keys is None:
+        return space
+    if not isinstance(space, spaces.Dict):
+        raise ValueError(f"observation_keys names entries of a Dict observation; this one is {space}")
+    unknown = [key for key in keys if key not in space.spaces]
+    if unknown:
+        raise ValueError(f"observation_keys: no entries {unknown} in the observation (it has {list(space.spaces)})")
+    return spaces.Dict({key: space.spaces[key] for key in keys})
+
+
 def standardiser(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Mean and standard deviation per column; a constant column keeps scale 1 (it carries no signal)."""
     mean = values.mean(axis=0)

@@ -19,7 +19,7 @@ class ClonedPolicy:
 
     def __init__(self, env: Any, saved: dict[str, Any]) -> None:
         import torch
-        from bc_model import network
+        from bc_model import network, observation_view
 
         self.model = network(saved["inputs"], saved["outputs"])
         self.model.load_state_dict(saved["state_dict"])
@@ -28,7 +28,7 @@ class ClonedPolicy:
         self.columns = saved["columns"].numpy()
         self.obs_mean, self.obs_std = saved["obs_mean"].numpy(), saved["obs_std"].numpy()
         self.act_mean, self.act_std = saved["act_mean"].numpy(), saved["act_std"].numpy()
-        self.observation_space = env.observation_space
+        self.observation_space = observation_view(env.observation_space, saved.get("observation_keys"))
         self.action_space = env.action_space
         masks = getattr(env.unwrapped, "action_masks", None)
         self.env = env if self.kind == "discrete" and callable(masks) else None

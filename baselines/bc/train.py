@@ -21,10 +21,14 @@ LEARNING_RATE = 1e-3
 LOG_EVERY = 100
 
 
-def examples(datasets: list[Any]) -> tuple[np.ndarray, np.ndarray, Any, Any]:
-    """``(observations, actions, observation space, action space)`` of every step of ``datasets``."""
+def examples(datasets: list[Any], keys: list[str] | None = None) -> tuple[np.ndarray, np.ndarray, Any, Any]:
+    """``(observations, actions, observation space, action space)`` of every step of ``datasets``; of a ``Dict``
+    observation, only the entries ``keys`` (all when None)."""
+    from bc_model import observation_view
+
     first = datasets[0]
     observation_space, action_space = first.observation_space, first.action_space
+    seen = observation_view(observation_space, keys)
     observations, actions = [], []
     for dataset in datasets:
         if dataset.observation_space != observation_space or dataset.action_space != action_space:
@@ -32,7 +36,7 @@ def examples(datasets: list[Any]) -> tuple[np.ndarray, np.ndarray, Any, Any]:
         for episode in dataset.iterate_episodes():
             for t in range(len(episode.rewards)):
                 observation = _at(episode.observations, t)
-                observations.append(participant.flatten_observation(observation_space, observation))
+                observations.append(participant.flatten_observation(seen, observation))
             actions.append(np.asarray(episode.actions))
     if not observations:
         raise ValueError("the declared datasets hold no step to learn from")
@@ -47,7 +51,9 @@ def _at(observations: Any, t: int) -> Any:
     return observations[t]
 
 
-def train() -> None:
+def train(observation_keys: list[str] | None = None) -> None:
+    """``observation_keys`` (``--participant-arg observation_keys=[...]``): the entries of a ``Dict`` observation
+    the network sees, e.g. to leave out raw token ids an MLP cannot generalise over; all when not given."""
     import torch
     from bc_model import POLICY_FILE, action_kind, network, output_size, standardiser, varying_columns
 
@@ -57,7 +63,7 @@ def train() -> None:
     torch.set_num_threads(1)  # a net this small gains nothing from threads, and loses much on a shared machine
     torch.manual_seed(participant.seed())
     rng = np.random.default_rng(participant.seed())
-    observations, actions, observation_space, action_space = examples(datasets)
+    observations, actions, observation_space, action_space = examples(datasets, observation_keys)
     kind = action_kind(action_space)
     columns = varying_columns(observations)
     observations = observations[:, columns]
@@ -88,6 +94,7 @@ def train() -> None:
         "kind": kind,
         "inputs": int(inputs.shape[1]),
         "outputs": output_size(action_space),
+        "observation_keys": list(observation_keys) if observation_keys is not None else None,
         "columns": torch.from_numpy(columns.astype(np.int64)),
         "obs_mean": torch.from_numpy(obs_mean),
         "obs_std": torch.from_numpy(obs_std),
