@@ -53,7 +53,10 @@ def _at(observations: Any, t: int) -> Any:
 
 def train(observation_keys: list[str] | None = None) -> None:
     """``observation_keys`` (``--participant-arg observation_keys=[...]``): the entries of a ``Dict`` observation
-    the network sees, e.g. to leave out raw token ids an MLP cannot generalise over; all when not given."""
+    the network sees, all when not given. An MLP does not generalise over raw token ids: on web navigation a
+    clone that sees every entry fits its data and fails on new profiles, one that sees the float entries
+    (``dom_attribute_mask``, ``dom_elements_mask``, ``dom_features``, ``dom_profile_joint_mask``,
+    ``profile_key_mask``, ``profile_value_mask``, ``time_step``, ``mask``) does not."""
     import torch
     from bc_model import POLICY_FILE, action_kind, network, output_size, standardiser, varying_columns
 
