@@ -146,7 +146,9 @@ def make_task_env(task_id: str, **kwargs: Any) -> gym.Env:
     """Gymnasium's creator for a task: the domain's entry point with the task's defaults, then the
     run's env kwargs, then the caller's. No time limit here: Gymnasium adds it from the spec."""
     from a2perf_core.data import asset_path
+    from a2perf_core.offline import refuse_env
 
+    refuse_env(f"gymnasium.make of {task_id}")
     task = get_task(task_id)
     for asset in task.data:
         asset_path(asset)  # fail early, saying how to get the data

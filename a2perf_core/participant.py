@@ -46,10 +46,12 @@ def make_env(evaluation: bool = False, **kwargs: Any) -> Any:
     ``evaluation=True`` (an env to evaluate the policy during training) they go to ``eval_log.csv``
     instead and its steps are not training steps."""
     from a2perf_core.envs import make
+    from a2perf_core.offline import refuse_env
 
     task = task_id()
     if task is None:
         raise RuntimeError(f"no task: set {TASK_ENV} or run through `a2perf run`")
+    refuse_env(f"participant.make_env of {task}")
     if not evaluation:
         return make(task, **kwargs)
     with evaluation_envs():
@@ -64,12 +66,36 @@ def make_vec_env(num_envs: int, evaluation: bool = False, **kwargs: Any) -> Any:
 
     import gymnasium as gym
 
+    from a2perf_core.offline import refuse_env
+
+    refuse_env(f"participant.make_vec_env of {task_id()}")
     if not isinstance(num_envs, int) or isinstance(num_envs, bool) or num_envs < 1:
         raise ValueError(f"num_envs must be a positive integer, not {num_envs!r}")
     if task_id() is None:
         raise RuntimeError(f"no task: set {TASK_ENV} or run through `a2perf run`")
     make_one = functools.partial(make_env, evaluation, **kwargs)
     return gym.vector.AsyncVectorEnv([make_one] * num_envs)
+
+
+def datasets() -> list[Any]:
+    """The run's offline datasets as ``minari.MinariDataset`` objects, in the order declared
+    (``RunSettings.datasets``, then the submission's ``datasets.txt``); outside a run, those of the
+    ``datasets.txt`` in the current directory. The harness checked each before the run started."""
+    import json
+
+    from a2perf_core.datasets import load
+    from a2perf_core.offline import DATASETS_ENV, read_manifest
+
+    raw = os.environ.get(DATASETS_ENV)
+    ids = json.loads(raw) if raw else read_manifest(Path("."))
+    return [load(dataset_id) for dataset_id in ids]
+
+
+def offline() -> bool:
+    """Whether this is the train phase of an offline-track run, where no env may be made."""
+    from a2perf_core.offline import is_offline_train
+
+    return is_offline_train()
 
 
 def action_mask(env: Any) -> Any:

@@ -157,6 +157,10 @@ class RunSettings:
     isolate: bool = attrs.field(default=False, validator=_bool, metadata=_gin())
     #: ``--find-links``: folders or pages of wheels for the isolated environment, besides the pip settings'
     find_links: tuple[str, ...] = attrs.field(default=(), converter=_tuple_or_keep, validator=_strings, metadata=_gin())
+    #: ids of the offline datasets the run uses, besides the submission's ``datasets.txt`` (:mod:`a2perf_core.offline`)
+    datasets: tuple[str, ...] = attrs.field(default=(), converter=_tuple_or_keep, validator=_strings, metadata=_gin())
+    #: ``--offline``: the offline track, where train() may not make an env and learns from the datasets
+    offline: bool = attrs.field(default=False, validator=_bool, metadata=_gin())
     #: per-metric options, e.g. {"energy": {"measure_power_secs": 5}}
     metric_options: dict[str, dict[str, Any]] = attrs.Factory(dict)
     gin_files: tuple[str, ...] = ()

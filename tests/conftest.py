@@ -5,8 +5,9 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -58,3 +59,92 @@ def run_python():
         return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
 
     return run
+
+
+# Tiny Minari datasets, written straight from episode buffers: Minari's own DataCollector needs jax, which the
+# test environment lacks; ``create_dataset_from_buffers`` does not.
+
+#: a data cost as ``a2perf data collect`` records it (the cost :func:`write_dataset` gives a dataset)
+DATASET_COST = {"energy_kwh": 0.001, "env_steps": 0, "wall_time_s": 1.5, "sources": []}
+
+
+def _buffer_columns(space: Any, values: list[Any]) -> Any:
+    """A list of points of ``space`` as Minari's buffers hold them (a ``Dict`` as a dict of lists)."""
+    import numpy as np
+    from gymnasium import spaces
+
+    if isinstance(space, spaces.Dict):
+        return {key: _buffer_columns(entry, [v[key] for v in values]) for key, entry in space.spaces.items()}
+    return [np.asarray(v) for v in values]
+
+
+def write_dataset(
+    dataset_id: str,
+    env: Any,
+    act: Callable[[Any], Any],
+    episodes: int,
+    cost: dict[str, Any] | None = DATASET_COST,
+    seed: int = 0,
+) -> Any:
+    """``episodes`` episodes of ``act(observation) -> action`` in ``env`` as the dataset ``dataset_id``
+    (with ``cost`` as its data cost; none when ``cost`` is None)."""
+    import json
+    import warnings
+
+    minari = pytest.importorskip("minari")
+    from minari.data_collector import EpisodeBuffer
+
+    from a2perf_core.datasets import DATA_COST_KEY
+
+    buffers = []
+    for episode in range(episodes):
+        observation, _ = env.reset(seed=seed + episode)
+        observations, actions, rewards, terminations, truncations = [observation], [], [], [], []
+        done = False
+        while not done:
+            action = act(observation)
+            observation, reward, terminated, truncated, _ = env.step(action)
+            observations.append(observation)
+            actions.append(action)
+            rewards.append(float(reward))
+            terminations.append(bool(terminated))
+            truncations.append(bool(truncated))
+            done = terminated or truncated
+        buffers.append(
+            EpisodeBuffer(
+                id=episode,
+                seed=seed + episode,
+                observations=_buffer_columns(env.observation_space, observations),
+                actions=_buffer_columns(env.action_space, actions),
+                rewards=rewards,
+                terminations=terminations,
+                truncations=truncations,
+            )
+        )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # Minari's advice to name an author, a permalink, ...
+        dataset = minari.create_dataset_from_buffers(
+            dataset_id,
+            buffers,
+            observation_space=env.observation_space,
+            action_space=env.action_space,
+            algorithm_name="test rollout",
+            jpeg_encoding=False,
+        )
+    if cost is not None:
+        dataset.storage.update_metadata({DATA_COST_KEY: json.dumps(cost)})
+    return dataset
+
+
+@pytest.fixture
+def minari_root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A fresh Minari root (``MINARI_DATASETS_PATH``) for this test and the runs it starts."""
+    root = tmp_path / "minari"
+    monkeypatch.setenv("MINARI_DATASETS_PATH", str(root))
+    return root
+
+
+@pytest.fixture
+def minari_dataset(minari_root: Path) -> Callable[..., Any]:
+    """:func:`write_dataset`, into :func:`minari_root`."""
+    return write_dataset

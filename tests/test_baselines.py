@@ -36,6 +36,7 @@ DECLARATION = {
     "ci_train_steps": (int, True),
     "ci_gin_params": (list, False),
     "data": (list, False),
+    "ci_datasets": (list, False),
 }
 #: the CI run: few episodes, generalization on the CI task alone, no after-run report or energy tracker
 CI_GIN_PARAMS = (
@@ -74,7 +75,7 @@ def read_declaration(folder: Path) -> dict[str, Any]:
             assert isinstance(value, kind) and not isinstance(value, bool), f"{folder.name}: {key} must be {kind}"
         else:
             assert not required, f"{folder.name}: baseline.toml lacks {key}"
-    for key in ("tasks", "ci_gin_params", "data"):
+    for key in ("tasks", "ci_gin_params", "data", "ci_datasets"):
         assert all(isinstance(item, str) for item in declared.get(key, [])), f"{folder.name}: {key} holds strings"
     return declared
 
@@ -140,7 +141,7 @@ def env_steps(log: Path) -> int:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("folder", BASELINES, ids=lambda p: p.name)
-def test_runs_every_phase_on_its_ci_task_within_its_budget(folder, registered_tasks, all_plugins, tmp_path):
+def test_runs_every_phase_on_its_ci_task_within_its_budget(folder, registered_tasks, all_plugins, tmp_path, request):
     from a2perf_core.testing_data import fetched_file, missing_prerequisite
 
     declared = read_declaration(folder)
@@ -156,6 +157,9 @@ def test_runs_every_phase_on_its_ci_task_within_its_budget(folder, registered_ta
         *([f"RunSettings.num_train_steps = {steps}"] if steps else []),
         *declared.get("ci_gin_params", []),
     ]
+    if declared.get("ci_datasets"):
+        write_random_datasets(request.getfixturevalue("minari_dataset"), declared["ci_datasets"], task)
+        gin.append(f"RunSettings.datasets = {declared['ci_datasets']!r}")
     out = tmp_path / "run"
     args = ["run", str(folder), "--task", task, "--out", str(out), "--timeout", "300"]
     for binding in gin:
@@ -170,6 +174,26 @@ def test_runs_every_phase_on_its_ci_task_within_its_budget(folder, registered_ta
         assert used > 0, f"{folder.name}: a baseline with a budget trains"
     if not phases["inference"]["step_cap_reached"]:
         assert len((out / "inference_episodes.csv").read_text().splitlines()) == 3
+
+
+def write_random_datasets(write_dataset: Any, dataset_ids: list[str], task: str) -> None:
+    """Each of ``dataset_ids``: three episodes of random legal actions on ``task``, by the ``minari_dataset``
+    fixture's ``write_dataset``."""
+    from a2perf_core.envs import make
+    from a2perf_core.wrappers import action_mask
+
+    env = make(task)
+    rng = np.random.default_rng(0)
+    masked = callable(getattr(env.unwrapped, "action_masks", None))
+
+    def act(observation: Any) -> Any:
+        if masked:
+            return int(rng.choice(np.flatnonzero(action_mask(env))))
+        return env.action_space.sample()
+
+    for dataset_id in dataset_ids:
+        write_dataset(dataset_id, env, act, episodes=3)
+    env.close()
 
 
 def load_baseline_inference(name: str) -> ModuleType:

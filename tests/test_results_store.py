@@ -148,7 +148,8 @@ def test_a_version_1_database_is_migrated(tmp_path):
     db.execute(f"INSERT INTO runs ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})", list(row.values()))
     db.close()
     with open_database(tmp_path) as migrated:
-        assert migrated.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
+        assert migrated.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 4
+        assert migrated.execute("SELECT datasets FROM runs WHERE run_id = 'r1'").fetchone()[0] == "[]"
         assert sorted(migrated.execute("SELECT * FROM package_versions")) == [
             ("r1", "platform", "a2perf-core", "0.1.0"),
             ("r1", "submission", "numpy", "2.0.0"),

@@ -121,6 +121,11 @@ ALTER TABLE runs ADD COLUMN environment TEXT
 """
 
 
+_V4 = """
+ALTER TABLE runs ADD COLUMN datasets TEXT NOT NULL DEFAULT '[]'
+"""
+
+
 def _statements(script: str) -> list[str]:
     return [s.strip() for s in script.split(";") if s.strip()]
 
@@ -138,6 +143,7 @@ MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (
     _apply_script(_V1),
     _migrate_to_v2,
     _apply_script(_V3),  # the isolated environment of ``--isolate`` runs (JSON; NULL for the others)
+    _apply_script(_V4),  # the offline datasets a run declared, with their data cost (run.json ``datasets``)
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -241,9 +247,9 @@ def settings_hash(settings: dict[str, Any]) -> str:
 
 def result_settings(settings: dict[str, Any]) -> dict[str, Any]:
     """The settings of ``run.json`` that change results, less the task and the seed."""
-    from a2perf_core.runner.run import RESULT_SETTINGS
+    from a2perf_core.runner.run import RESULT_SETTINGS, recorded_setting
 
-    return {key: settings.get(key) for key in RESULT_SETTINGS if key not in ("task_id", "seed")}
+    return {key: recorded_setting(settings, key) for key in RESULT_SETTINGS if key not in ("task_id", "seed")}
 
 
 _TASK_VERSION = re.compile(r"-v(\d+)$")
@@ -352,7 +358,7 @@ def _write_run(db: sqlite3.Connection, run_dir: Path, root: Path) -> str:
     environment = info.get("environment")
     db.execute("DELETE FROM runs WHERE run_id = ? OR path = ?", (run_id, path))
     db.execute(
-        "INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (
             run_id,
             path,
@@ -377,6 +383,7 @@ def _write_run(db: sqlite3.Connection, run_dir: Path, root: Path) -> str:
             json.dumps(info.get("metric_errors", []), sort_keys=True),
             datetime.now(timezone.utc).isoformat(timespec="seconds"),
             None if environment is None else json.dumps(environment, sort_keys=True),
+            json.dumps(info.get("datasets") or [], sort_keys=True),
         ),
     )
     requested = info.get("phases_requested") or list(info["phases"])
@@ -599,6 +606,8 @@ class IndexedRun:
     phases: dict[str, tuple[str, str | None]]
     #: the values of ``metrics.json``, in its order
     metrics: tuple[Any, ...]
+    #: run.json ``datasets``: the offline datasets the run declared (``id``, ``data_cost``)
+    datasets: tuple[dict[str, Any], ...] = ()
 
     def value(self, name: str, phase: str | None = None) -> Any:
         """The value of metric ``name`` (of ``phase``, when the name occurs in several); None if absent."""
@@ -626,7 +635,8 @@ def load_runs(
     where, params = run_filter_sql(task, submission, status, since)
     runs = db.execute(
         "SELECT run_id, path, submission, task, domain, seed, status, reason, started, ended, gin_config_hash, "
-        f"settings_hash, settings, machine, versions FROM runs{where} ORDER BY task, submission, seed, started",
+        "settings_hash, settings, machine, versions, datasets "
+        f"FROM runs{where} ORDER BY task, submission, seed, started",
         params,
     ).fetchall()
     loaded = []
@@ -673,6 +683,7 @@ def load_runs(
                 versions=json.loads(row[14]),
                 phases=phases,
                 metrics=metrics,
+                datasets=tuple(json.loads(row[15])),
             )
         )
     return loaded

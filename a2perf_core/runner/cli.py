@@ -276,6 +276,11 @@ def index_finished_run(console: Any, run_dir: Path, results_root: Path) -> None:
     multiple=True,
     help="With --isolate: a folder or page of wheels to install from, besides the pip settings' (repeatable).",
 )
+@click.option(
+    "--offline",
+    is_flag=True,
+    help="The offline track: train() may make no env and learns from the declared datasets (docs/running.md).",
+)
 def run_command(
     submission: str | None,
     task: str | None,
@@ -295,12 +300,14 @@ def run_command(
     untrusted: bool,
     isolate: bool,
     find_links: tuple[str, ...],
+    offline: bool,
 ) -> None:
     """Run SUBMISSION (default: the bundled example) on a task and record every metric."""
     import attrs
     from rich.console import Console
 
     from a2perf_core.cli import print_json
+    from a2perf_core.offline import resolve_datasets
     from a2perf_core.runner.executor import RunRequest, execute_runs, get_executor
     from a2perf_core.runner.process import raise_interrupted_on_sigterm
     from a2perf_core.runner.submission import check_participant_args, load_submission
@@ -316,6 +323,9 @@ def run_command(
     if isolate:
         settings.isolate = True
         settings.explicit.add("isolate")
+    if offline:
+        settings.offline = True
+        settings.explicit.add("offline")
     if find_links:
         settings.find_links = (*settings.find_links, *find_links)
     if settings.untrusted:
@@ -325,7 +335,9 @@ def run_command(
 
         with tempfile.TemporaryDirectory() as probe:
             check_sandbox(Path(probe))  # a one-line error here, before anything starts; never a fallback
-    check_participant_args(load_submission(reference), settings.participant_args, settings.phases)
+    loaded = load_submission(reference)
+    check_participant_args(loaded, settings.participant_args, settings.phases)
+    resolve_datasets(settings, loaded.root)  # each declared dataset there, with its data cost
     for warning in settings.warnings:
         click.secho(f"warning: {warning}", fg="yellow", err=True)
     seed_list = parse_seeds(seeds) if seeds else [settings.seed]

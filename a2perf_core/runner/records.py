@@ -46,6 +46,9 @@ RUN_FIELDS: dict[str, str] = {
     "requirements, the Python interpreter and the installed core and task plugin), `python`, `created` (UTC), "
     "`reused` (true when the cache held it already) and `packages` (name -> version of everything in it); "
     "null without `--isolate`",
+    "datasets": "the offline datasets the run declared (`RunSettings.datasets`, then the submission's "
+    "`datasets.txt`): a list of `id` and `data_cost` (as the dataset records it: `energy_kwh`, `env_steps`, "
+    "`wall_time_s`, `sources`)",
     "contention": "`executor` (where the run executed), `jobs` (runs it let execute at once) and `shared_machine` "
     "(true when other runs of the same invocation could run beside it on its machine, so its system metrics are "
     "not clean; `a2perf sweep --jobs 1` for clean ones)",
@@ -312,6 +315,7 @@ class RunRecord:
     trust: dict[str, str | None] = attrs.Factory(lambda: {"mode": "trusted", "sandbox": None})
     environment: dict[str, Any] | None = None
     contention: dict[str, Any] = attrs.Factory(lambda: sole_run("local"))
+    datasets: list[dict[str, Any]] = attrs.Factory(list)
     format: str = RUN_FORMAT
 
     def to_json(self) -> dict[str, Any]:

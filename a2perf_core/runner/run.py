@@ -51,6 +51,7 @@ from a2perf_core.metrics import (
     phase_result,
     phase_rusage,
 )
+from a2perf_core.offline import VIOLATION_FILE, phase_environ, resolve_datasets, violation
 from a2perf_core.participant import PARTICIPANT_DIR
 from a2perf_core.runner.child import job_environ
 from a2perf_core.runner.isolate import participant_environment
@@ -95,7 +96,16 @@ RESULT_SETTINGS = (
     "train_env_kwargs",
     "generalization_tasks",
     "untrusted",
+    "datasets",
+    "offline",
 )
+#: the value a run.json written before the setting existed has (as ``run.json`` spells it)
+RESULT_SETTINGS_ADDED: dict[str, Any] = {"datasets": [], "offline": False}
+
+
+def recorded_setting(settings: dict[str, Any], key: str) -> Any:
+    """Setting ``key`` of a ``run.json``'s ``settings``, read the same for a run recorded before it existed."""
+    return settings.get(key, RESULT_SETTINGS_ADDED.get(key))
 
 
 #: the longest the runner waits for a prestarted process to finish its imports before it releases a phase
@@ -122,7 +132,7 @@ PROCESS_FILES = (phase_log, phase_error, phase_result, phase_rusage, phase_span)
 def phase_records(phase: str) -> tuple[str, ...]:
     """What a phase's processes record, besides each process's log, error, result and rusage files."""
     return {
-        "train": (TRAIN_LOG, TRAIN_SCALARS, EVAL_LOG),
+        "train": (TRAIN_LOG, TRAIN_SCALARS, EVAL_LOG, VIOLATION_FILE),
         "inference": (INFERENCE_EPISODES, LATENCIES, WARMUP_LATENCIES, LATENCIES_ROUNDTRIP),
         "generalization": (GENERALIZATION_EPISODES,),
     }[phase]
@@ -338,6 +348,7 @@ class Run:
                 f"{settings.task_id} needs data that is not on this machine: {', '.join(missing)}; "
                 f"run `a2perf data fetch {' '.join(missing)}` first"
             )
+        self.datasets = resolve_datasets(settings, self.submission.root)
         self.environment = participant_environment(settings, self.submission)
         self.content_hash = submission_content_hash(self.submission.root)
         run_dir.mkdir(parents=True, exist_ok=True)
@@ -382,9 +393,9 @@ class Run:
             raise RunDirectoryError(f"--resume: {path} is not a run this version can continue ({exc})") from None
         now_settings = plain_settings(self.settings)
         differences = [
-            f"{key} {previous.settings.get(key)!r} -> {now_settings.get(key)!r}"
+            f"{key} {recorded_setting(previous.settings, key)!r} -> {now_settings.get(key)!r}"
             for key in RESULT_SETTINGS
-            if previous.settings.get(key) != now_settings.get(key)
+            if recorded_setting(previous.settings, key) != now_settings.get(key)
         ]
         if previous.submission.content_hash != self.content_hash:
             differences.insert(0, "the submission's files differ (content hash)")
@@ -417,6 +428,7 @@ class Run:
             metric_errors=self.metric_errors,
             trust={"mode": "untrusted" if s.untrusted else "trusted", "sandbox": self.sandbox},
             environment=None if self.environment is None else self.environment.recorded(),
+            datasets=[d.to_json() for d in self.datasets],
         )
 
     def _submission_package_versions(self) -> dict[str, str | None]:
@@ -530,6 +542,7 @@ class Run:
             records_dir=records_dir,
             untrusted=s.untrusted,
         )
+        environ.update(phase_environ(phase, [d.id for d in self.datasets], s.offline))
         if self.environment is not None:
             environ.update(self.environment.phase_environ())
         return PhaseJob(
@@ -651,6 +664,8 @@ class Run:
             reason = f"the process {describe_exit(outcome.exitcode)} without reporting a result"
         elif reason is None:
             reason = result.shortfall()
+        if phase == "train" and result.error is None and (refused := violation(records)):
+            reason = refused if reason is None else f"{refused}; {reason}"  # train() caught the refusal
         process = ProcessRecord(
             label=label,
             status="ok" if outcome.ok and reason is None else "failed",

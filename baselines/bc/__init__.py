@@ -1,0 +1,1 @@
+"""Behaviour cloning: a small MLP fitted to the actions of the run's offline datasets."""

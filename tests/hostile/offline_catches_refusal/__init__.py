@@ -1,0 +1,1 @@
+"""On the offline track, train() catches the refusal and carries on as if nothing happened."""

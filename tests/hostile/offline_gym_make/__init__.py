@@ -1,0 +1,1 @@
+"""On the offline track, train() makes the task's env with plain ``gymnasium.make``."""

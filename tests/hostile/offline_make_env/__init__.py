@@ -1,0 +1,1 @@
+"""On the offline track, train() asks the harness for an env."""
