@@ -108,3 +108,20 @@ def test_a_phase_measured_without_pandas_has_codecarbons_emissions_factor(tmp_pa
     assert theirs["pandas"]
     assert ours["kg_per_kwh"] == theirs["kg_per_kwh"] > 0
     assert ours["names"] == theirs["names"] and "energy.duration" in ours["names"]
+
+
+UNKNOWN_CPU_TRACKER = """
+from a2perf_energy import metric as energy
+energy.kernel_cpu_model = lambda: "Imaginary CPU 9000"
+tracker, warnings = energy.EnergyMetric()._tracker(10.0, "test")
+print(any("Imaginary CPU 9000" in w for w in warnings))
+"""
+
+
+def test_codecarbon_warnings_on_an_unknown_cpu_are_recorded_not_printed() -> None:
+    """The TDP lookup warns about a CPU codecarbon does not know: that goes into the metric's details,
+    never onto the terminal of `a2perf run` or `a2perf sweep` (the harness builds a tracker to warm up)."""
+    done = subprocess.run([sys.executable, "-c", UNKNOWN_CPU_TRACKER], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "True"
+    assert "codecarbon" not in done.stderr.lower()

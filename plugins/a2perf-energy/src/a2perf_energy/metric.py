@@ -242,9 +242,9 @@ class EnergyMetric(Metric):
         from a2perf_energy.tables import prime_codecarbon_tables
 
         global _first_tracker_warnings
-        prime_codecarbon_cpu_model()
-        prime_codecarbon_tables()
         with captured_codecarbon_warnings() as warnings:
+            prime_codecarbon_cpu_model()
+            prime_codecarbon_tables()  # matches the CPU's TDP, and warns when it knows no such CPU
             tracker = OfflineEmissionsTracker(
                 country_iso_code=self.country_iso_code,
                 region=self.region,
