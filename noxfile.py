@@ -89,23 +89,58 @@ def tests(session: nox.Session) -> None:
     session.run("pytest", "--runslow", "-p", "no:cacheprovider", "--durations=15", *session.posargs)
 
 
+#: the datasets an offline sweep (``baselines/sweeps/<domain>_bc.toml``) declares, each collected with
+#: ``a2perf data collect`` before that sweep when it is not in Minari's dataset root yet
+BC_DATASETS: dict[str, list[dict[str, str]]] = {
+    "web_navigation": [
+        {
+            "task": "WebNavigation-Difficulty-01-v1",
+            "policy": "baselines/web_rule_based",
+            "skill": "expert",
+            "episodes": "200",
+        }
+    ],
+}
+
+
+def collect_missing_datasets(session: nox.Session, domain: str) -> None:
+    """Collect each of ``domain``'s offline datasets that is not there yet (collect never overwrites)."""
+    for dataset in BC_DATASETS.get(domain, []):
+        dataset_id = f"a2perf/{dataset['task']}/{dataset['skill']}-v0"
+        listed = session.run(
+            "python", "-c", "import minari; print(*minari.list_local_datasets(), sep='\\n')", silent=True
+        )
+        if dataset_id in str(listed).split():
+            session.log(f"dataset {dataset_id} is there: not collected again")
+            continue
+        options = [f"--{key}={value}" for key, value in dataset.items()]
+        session.run("a2perf", "data", "collect", *options)
+
+
 @nox.session
 def baselines(session: nox.Session) -> None:
     """docs/baselines/<domain>/report.md: every baseline swept over its domain's task and seeds at the
     budget its spec (``baselines/sweeps/<domain>.toml``) documents, then one report per domain. Hours on
-    2 cores; ``nox -s baselines -- circuit_training`` runs one domain. A rerun resumes the sweeps."""
+    2 cores; ``nox -s baselines -- circuit_training`` runs one domain. A rerun resumes the sweeps. A
+    domain's offline sweep (``<domain>_bc.toml``: behaviour cloning from collected datasets) joins its
+    report."""
     ensure_browser(session)
     install_cpu_torch_and_sb3(session)
     install_core_and(session, PLUGINS)
-    specs = sorted((ROOT / "baselines" / "sweeps").glob("*.toml"))
+    specs = sorted(p for p in (ROOT / "baselines" / "sweeps").glob("*.toml") if not p.stem.endswith("_bc"))
     chosen = [p for p in specs if not session.posargs or p.stem in session.posargs]
     if not chosen:
         session.error(f"no baseline sweep named {' '.join(session.posargs)}; known: {' '.join(p.stem for p in specs)}")
     for spec in chosen:
-        out = ROOT / "a2perf-runs" / "baselines" / spec.stem
-        session.run("a2perf", "sweep", str(spec), "--out", str(out))
+        outs = [ROOT / "a2perf-runs" / "baselines" / spec.stem]
+        session.run("a2perf", "sweep", str(spec), "--out", str(outs[0]))
+        offline = spec.with_name(f"{spec.stem}_bc.toml")
+        if offline.is_file():
+            collect_missing_datasets(session, spec.stem)
+            outs.append(ROOT / "a2perf-runs" / "baselines" / offline.stem)
+            session.run("a2perf", "sweep", str(offline), "--out", str(outs[-1]))
         report = ROOT / "docs" / "baselines" / spec.stem
-        session.run("a2perf", "report", str(out), "--format", "markdown", "--out", str(report))
+        session.run("a2perf", "report", *map(str, outs), "--format", "markdown", "--out", str(report))
 
 
 @nox.session

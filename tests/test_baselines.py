@@ -11,6 +11,7 @@ import fnmatch
 import importlib.util
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -417,7 +418,8 @@ def test_the_baseline_sweeps_name_only_baselines_of_their_domain():
     from a2perf_core.sweep.spec import make_spec, read_spec_file
 
     specs = sorted((BASELINES_DIR / "sweeps").glob("*.toml"))
-    assert {p.stem for p in specs} == {"circuit_training", "web_navigation", "quadruped_locomotion"}
+    domains = {"circuit_training", "web_navigation", "quadruped_locomotion"}
+    assert {p.stem.removesuffix("_bc") for p in specs} == domains
     for path in specs:
         spec = make_spec(read_spec_file(path))
         for submission in spec.submissions:
@@ -425,3 +427,30 @@ def test_the_baseline_sweeps_name_only_baselines_of_their_domain():
             assert folder in BASELINES, f"{path.name}: {submission} is not a baseline folder"
             patterns = read_declaration(folder)["tasks"]
             assert all(any(fnmatch.fnmatchcase(t, p) for p in patterns) for t in spec.tasks), (path.name, folder.name)
+
+
+def test_each_offline_baseline_sweep_declares_a_dataset_nox_collects():
+    """A ``<domain>_bc.toml`` sweep runs on the offline track from datasets ``nox -s baselines`` collects
+    first (``BC_DATASETS`` in noxfile.py): a declared id nox does not make would stop the sweep."""
+    import ast
+
+    from a2perf_core.sweep.spec import make_spec, read_spec_file
+
+    tree = ast.parse((BASELINES_DIR.parent / "noxfile.py").read_text())
+    value = next(
+        node.value
+        for node in tree.body
+        if isinstance(node, ast.AnnAssign) and getattr(node.target, "id", "") == "BC_DATASETS"
+    )
+    collected = {
+        domain: {f"a2perf/{d['task']}/{d['skill']}-v0" for d in entries}
+        for domain, entries in ast.literal_eval(value).items()
+    }
+    offline_specs = sorted((BASELINES_DIR / "sweeps").glob("*_bc.toml"))
+    assert offline_specs
+    for path in offline_specs:
+        spec = make_spec(read_spec_file(path))
+        params = " ".join(spec.gin_params)
+        assert "RunSettings.offline = True" in params, path.name
+        declared = set(re.findall(r"a2perf/[^'\"]+", params))
+        assert declared and declared <= collected[path.stem.removesuffix("_bc")], path.name
