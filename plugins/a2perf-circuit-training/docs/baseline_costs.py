@@ -6,16 +6,19 @@ with random legal actions, greedy and simulated annealing, and scores each place
 routing, MacroPlacement's weights (1 / 0.5 / 0.5). Prints one markdown row per placement:
 
     python plugins/a2perf-circuit-training/docs/baseline_costs.py [DATA_DIR] [--budget MOVES]
-        [--time-limit SECONDS] [--random-seeds N] [--out-dir DIR]
+        [--time-limit SECONDS] [--random-seeds N] [--out-dir DIR] [--out FILE]
 
 ``DATA_DIR`` holds ``circuit_training/ariane133_ng45/`` (default: ``A2PERF_DATA_PATH``). With
-``--out-dir`` the placements are written as plc files there.
+``--out-dir`` the placements are written as plc files there; with ``--out`` the table is also written
+to a markdown file that names the command and the date that made it (how docs/baselines gets it).
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime
 import os
+import shlex
 import sys
 from pathlib import Path
 
@@ -42,6 +45,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--time-limit", type=float, help="annealing seconds")
     parser.add_argument("--random-seeds", type=int, default=3)
     parser.add_argument("--out-dir", type=Path)
+    parser.add_argument("--out", type=Path, help="also write the table to this markdown file")
     args = parser.parse_args(argv)
     design = find_design(args.data)
     netlist = read_netlist(design / "netlist.pb.txt")
@@ -60,15 +64,34 @@ def main(argv: list[str] | None = None) -> int:
         if placed.annealing is not None:
             a = placed.annealing
             notes[label] = f"{a.moves} moves, {a.seconds:.0f} s"
-    print("| placement | proxy (1, 0.5, 0.5) | wirelength | density | congestion |")
-    print("|---|---|---|---|---|")
+    rows = ["| placement | proxy (1, 0.5, 0.5) | wirelength | density | congestion |", "|---|---|---|---|---|"]
     for label, plc in placements.items():
         _, report = evaluate_placement(netlist, plc, weights="macroplacement")
         shown = f"{label} ({notes[label]})" if label in notes else label
-        print(
+        rows.append(
             f"| {shown} | {report.proxy_cost:.4f} | {report.wirelength_cost:.4f} | {report.density_cost:.4f} "
             f"| {report.congestion_cost:.4f} |"
         )
+    print("\n".join(rows))
+    if args.out:
+        command = " ".join(
+            [
+                "python",
+                "plugins/a2perf-circuit-training/docs/baseline_costs.py",
+                *map(shlex.quote, argv or sys.argv[1:]),
+            ]
+        )
+        made = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+        header = [
+            "# Circuit training: the baselines on ariane133 next to Google's placement",
+            "",
+            "Each placement's hard macros as the baseline left them, soft macros re-placed force-directed, scored",
+            "by `a2perf circuit evaluate`'s flow with MacroPlacement's weights (1 / 0.5 / 0.5); lower is better.",
+            f"Written by `{command}` on {made}; not typed by hand.",
+            "",
+        ]
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text("\n".join([*header, *rows, ""]))
     return 0
 
 
