@@ -243,3 +243,32 @@ def test_a_cells_state_comes_from_its_run_json_and_its_failures(tmp_path):
     write("2026-01-01T00:00:00+00:00", "ok", content_hash="sha256:bb")
     with pytest.raises(SweepSpecError, match="holds a run of other submission files"):
         cell_state(run_dir, entry, retries=1)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT])
+def test_a_stopped_pooled_sweep_starts_no_further_cell(example, tmp_path, stop):
+    """SIGTERM (CI cancelling, `timeout`, a scheduler) or Ctrl-C of `a2perf sweep --jobs 2` ends the runs in
+    flight and the sweep: the pool's workers, each ended with its run, must not be replaced by fresh ones
+    that take the cells already queued."""
+    sleeper = submission_copy(tmp_path, "sleeper", "import time; time.sleep(120)")
+    out = tmp_path / "out"
+    command = [sys.executable, "-m", "a2perf_core", "sweep", "--submission", str(sleeper), "--task", TASK]
+    command += ["--seeds", "0-5", "--phase", "train", "--out", str(out), "--jobs", "2"]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    started = lambda: sorted(p.parent.name for p in out.glob("sleeper@*/*/seed_*/run.json"))  # noqa: E731
+    deadline = time.monotonic() + 120
+    while len(started()) < 2 and time.monotonic() < deadline and process.poll() is None:
+        time.sleep(0.2)
+    assert len(started()) == 2, started()
+    time.sleep(3)  # both runs are in their train phase
+    process.send_signal(stop)
+    try:
+        process.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+        pytest.fail(f"the sweep was still running 60 s after {stop.name}; cells started: {started()}")
+    assert process.returncode != 0
+    assert len(started()) == 2, started()
+    assert not any(cell["status"] == "done" for cell in manifest(out)["cells"].values())

@@ -94,15 +94,29 @@ def execute_request(
     return run.execute()
 
 
-def _pool_worker_start() -> None:
+#: set in a pool worker: the pool's stop flag, set by the harness when the sweep is stopped
+_pool_stop: Any = None
+
+
+def _pool_worker_start(stop: Any) -> None:
     """A pool worker ends with the harness that started it (SIGTERM, so its run records the interruption)."""
     import signal
 
     from a2perf_core.proctree import set_parent_death_signal
     from a2perf_core.runner.process import raise_interrupted_on_sigterm
 
+    global _pool_stop
+    _pool_stop = stop
     raise_interrupted_on_sigterm()
     set_parent_death_signal(signal.SIGTERM)
+
+
+def _execute_unless_stopped(request: RunRequest, contention: dict[str, Any]) -> RunOutcome | None:
+    """A pooled run, unless the pool was stopped: a worker that replaces one ended with its run would
+    otherwise start a run already queued to the pool."""
+    if _pool_stop is not None and _pool_stop.is_set():
+        return None
+    return execute_request(request, contention)
 
 
 def _pooled(requests: Sequence[RunRequest], jobs: int) -> Iterator[RunOutcome]:
@@ -111,16 +125,24 @@ def _pooled(requests: Sequence[RunRequest], jobs: int) -> Iterator[RunOutcome]:
     import sys
     from concurrent.futures import ProcessPoolExecutor
 
+    context = multiprocessing.get_context("spawn")
+    stop = context.Event()
     fresh = {"max_tasks_per_child": 1} if sys.version_info >= (3, 11) else {}  # else restore_gin alone resets
     pool = ProcessPoolExecutor(
-        max_workers=jobs, mp_context=multiprocessing.get_context("spawn"), initializer=_pool_worker_start, **fresh
+        max_workers=jobs, mp_context=context, initializer=_pool_worker_start, initargs=(stop,), **fresh
     )
     shared = contention("local", jobs)
+    futures = []
     try:
-        futures = [pool.submit(execute_request, request, shared) for request in requests]
+        futures = [pool.submit(_execute_unless_stopped, request, shared) for request in requests]
         for future in futures:
-            yield future.result()
+            outcome = future.result()
+            if outcome is not None:
+                yield outcome
     except BaseException:  # stopped (Ctrl-C, SIGTERM) or broken: the runs in flight end and record why
+        stop.set()
+        for future in futures:
+            future.cancel()
         for worker in list(getattr(pool, "_processes", {}).values()):
             if worker.is_alive():
                 worker.terminate()
