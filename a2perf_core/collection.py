@@ -101,7 +101,7 @@ def roll_out(job: RolloutJob) -> Rollout:
     sys.path[:0] = list(submission.sys_path)
     os.chdir(submission.root)
     register_envs()
-    env = make(job.task_id)
+    env = make(job.task_id, disable_env_checker=True)  # its warnings would print on the collect command's terminal
     import importlib
 
     calls = ParticipantCalls(importlib.import_module(submission.inference_module))
@@ -377,6 +377,7 @@ def _write(minari: Any, dataset_id: str, task_id: str, episodes: list[dict[str, 
     buffers = [EpisodeBuffer(**episode) for episode in episodes]
     with warnings.catch_warnings():  # Minari asks for an author and a permalink: the metadata says whose it is
         warnings.filterwarnings("ignore", message=r"`(author|author_email|code_permalink)` is set to None")
+        warnings.filterwarnings("ignore", module=r"gymnasium\.utils\.passive_env_checker")  # Minari makes the env
         minari.create_dataset_from_buffers(
             dataset_id,
             buffers,

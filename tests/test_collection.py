@@ -329,3 +329,17 @@ def test_dataset_from_real_runs_charges_their_recorded_training(root, tmp_path):
     assert cost["env_steps"] == 2 * 12 + 60 + 60
     assert cost["energy_kwh"] == pytest.approx(collection["energy_kwh"] + sum(energy))
     assert cost["wall_time_s"] == pytest.approx(collection["wall_time_s"] + sum(walls))
+
+
+def test_the_collect_command_prints_no_env_checker_warning(root):
+    """Gymnasium's passive env checker warns about this task's constant observation entries, in the
+    rollout process and where Minari makes the env: neither may reach the command's terminal."""
+    import subprocess
+    import sys
+
+    command = [sys.executable, "-m", "a2perf_core", "data", "collect", "--task", TASK, "--policy", str(RANDOM)]
+    command += ["--skill", "novice", "--episodes", "1", "--no-energy"]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert "passive_env_checker" not in done.stderr + done.stdout
+    assert datasets.dataset_id(TASK, "novice") in minari.list_local_datasets()
