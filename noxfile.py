@@ -113,11 +113,9 @@ BC_DATASETS: dict[str, list[dict[str, str]]] = {
 
 def collect_missing_datasets(session: nox.Session, domain: str) -> None:
     """Collect each of ``domain``'s offline datasets that is not there yet (collect never overwrites)."""
+    listed = session.run("python", "-c", "import minari; print(*minari.list_local_datasets(), sep='\\n')", silent=True)
     for dataset in BC_DATASETS.get(domain, []):
         dataset_id = f"a2perf/{dataset['task']}/{dataset['skill']}-v0"
-        listed = session.run(
-            "python", "-c", "import minari; print(*minari.list_local_datasets(), sep='\\n')", silent=True
-        )
         if dataset_id in str(listed).split():
             session.log(f"dataset {dataset_id} is there: not collected again")
             continue
