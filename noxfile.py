@@ -92,6 +92,14 @@ def tests(session: nox.Session) -> None:
 #: the datasets an offline sweep (``baselines/sweeps/<domain>_bc.toml``) declares, each collected with
 #: ``a2perf data collect`` before that sweep when it is not in Minari's dataset root yet
 BC_DATASETS: dict[str, list[dict[str, str]]] = {
+    "circuit_training": [
+        {
+            "task": "CircuitTraining-Synthetic-v0",
+            "policy": "baselines/circuit_greedy",
+            "skill": "expert",
+            "episodes": "5",
+        }
+    ],
     "quadruped_locomotion": [
         {
             "task": "QuadrupedLocomotion-DogPace-v1",
