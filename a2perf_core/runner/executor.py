@@ -69,8 +69,9 @@ class LocalExecutor:
         yield from _pooled(requests, jobs)
 
     def map(self, function: Callable[[Any], Any], items: Sequence[Any]) -> Iterator[Any]:
-        """``function`` on each item, each call in a fresh spawned process (``jobs`` at once), results in
-        item order; a call's exception is raised here, and stopping (Ctrl-C, SIGTERM) ends the calls."""
+        """``function`` on each item, each call in a fresh spawned process (``jobs`` at once; Python 3.10
+        reuses a worker), results in item order; a call's exception is raised here, and stopping (Ctrl-C,
+        SIGTERM) ends the calls."""
         return _pool_map(function, items, self.jobs)
 
 
