@@ -117,16 +117,20 @@ def print_json(data: Any) -> None:
 json_option = click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 
 
-def executor_options(what: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """``--executor``, ``--address`` and ``--results-uri`` of a command whose ``what`` (e.g. "runs") execute
-    where an executor places them; :func:`make_executor` turns them into the executor."""
-    options = (
+def executor_options(what: str, run_folders: bool = True) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """``--executor`` and ``--address`` of a command whose ``what`` (e.g. "runs") execute where an executor
+    places them, and ``--results-uri`` when they write run folders (``run_folders``); :func:`make_executor`
+    turns them into the executor."""
+    options = [
         click.option(
             "--executor", "executor_name", default="local", show_default=True, help=f"Where the {what} execute."
         ),
         click.option("--address", help="Cluster to join (ray: e.g. ray://head:10001; default: a local instance)."),
-        click.option("--results-uri", help="Shared storage every node writes run folders to (ray; a mounted path)."),
-    )
+    ]
+    if run_folders:
+        options.append(
+            click.option("--results-uri", help="Shared storage every node writes run folders to (ray; a mounted path).")
+        )
 
     def decorate(command: Callable[..., Any]) -> Callable[..., Any]:
         for option in reversed(options):
@@ -369,7 +373,7 @@ def _assign_skills(
     type=click.IntRange(min=1),
     help="Evaluate each run afresh over this many episodes (default: its recorded inference episodes).",
 )
-@executor_options("evaluations")
+@executor_options("evaluations", run_folders=False)
 @click.option("--jobs", type=click.IntRange(min=1), help="Runs evaluated at once (local: worker processes; default 1).")
 @json_option
 def data_skills(
@@ -378,7 +382,6 @@ def data_skills(
     episodes: int | None,
     executor_name: str,
     address: str | None,
-    results_uri: str | None,
     jobs: int | None,
     as_json: bool,
 ) -> None:
@@ -390,7 +393,7 @@ def data_skills(
     missing = [r for r in runs if not _is_run_folder(r)]
     if missing:
         raise A2PerfError(f"not run folders (no run.json): {', '.join(missing)}")
-    executor = make_executor(executor_name, jobs=jobs, address=address, results_uri=results_uri)
+    executor = make_executor(executor_name, jobs=jobs, address=address)
     assignment = _assign_skills(runs, task_id, episodes, executor, True)
     if as_json:
         checkpoints = {run: {"return": assignment.returns[run], "level": assignment.levels[run]} for run in runs}
@@ -432,7 +435,7 @@ def data_skills(
 @click.option(
     "--version", "version", type=click.IntRange(min=0), default=0, show_default=True, help="N of the id's -vN."
 )
-@executor_options("rollouts")
+@executor_options("rollouts", run_folders=False)
 @click.option("--jobs", type=click.IntRange(min=1), help="Checkpoints at once (local: worker processes; default 1).")
 @click.option("--no-energy", is_flag=True, help="Do not measure the collection's energy (recorded as not measured).")
 def data_collect(
@@ -446,7 +449,6 @@ def data_collect(
     version: int,
     executor_name: str,
     address: str | None,
-    results_uri: str | None,
     jobs: int | None,
     no_energy: bool,
 ) -> None:
@@ -458,7 +460,7 @@ def data_collect(
     from a2perf_core.runner.process import raise_interrupted_on_sigterm
 
     raise_interrupted_on_sigterm()
-    executor = make_executor(executor_name, jobs=jobs, address=address, results_uri=results_uri)
+    executor = make_executor(executor_name, jobs=jobs, address=address)
     runs = [p for p in policies if _is_run_folder(p)]
     submissions = [p for p in policies if p not in runs]
     if len(submissions) > 1:
