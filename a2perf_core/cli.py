@@ -9,12 +9,15 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from a2perf_core import __version__
 from a2perf_core.errors import A2PerfError
+
+if TYPE_CHECKING:
+    from a2perf_core.protocols import Executor
 
 #: core subcommands: name -> "module:attribute", imported on use
 CORE_COMMANDS = {
@@ -112,6 +115,37 @@ def print_json(data: Any) -> None:
 
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+
+
+def executor_options(what: str, run_folders: bool = True) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """``--executor`` and ``--address`` of a command whose ``what`` (e.g. "runs") execute where an executor
+    places them, and ``--results-uri`` when they write run folders (``run_folders``); :func:`make_executor`
+    turns them into the executor."""
+    options = [
+        click.option(
+            "--executor", "executor_name", default="local", show_default=True, help=f"Where the {what} execute."
+        ),
+        click.option("--address", help="Cluster to join (ray: e.g. ray://head:10001; default: a local instance)."),
+    ]
+    if run_folders:
+        options.append(
+            click.option("--results-uri", help="Shared storage every node writes run folders to (ray; a mounted path).")
+        )
+
+    def decorate(command: Callable[..., Any]) -> Callable[..., Any]:
+        for option in reversed(options):
+            command = option(command)
+        return command
+
+    return decorate
+
+
+def make_executor(executor_name: str, **options: Any) -> Executor:
+    """The executor ``executor_name`` created with the options given on the command line (None: not given,
+    its factory's default)."""
+    from a2perf_core.runner.executor import get_executor
+
+    return get_executor(executor_name, **{key: value for key, value in options.items() if value is not None})
 
 
 def show_rows(
@@ -315,7 +349,7 @@ def _assign_skills(
     runs: Sequence[str],
     task_id: str | None,
     episodes: int | None,
-    jobs: int,
+    executor: Executor,
     energy: bool,
     seed: int = 0,
     policy: str | None = None,
@@ -328,7 +362,7 @@ def _assign_skills(
     if task_id is None:
         raise A2PerfError("a fresh evaluation needs --task")
     submission = policy or _trained_submission(runs)
-    return evaluate(task_id, submission, runs, episodes=episodes, seed=seed, jobs=jobs, measure_energy=energy)
+    return evaluate(task_id, submission, runs, episodes=episodes, seed=seed, executor=executor, measure_energy=energy)
 
 
 @data_group.command("skills")
@@ -339,15 +373,28 @@ def _assign_skills(
     type=click.IntRange(min=1),
     help="Evaluate each run afresh over this many episodes (default: its recorded inference episodes).",
 )
-@click.option("--jobs", type=click.IntRange(min=1), default=1, show_default=True, help="Runs evaluated at once.")
+@executor_options("evaluations", run_folders=False)
+@click.option("--jobs", type=click.IntRange(min=1), help="Runs evaluated at once (local: worker processes; default 1).")
 @json_option
-def data_skills(runs: tuple[str, ...], task_id: str | None, episodes: int | None, jobs: int, as_json: bool) -> None:
+def data_skills(
+    runs: tuple[str, ...],
+    task_id: str | None,
+    episodes: int | None,
+    executor_name: str,
+    address: str | None,
+    jobs: int | None,
+    as_json: bool,
+) -> None:
     """Skill level of each trained run (checkpoint) by its evaluated return, with A2Perf's thresholds
     (docs/datasets.md)."""
+    from a2perf_core.runner.process import raise_interrupted_on_sigterm
+
+    raise_interrupted_on_sigterm()
     missing = [r for r in runs if not _is_run_folder(r)]
     if missing:
         raise A2PerfError(f"not run folders (no run.json): {', '.join(missing)}")
-    assignment = _assign_skills(runs, task_id, episodes, jobs, True)
+    executor = make_executor(executor_name, jobs=jobs, address=address)
+    assignment = _assign_skills(runs, task_id, episodes, executor, True)
     if as_json:
         checkpoints = {run: {"return": assignment.returns[run], "level": assignment.levels[run]} for run in runs}
         print_json({"thresholds": assignment.thresholds.to_json(), "checkpoints": checkpoints})
@@ -388,7 +435,8 @@ def data_skills(runs: tuple[str, ...], task_id: str | None, episodes: int | None
 @click.option(
     "--version", "version", type=click.IntRange(min=0), default=0, show_default=True, help="N of the id's -vN."
 )
-@click.option("--jobs", type=click.IntRange(min=1), default=1, show_default=True, help="Checkpoints at once.")
+@executor_options("rollouts", run_folders=False)
+@click.option("--jobs", type=click.IntRange(min=1), help="Checkpoints at once (local: worker processes; default 1).")
 @click.option("--no-energy", is_flag=True, help="Do not measure the collection's energy (recorded as not measured).")
 def data_collect(
     task_id: str,
@@ -399,7 +447,9 @@ def data_collect(
     eval_episodes: int | None,
     seed: int,
     version: int,
-    jobs: int,
+    executor_name: str,
+    address: str | None,
+    jobs: int | None,
     no_energy: bool,
 ) -> None:
     """Write a Minari dataset of a policy's episodes, with its generating policy, skill level and data cost.
@@ -407,7 +457,10 @@ def data_collect(
     Given run folders, the checkpoints at SKILL by evaluated return (`a2perf data skills`) are rolled out
     and merged; their training cost counts in the data cost."""
     from a2perf_core.collection import collect
+    from a2perf_core.runner.process import raise_interrupted_on_sigterm
 
+    raise_interrupted_on_sigterm()
+    executor = make_executor(executor_name, jobs=jobs, address=address)
     runs = [p for p in policies if _is_run_folder(p)]
     submissions = [p for p in policies if p not in runs]
     if len(submissions) > 1:
@@ -416,7 +469,7 @@ def data_collect(
         submissions = [_trained_submission(runs)]
     choice = None
     if runs and not declared:
-        assignment = _assign_skills(runs, task_id, eval_episodes, jobs, not no_energy, seed, submissions[0])
+        assignment = _assign_skills(runs, task_id, eval_episodes, executor, not no_energy, seed, submissions[0])
         runs = assignment.at(skill)
         choice = assignment.choice(skill)
 
@@ -431,7 +484,7 @@ def data_collect(
         from_runs=runs,
         seed=seed,
         version=version,
-        jobs=jobs,
+        executor=executor,
         measure_energy=not no_energy,
         progress=progress,
         skill_choice=choice,

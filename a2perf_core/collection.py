@@ -4,14 +4,19 @@ A policy is a submission (its ``load_policy``, ``preprocess_observation`` and ``
 either bare (a policy that needs no training) or from the run folders that trained it (checkpoints:
 ``participant.run_dir()`` is the run's folder, as in the run's own inference phase). The episodes are
 split over the checkpoints, first ones taking the remainder, and merged into one dataset, as A2Perf
-did. Each checkpoint is rolled out in a process of its own (``jobs`` at once), so two submissions'
-modules never meet in one interpreter.
+did. Each checkpoint is rolled out by an executor's ``map`` (``local``: a pool of ``jobs`` processes;
+``ray``: Ray tasks), each in a fresh process of its own, so two submissions' modules never meet in one
+interpreter.
 
 Episode ``k`` of the dataset starts from ``env.reset(seed=seed + k)`` and records that seed, so
 replaying its actions in a fresh env reproduces its rewards on a deterministic task.
 
-The data cost is the collection's own (env steps, wall time and, when the energy plugin is installed,
-energy) plus the training cost every generating run recorded (:func:`a2perf_core.datasets.training_cost`).
+Each rollout measures its own cost in its process: its env steps, its wall time and, when the energy
+plugin is installed, the plugin's energy measurement over that process. The collection's cost is the sum
+over its rollouts of each (``energy_kwh`` None when any rollout's is), so ``wall_time_s`` is the compute
+time spent, the same wherever the rollouts ran, as training runs' wall times add up; ``elapsed_s`` is the
+driver's time for the whole collection. The data cost is that plus the training cost every generating
+run recorded (:func:`a2perf_core.datasets.training_cost`).
 """
 
 from __future__ import annotations
@@ -22,15 +27,16 @@ import sys
 import time
 import warnings
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor
-from multiprocessing import get_context
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
 from a2perf_core import datasets
 from a2perf_core.errors import A2PerfError
+
+if TYPE_CHECKING:
+    from a2perf_core.protocols import Executor
 
 #: called with (episodes collected so far, episodes asked for)
 Progress = Callable[[int, int], None]
@@ -50,14 +56,23 @@ class RolloutJob:
     participant_args: Mapping[str, Any]
     #: False: keep each episode's seed and rewards only (an evaluation, not a dataset)
     record: bool = True
+    #: measure the rollout's energy over its process (with the energy plugin installed)
+    measure_energy: bool = False
 
 
 @attrs.frozen
 class Rollout:
-    """What a rollout process sends back: each episode's seed and columns, and its env steps."""
+    """What a rollout process sends back: each episode's seed and columns, and what the rollout cost
+    there (its env steps, wall time and energy; ``energy_kwh`` None when not measured)."""
 
     episodes: list[dict[str, Any]]
     env_steps: int
+    wall_time_s: float
+    energy_kwh: float | None = None
+
+    def cost(self) -> dict[str, Any]:
+        """The rollout's cost in :data:`a2perf_core.datasets.COST_FIELDS`."""
+        return {"energy_kwh": self.energy_kwh, "env_steps": self.env_steps, "wall_time_s": self.wall_time_s}
 
 
 @attrs.frozen
@@ -87,7 +102,29 @@ def _stack(values: list[Any], space: Any) -> Any:
 
 
 def roll_out(job: RolloutJob) -> Rollout:
-    """Play ``job.episodes`` episodes of the job's policy and record every step (in the calling process)."""
+    """Play ``job.episodes`` episodes of the job's policy and record every step (in the calling process, a
+    fresh one), measuring the rollout's cost there: its wall time and, with ``job.measure_energy``, energy."""
+    import tempfile
+
+    from a2perf_core.runner.wallclock import SpanMarks, span_path
+
+    with tempfile.TemporaryDirectory(prefix="a2perf-rollout-") as scratch:
+        meter = _energy_meter(job.task_id, job.seed, Path(scratch)) if job.measure_energy else None
+        span = SpanMarks(span_path(scratch, "collect"))
+        began = time.monotonic()
+        span.mark("started")
+        try:
+            episodes, steps = _play(job)
+        finally:
+            span.mark("ended")
+            wall_time = time.monotonic() - began
+            energy_values = meter[0].stop(meter[1]) if meter is not None else []
+    energy = next((v.value for v in energy_values if v.name == datasets.ENERGY_METRIC), None)
+    return Rollout(episodes, steps, wall_time, None if energy is None else float(energy))
+
+
+def _play(job: RolloutJob) -> tuple[list[dict[str, Any]], int]:
+    """The job's episodes (each its seed and columns) and their env steps."""
     from a2perf_core.envs import make, register_envs
     from a2perf_core.participant import RUN_DIR_ENV, SEED_ENV, TASK_ENV
     from a2perf_core.runner.child import ParticipantCalls
@@ -140,7 +177,7 @@ def roll_out(job: RolloutJob) -> Rollout:
             )
     finally:
         env.close()
-    return Rollout(episodes=episodes, env_steps=steps)
+    return episodes, steps
 
 
 def split_episodes(episodes: int, sources: int) -> list[int]:
@@ -186,7 +223,7 @@ def policy_dir(run_dir: Path, info: Mapping[str, Any]) -> Path:
 
 
 def _energy_meter(task_id: str, seed: int, folder: Path) -> tuple[Any, Any] | None:
-    """The energy plugin's metric started over this process (its workers included), or None without it."""
+    """The energy plugin's metric started over this process (its children included), or None without it."""
     from a2perf_core.metrics import PhaseContext
     from a2perf_core.plugins import registered
     from a2perf_core.specs import load_object
@@ -201,57 +238,41 @@ def _energy_meter(task_id: str, seed: int, folder: Path) -> tuple[Any, Any] | No
 
 
 def measured_rollouts(
-    task_id: str,
-    seed: int,
-    rollout_jobs: Sequence[RolloutJob],
-    jobs: int,
-    measure_energy: bool,
-    progress: Progress | None = None,
+    rollout_jobs: Sequence[RolloutJob], executor: Executor, progress: Progress | None = None
 ) -> tuple[list[Rollout], dict[str, Any]]:
-    """The rollouts of ``rollout_jobs`` (``jobs`` processes at once, results in job order) and their cost:
-    ``energy_kwh`` (the energy plugin's measurement over this process tree; None when not measured),
-    ``env_steps`` and ``wall_time_s``."""
-    import tempfile
-
-    from a2perf_core.runner.wallclock import SpanMarks, span_path
-
+    """The rollouts of ``rollout_jobs``, each in a fresh process where ``executor`` places it (its ``map``),
+    results in job order, and their cost: ``energy_kwh``, ``env_steps`` and ``wall_time_s``, each the sum of
+    what the rollouts measured in their own processes (``energy_kwh`` None when any is not measured), and
+    ``elapsed_s``, this process's time for them all."""
+    mapper = getattr(executor, "map", None)
+    if not callable(mapper):
+        raise A2PerfError(
+            f"executor {getattr(executor, 'name', executor)!r} cannot roll out policies: it has no "
+            "map(function, items) (the local and ray executors have)"
+        )
     total = sum(job.episodes for job in rollout_jobs)
     rollouts: list[Rollout] = []
-    with tempfile.TemporaryDirectory(prefix="a2perf-collect-") as scratch:
-        meter = _energy_meter(task_id, seed, Path(scratch)) if measure_energy else None
-        span = SpanMarks(span_path(scratch, "collect"))
-        began = time.monotonic()
-        span.mark("started")
-        try:
-            workers = min(jobs, len(rollout_jobs))
-            with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
-                done = 0
-                futures = [pool.submit(roll_out, job) for job in rollout_jobs]
-                for job, future in zip(rollout_jobs, futures, strict=True):
-                    try:
-                        rollout = future.result()
-                    except A2PerfError:
-                        raise
-                    except Exception as exc:  # the participant's code, or its process, failed
-                        where = job.run_dir or job.reference
-                        message = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-                        raise A2PerfError(
-                            f"rolling out {where} failed: {type(exc).__name__}: {message}".rstrip(": ")
-                        ) from None
-                    rollouts.append(rollout)
-                    done += len(rollout.episodes)
-                    if progress is not None:
-                        progress(done, total)
-        finally:
-            span.mark("ended")
-            wall_time = time.monotonic() - began
-            energy_values = meter[0].stop(meter[1]) if meter is not None else []
-    energy = next((v.value for v in energy_values if v.name == datasets.ENERGY_METRIC), None)
-    return rollouts, {
-        "energy_kwh": None if energy is None else float(energy),
-        "env_steps": sum(r.env_steps for r in rollouts),
-        "wall_time_s": wall_time,
-    }
+    began = time.monotonic()
+    results = iter(mapper(roll_out, list(rollout_jobs)))
+    try:
+        for job in rollout_jobs:
+            try:
+                rollout = next(results)
+            except A2PerfError:
+                raise
+            except Exception as exc:  # the participant's code, or its process, failed
+                where = job.run_dir or job.reference
+                message = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+                raise A2PerfError(f"rolling out {where} failed: {type(exc).__name__}: {message}".rstrip(": ")) from None
+            rollouts.append(rollout)
+            if progress is not None:
+                progress(sum(len(r.episodes) for r in rollouts), total)
+    finally:  # stopped or failed: the rollouts still queued or running end
+        close = getattr(results, "close", None)
+        if close is not None:
+            close()
+    cost = datasets.total_cost([r.cost() for r in rollouts])
+    return rollouts, {**cost, "elapsed_s": time.monotonic() - began}
 
 
 def collect(
@@ -264,6 +285,7 @@ def collect(
     seed: int = 0,
     version: int = 0,
     jobs: int = 1,
+    executor: Executor | None = None,
     participant_args: Mapping[str, Any] | None = None,
     measure_energy: bool = True,
     progress: Progress | None = None,
@@ -273,11 +295,13 @@ def collect(
     them as the Minari dataset ``a2perf/<task_id>/<skill>-v<version>`` into Minari's dataset root.
 
     ``from_runs``: the run folders whose trained policies generate the data (checkpoints); empty, the
-    submission is rolled out bare. ``skill_choice``: how ``skill`` was chosen (e.g.
+    submission is rolled out bare. ``executor``: where the rollouts run (default: ``local`` with ``jobs``
+    processes at once). ``skill_choice``: how ``skill`` was chosen (e.g.
     :meth:`a2perf_core.skills.SkillAssignment.choice`); without it the level is recorded as declared. When
     the choice holds a ``cost`` (a fresh evaluation of the checkpoints), that cost counts in the data cost.
     """
     from a2perf_core.envs import get_task
+    from a2perf_core.runner.executor import LocalExecutor
     from a2perf_core.runner.results import submission_content_hash, submission_label
     from a2perf_core.runner.submission import load_submission
 
@@ -301,11 +325,15 @@ def collect(
     shares = split_episodes(episodes, len(sources))
     starts = [sum(shares[:i]) for i in range(len(shares))]
     rollout_jobs = [
-        RolloutJob(task_id, str(policy), run, start, share, seed, dict(participant_args or {}))
+        RolloutJob(
+            task_id, str(policy), run, start, share, seed, dict(participant_args or {}), measure_energy=measure_energy
+        )
         for run, start, share in zip(sources, starts, shares, strict=True)
     ]
 
-    rollouts, collection_cost = measured_rollouts(task_id, seed, rollout_jobs, jobs, measure_energy, progress)
+    rollouts, collection_cost = measured_rollouts(
+        rollout_jobs, executor if executor is not None else LocalExecutor(jobs), progress
+    )
     collected = [e for r in rollouts for e in r.episodes]
     env_steps = collection_cost["env_steps"]
     collection_cost = {"kind": "collection", "episodes": len(collected), **collection_cost}

@@ -4,6 +4,9 @@ A :class:`~a2perf_core.specs.LoaderSpec` or :class:`~a2perf_core.specs.ExecutorS
 factory as a string; the object the factory returns is checked against nothing at registration
 (nothing heavy is imported then), so these protocols are the contract, for type checkers and for
 ``isinstance`` (they are runtime-checkable).
+
+An executor's optional ``map(function, items)`` is not part of :class:`Executor` (an executor without it
+still runs whole runs); see :class:`Executor` for what it must do.
 """
 
 from __future__ import annotations
@@ -33,7 +36,15 @@ class SubmissionLoader(Protocol):
 
 @runtime_checkable
 class Executor(Protocol):
-    """A place where whole runs execute, one :class:`~a2perf_core.runner.executor.RunRequest` each."""
+    """A place where whole runs execute, one :class:`~a2perf_core.runner.executor.RunRequest` each.
+
+    Optionally also ``map(function, items) -> Iterator[result]``, which offline data collection needs
+    (``a2perf data collect --executor NAME``; without it, a one-line error): call ``function`` (a picklable
+    module-level function) on each item where the executor places work, each call in a fresh process (so
+    two submissions' modules never meet in one interpreter), and yield the results in item order. An
+    exception in a call is raised in the caller as itself (its type and message kept); stopping the
+    caller (Ctrl-C, SIGTERM, or closing the iterator) ends the calls still queued or running.
+    """
 
     name: str
 

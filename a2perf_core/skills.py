@@ -16,11 +16,14 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
 from a2perf_core.errors import A2PerfError
+
+if TYPE_CHECKING:
+    from a2perf_core.protocols import Executor
 
 LEVELS = ("novice", "intermediate", "expert")
 
@@ -82,7 +85,8 @@ class SkillAssignment:
     levels: Mapping[str, str | None]
     #: how the returns were obtained (``recorded inference episodes`` or a fresh evaluation)
     evaluation: str
-    #: a fresh evaluation's cost (``energy_kwh``, ``env_steps``, ``wall_time_s``); None for recorded returns
+    #: a fresh evaluation's cost (``energy_kwh``, ``env_steps``, ``wall_time_s``, ``elapsed_s``: see
+    #: :func:`a2perf_core.collection.measured_rollouts`); None for recorded returns
     cost: Mapping[str, Any] | None = None
 
     def at(self, level: str) -> list[str]:
@@ -143,12 +147,15 @@ def evaluate(
     episodes: int,
     seed: int = 0,
     jobs: int = 1,
+    executor: Executor | None = None,
     measure_energy: bool = True,
 ) -> SkillAssignment:
     """Levels of runs by a fresh evaluation: each run's trained policy plays ``episodes`` episodes from
-    seeds ``seed``, ``seed + 1``, ... (the same seeds for every checkpoint); its cost is kept, so a dataset
-    collected with this choice counts it in its data cost."""
+    seeds ``seed``, ``seed + 1``, ... (the same seeds for every checkpoint), where ``executor`` places it
+    (default: ``local`` with ``jobs`` processes at once); its cost is kept, so a dataset collected with
+    this choice counts it in its data cost."""
     from a2perf_core.collection import RolloutJob, generating_run, measured_rollouts
+    from a2perf_core.runner.executor import LocalExecutor
     from a2perf_core.runner.results import submission_content_hash
     from a2perf_core.runner.submission import load_submission
 
@@ -157,9 +164,12 @@ def evaluate(
     content_hash = submission_content_hash(load_submission(str(policy)).root)
     runs = [generating_run(r, task_id, content_hash) for r in run_dirs]
     jobs_list = [
-        RolloutJob(task_id, str(policy), run["policy_dir"], 0, episodes, seed, {}, record=False) for run in runs
+        RolloutJob(
+            task_id, str(policy), run["policy_dir"], 0, episodes, seed, {}, record=False, measure_energy=measure_energy
+        )
+        for run in runs
     ]
-    rollouts, cost = measured_rollouts(task_id, seed, jobs_list, jobs, measure_energy)
+    rollouts, cost = measured_rollouts(jobs_list, executor if executor is not None else LocalExecutor(jobs))
     returns = {
         str(d): sum(sum(e["rewards"]) for e in r.episodes) / len(r.episodes)
         for d, r in zip(run_dirs, rollouts, strict=True)

@@ -15,6 +15,7 @@ from a2perf_core import datasets
 from a2perf_core.cli import main
 from a2perf_core.collection import collect, split_episodes
 from a2perf_core.errors import A2PerfError
+from a2perf_core.runner.executor import LocalExecutor
 from a2perf_core.runner.results import submission_content_hash
 
 minari = pytest.importorskip("minari")
@@ -109,6 +110,20 @@ def training_run(folder: Path, *, energy: float | None, steps: int, wall: float,
     return folder
 
 
+class RecordingExecutor:
+    """The local executor's pool of two, keeping every rollout it sends back."""
+
+    name = "recording"
+
+    def __init__(self) -> None:
+        self.rollouts: list = []
+
+    def map(self, function, items):
+        for rollout in LocalExecutor(jobs=2).map(function, items):
+            self.rollouts.append(rollout)
+            yield rollout
+
+
 @pytest.mark.slow
 def test_data_cost_is_collection_plus_generating_runs(root, tmp_path):
     digest = submission_content_hash(RANDOM)
@@ -116,15 +131,22 @@ def test_data_cost_is_collection_plus_generating_runs(root, tmp_path):
         training_run(tmp_path / "a", energy=0.002, steps=1000, wall=30.0, content_hash=digest),
         training_run(tmp_path / "b", energy=0.003, steps=1500, wall=45.5, content_hash=digest),
     ]
-    result = collect(TASK, str(RANDOM), skill="expert", episodes=3, from_runs=runs, jobs=2)
+    executor = RecordingExecutor()
+    result = collect(TASK, str(RANDOM), skill="expert", episodes=3, from_runs=runs, executor=executor)
     check_dataset(result, 3)
     cost = datasets.data_cost(result.dataset_id)
     collection = cost["sources"][0]
     assert collection["kind"] == "collection" and collection["episodes"] == 3
-    assert collection["energy_kwh"] > 0
+    # the collection's cost is the sum of what each rollout measured in its own process
+    rollouts = executor.rollouts
+    assert len(rollouts) == 2 and all(r.energy_kwh > 0 and r.wall_time_s > 0 for r in rollouts)
+    assert collection["energy_kwh"] == pytest.approx(sum(r.energy_kwh for r in rollouts))
+    assert collection["env_steps"] == sum(r.env_steps for r in rollouts) == 36
+    assert collection["wall_time_s"] == pytest.approx(sum(r.wall_time_s for r in rollouts))
+    assert collection["elapsed_s"] >= max(r.wall_time_s for r in rollouts)
     assert cost["env_steps"] == 36 + 1000 + 1500
-    assert cost["wall_time_s"] == pytest.approx(collection["wall_time_s"] + 30.0 + 45.5)
-    assert cost["energy_kwh"] == pytest.approx(collection["energy_kwh"] + 0.002 + 0.003)
+    assert cost["wall_time_s"] == pytest.approx(sum(r.wall_time_s for r in rollouts) + 30.0 + 45.5)
+    assert cost["energy_kwh"] == pytest.approx(sum(r.energy_kwh for r in rollouts) + 0.002 + 0.003)
     assert [s["run"] for s in cost["sources"][1:]] == [str(r) for r in runs]
     assert datasets.metadata(result.dataset_id)[datasets.POLICY_KEY]["checkpoints"] == [str(r) for r in runs]
 
@@ -184,6 +206,12 @@ def test_cli_collects_the_checkpoints_at_the_level(root, tmp_path):
     assert datasets.data_cost(dataset_id)["env_steps"] == 24 + 10  # two episodes and the one run's training
     bad = CliRunner().invoke(main, ["data", "collect", "--task", TASK, "--skill", "novice", "--episodes", "1"])
     assert bad.exit_code == 2 and "--policy" in bad.output
+    nowhere = CliRunner().invoke(
+        main,
+        ["data", "collect", "--task", TASK, "--policy", str(RANDOM), "--skill", "novice", "--episodes", "1"]
+        + ["--executor", "nowhere"],
+    )
+    assert nowhere.exit_code == 2 and "unknown executor 'nowhere'; known executors: local" in nowhere.output
 
 
 SEEDED_POLICY = '''
@@ -208,10 +236,8 @@ def infer_once(policy, observation):
 '''
 
 
-@pytest.mark.slow
-def test_fresh_evaluation_counts_in_the_data_cost(root, tmp_path):
-    from a2perf_core.skills import evaluate
-
+def seeded_checkpoints(tmp_path: Path, count: int) -> tuple[Path, list[Path]]:
+    """A submission whose checkpoints are different policies, and ``count`` run folders that trained it."""
     agent = tmp_path / "seeded"
     agent.mkdir()
     for name, text in {"__init__.py": "", "requirements.txt": "", "train.py": "def train():\n    pass\n"}.items():
@@ -219,10 +245,18 @@ def test_fresh_evaluation_counts_in_the_data_cost(root, tmp_path):
     (agent / "inference.py").write_text(SEEDED_POLICY)
     digest = submission_content_hash(agent)
     runs = []
-    for i in range(3):
+    for i in range(count):
         run = training_run(tmp_path / f"ckpt{i}", energy=0.001, steps=100, wall=2.0, content_hash=digest)
         (run / "policy.json").write_text(json.dumps({"seed": i}))
         runs.append(run)
+    return agent, runs
+
+
+@pytest.mark.slow
+def test_fresh_evaluation_counts_in_the_data_cost(root, tmp_path):
+    from a2perf_core.skills import evaluate
+
+    agent, runs = seeded_checkpoints(tmp_path, 3)
     assignment = evaluate(TASK, str(agent), runs, episodes=2, seed=3, jobs=2, measure_energy=False)
     assert assignment.cost["env_steps"] == 3 * 2 * 12
     assert len(set(assignment.returns.values())) == 3  # three different policies
@@ -245,6 +279,35 @@ def test_fresh_evaluation_counts_in_the_data_cost(root, tmp_path):
     first = result.returns[:2]
     assert sum(first) / 2 == pytest.approx(assignment.returns[chosen[0]])
     assert datasets.metadata(result.dataset_id)[datasets.SKILL_KEY]["evaluation"].startswith("fresh: 2 episodes")
+
+
+def test_a_pool_of_two_collects_the_dataset_one_process_does(root, tmp_path):
+    agent, runs = seeded_checkpoints(tmp_path, 2)
+    options = {"skill": "expert", "episodes": 3, "from_runs": runs, "seed": 5, "measure_energy": False}
+    alone = collect(TASK, str(agent), jobs=1, **options)
+    pooled = collect(TASK, str(agent), version=1, executor=LocalExecutor(jobs=2), **options)
+    episodes = [list(minari.load_dataset(r.dataset_id).iterate_episodes()) for r in (alone, pooled)]
+    assert [len(e) for e in episodes] == [3, 3]
+    for one, other in zip(*episodes, strict=True):
+        assert one.id == other.id
+        np.testing.assert_array_equal(one.actions, other.actions)
+        np.testing.assert_array_equal(one.rewards, other.rewards)
+    assert pooled.returns == alone.returns and len(set(alone.returns)) > 1
+    seeds = [datasets.metadata(r.dataset_id)[datasets.RETURNS_KEY]["seeds"] for r in (alone, pooled)]
+    assert seeds == [[5, 6, 7]] * 2
+
+
+def test_an_executor_that_only_runs_whole_runs_is_a_one_line_error(root):
+    class RunsOnly:
+        name = "runs-only"
+
+        def execute(self, requests, progress=None):
+            return iter(())
+
+    with pytest.raises(A2PerfError, match=r"executor 'runs-only' cannot roll out policies: it has no map") as info:
+        collect(TASK, str(RANDOM), skill="novice", episodes=1, executor=RunsOnly(), measure_energy=False)
+    assert "\n" not in str(info.value)
+    assert datasets.dataset_id(TASK, "novice") not in minari.list_local_datasets()
 
 
 def test_a_failing_policy_is_a_one_line_error(root, tmp_path):

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
+import time
 import types
 from pathlib import Path
 
@@ -125,3 +130,88 @@ def test_the_local_executor_runs_requests_in_order(with_example_domain, tmp_path
     outcomes = list(LocalExecutor().execute(requests, progress=print))
     assert [o.run_dir for o in outcomes] == [Path("d2"), Path("d0")]
     assert calls == [(2, Path("d2"), True, print), (0, Path("d0"), False, print)]
+
+
+WORKER_FUNCTIONS = """
+import os
+import time
+from pathlib import Path
+
+
+def pid_and_square(x):
+    if x < 0:
+        raise ValueError(f"negative: {x}\\nsecond line")
+    return os.getpid(), x * x
+
+
+def nap(folder):
+    Path(folder, str(os.getpid())).write_text("")
+    time.sleep(120)
+"""
+
+
+@pytest.fixture
+def worker_functions(tmp_path, monkeypatch):
+    """A module of picklable functions the spawned workers import (they get this process's sys.path)."""
+    (tmp_path / "worker_functions.py").write_text(WORKER_FUNCTIONS)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    import importlib
+
+    return importlib.import_module("worker_functions")
+
+
+def test_local_map_calls_each_item_in_a_fresh_process_in_order(worker_functions):
+    results = list(LocalExecutor(jobs=2).map(worker_functions.pid_and_square, [3, 1, 2]))
+    assert [square for _, square in results] == [9, 1, 4]
+    pids = {pid for pid, _ in results}
+    assert len(pids) == 3 and os.getpid() not in pids
+    with pytest.raises(ValueError, match="negative: -1"):  # raised here as itself
+        list(LocalExecutor().map(worker_functions.pid_and_square, [-1]))
+    assert list(LocalExecutor().map(worker_functions.pid_and_square, [])) == []
+
+
+STOPPED_DRIVER = """
+import sys
+
+from a2perf_core.runner.executor import LocalExecutor
+from a2perf_core.runner.process import raise_interrupted_on_sigterm
+from worker_functions import nap
+
+raise_interrupted_on_sigterm()
+for _ in LocalExecutor(jobs=2).map(nap, [sys.argv[1]] * 4):
+    pass
+"""
+
+
+@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT])
+def test_stopping_a_local_map_ends_its_calls_and_starts_no_more(worker_functions, tmp_path, stop):
+    """SIGTERM or Ctrl-C of the driver ends the calls in flight, and no fresh worker takes a queued one."""
+    started = tmp_path / "started"
+    started.mkdir()
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), os.environ.get("PYTHONPATH", "")])}
+    process = subprocess.Popen([sys.executable, "-c", STOPPED_DRIVER, str(started)], env=env)
+    deadline = time.monotonic() + 60
+    while len(list(started.iterdir())) < 2 and time.monotonic() < deadline and process.poll() is None:
+        time.sleep(0.1)
+    pids = [int(p.name) for p in started.iterdir()]
+    assert len(pids) == 2, pids
+    process.send_signal(stop)
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+        pytest.fail(f"the driver was still running 30 s after {stop.name}")
+    assert process.returncode != 0
+    time.sleep(1)
+    assert sorted(int(p.name) for p in started.iterdir()) == sorted(pids)  # no queued call started
+    assert not [pid for pid in pids if running(pid)]
+
+
+def running(pid: int) -> bool:
+    import psutil
+
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False

@@ -4,11 +4,16 @@ An executor gets every run of an ``a2perf run`` invocation at once (one :class:`
 seed), so that an executor placing runs on a process pool or a cluster can run them side by side.
 Inside each run the harness is always the ordinary local one (``Run(...).execute()``, each phase in
 its own child process); an executor decides only where and when runs happen.
+
+An executor may also offer ``map(function, items)`` (each call in a fresh process where the executor
+places work; see :class:`~a2perf_core.protocols.Executor`): offline data collection rolls policies out
+with it (:func:`a2perf_core.collection.measured_rollouts`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -63,6 +68,12 @@ class LocalExecutor:
             return
         yield from _pooled(requests, jobs)
 
+    def map(self, function: Callable[[Any], Any], items: Sequence[Any]) -> Iterator[Any]:
+        """``function`` on each item, each call in a fresh spawned process (``jobs`` at once; Python 3.10
+        reuses a worker), results in item order; a call's exception is raised here, and stopping (Ctrl-C,
+        SIGTERM) ends the calls."""
+        return _pool_map(function, items, self.jobs)
+
 
 def contention(executor: str, jobs: int) -> dict[str, Any]:
     """``run.json`` ``contention`` of a run whose executor let ``jobs`` runs execute at once on a machine."""
@@ -94,7 +105,7 @@ def execute_request(
     return run.execute()
 
 
-#: set in a pool worker: the pool's stop flag, set by the harness when the sweep is stopped
+#: set in a pool worker: the pool's stop flag, set by the harness when the work is stopped
 _pool_stop: Any = None
 
 
@@ -111,35 +122,45 @@ def _pool_worker_start(stop: Any) -> None:
     set_parent_death_signal(signal.SIGTERM)
 
 
-def _execute_unless_stopped(request: RunRequest, contention: dict[str, Any]) -> RunOutcome | None:
-    """A pooled run, unless the pool was stopped: a worker that replaces one ended with its run would
-    otherwise start a run already queued to the pool."""
+def _call_unless_stopped(function: Callable[[Any], Any], item: Any) -> Any:
+    """A pooled call, unless the pool was stopped: a worker that replaces one ended with its call would
+    otherwise start a call already queued to the pool."""
     if _pool_stop is not None and _pool_stop.is_set():
         return None
-    return execute_request(request, contention)
+    return function(item)
 
 
 def _pooled(requests: Sequence[RunRequest], jobs: int) -> Iterator[RunOutcome]:
     """The requests on ``jobs`` fresh worker processes (one per run: no state carries over), in order."""
+    return _pool_map(partial(execute_request, contention=contention("local", jobs)), requests, jobs)
+
+
+def _pool_map(function: Callable[[Any], Any], items: Sequence[Any], jobs: int) -> Iterator[Any]:
+    """``function`` on each item in a pool of ``jobs`` spawned worker processes, each worker replaced after
+    one call (Python 3.11+), results in item order."""
     import multiprocessing
     import sys
     from concurrent.futures import ProcessPoolExecutor
 
+    if not items:
+        return
     context = multiprocessing.get_context("spawn")
     stop = context.Event()
-    fresh = {"max_tasks_per_child": 1} if sys.version_info >= (3, 11) else {}  # else restore_gin alone resets
+    # Python 3.10 reuses a worker for several calls: a run's restore_gin still resets what runs share
+    fresh = {"max_tasks_per_child": 1} if sys.version_info >= (3, 11) else {}
     pool = ProcessPoolExecutor(
-        max_workers=jobs, mp_context=context, initializer=_pool_worker_start, initargs=(stop,), **fresh
+        max_workers=min(jobs, len(items)),
+        mp_context=context,
+        initializer=_pool_worker_start,
+        initargs=(stop,),
+        **fresh,
     )
-    shared = contention("local", jobs)
     futures = []
     try:
-        futures = [pool.submit(_execute_unless_stopped, request, shared) for request in requests]
+        futures = [pool.submit(_call_unless_stopped, function, item) for item in items]
         for future in futures:
-            outcome = future.result()
-            if outcome is not None:
-                yield outcome
-    except BaseException:  # stopped (Ctrl-C, SIGTERM) or broken: the runs in flight end and record why
+            yield future.result()
+    except BaseException:  # stopped (Ctrl-C, SIGTERM), broken or a call failed: the calls in flight end
         stop.set()
         for future in futures:
             future.cancel()

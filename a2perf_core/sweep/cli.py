@@ -10,6 +10,7 @@ from typing import Any
 
 import click
 
+from a2perf_core.cli import executor_options, make_executor
 from a2perf_core.results.cli import results_root_option
 from a2perf_core.runner.cli import PHASE_CHOICES, check_out_dir
 
@@ -56,11 +57,9 @@ def parse_seed_list(text: str) -> list[int]:
     callback=check_out_dir,
     help="Sweep folder (default: a2perf-runs/sweep-<spec name>); the same folder again resumes the sweep.",
 )
-@click.option("--executor", "executor_name", default="local", show_default=True, help="Where the runs execute.")
+@executor_options("runs")
 @click.option("--jobs", type=int, help="Runs at once (local: worker processes; default 1, clean system metrics).")
 @click.option("--retries", type=int, default=1, show_default=True, help="Tries of a failed cell after its first.")
-@click.option("--address", help="Cluster to join (ray: e.g. ray://head:10001; default: a local instance).")
-@click.option("--results-uri", help="Shared storage every node writes run folders to (ray; a mounted path).")
 @results_root_option("Results root: each run is indexed into its results.sqlite as it ends.", "results_root")
 def sweep_command(
     spec_file: Path | None,
@@ -72,16 +71,15 @@ def sweep_command(
     participant_arg: tuple[str, ...],
     out: Path | None,
     executor_name: str,
-    jobs: int | None,
-    retries: int,
     address: str | None,
     results_uri: str | None,
+    jobs: int | None,
+    retries: int,
     results_root: Path,
 ) -> None:
     """Run every submission (default: the bundled example) on every task with every seed (SPEC: a TOML
     file; flags replace its keys)."""
     from a2perf_core.errors import A2PerfError
-    from a2perf_core.runner.executor import get_executor
     from a2perf_core.runner.process import raise_interrupted_on_sigterm
     from a2perf_core.sweep.execute import run_sweep
     from a2perf_core.sweep.spec import make_spec, read_spec_file
@@ -104,8 +102,7 @@ def sweep_command(
     spec = make_spec(values, f"sweep spec {spec_file}" if spec_file else "sweep")
     if jobs is not None and jobs < 1:
         raise A2PerfError(f"--jobs {jobs}: give 1 or more")
-    options = {"jobs": jobs, "address": address, "results_uri": results_uri}
-    executor = get_executor(executor_name, **{k: v for k, v in options.items() if v is not None})
+    executor = make_executor(executor_name, jobs=jobs, address=address, results_uri=results_uri)
     sweep_dir = out or default_sweep_dir(spec_file, spec.to_json())
     result = run_sweep(spec, sweep_dir, executor, retries=retries, results_root=results_root)
     if not result.ok:

@@ -164,3 +164,61 @@ def test_a_resumed_cell_travels_to_the_node_and_back(ray_instance, tmp_path):
     assert record["phases"]["train"]["resumed"] and record["phases"]["train"]["attempt"] == train_attempt
     assert record["phases"]["inference"]["status"] == "ok" and (run_dir / INFERENCE_EPISODES).exists()
     assert record["contention"]["executor"] == "ray"
+
+
+def checkpoint(folder: Path, submission: Path) -> Path:
+    """A run folder as far as collecting from it reads one: its task, the code it trained, a finished train."""
+    from a2perf_core.runner.results import submission_content_hash
+
+    folder.mkdir(parents=True)
+    info = {
+        "task": TASKS[0],
+        "seed": 0,
+        "submission": {"reference": str(submission), "content_hash": submission_content_hash(submission)},
+        "phases": {"train": {"status": "ok", "wall_time_s": 1.0}},
+    }
+    (folder / "run.json").write_text(json.dumps(info))
+    return folder
+
+
+@pytest.mark.slow
+def test_a_dataset_collected_on_ray_equals_the_local_one(ray_instance, tmp_path, monkeypatch):
+    """Two checkpoints' rollouts as Ray tasks give the dataset the local pool gives, episode by episode."""
+    import numpy as np
+
+    from a2perf_core.cli import main
+
+    minari = pytest.importorskip("minari")
+    monkeypatch.setenv("MINARI_DATASETS_PATH", str(tmp_path / "minari"))
+    random = Path(__file__).resolve().parents[3] / "baselines" / "random"
+    runs = [checkpoint(tmp_path / f"ckpt{i}", random) for i in range(2)]
+    collect = ["data", "collect", "--task", TASKS[0], "--skill", "novice", "--episodes", "3", "--seed", "4"]
+    collect += ["--declared", "--no-energy", *(a for run in runs for a in ("--policy", str(run)))]
+    local = CliRunner().invoke(main, [*collect, "--jobs", "2"])
+    assert local.exit_code == 0, local.output
+    on_ray = CliRunner().invoke(main, [*collect, "--version", "1", "--executor", "ray"])
+    assert on_ray.exit_code == 0, on_ray.output
+    ids = [f"a2perf/{TASKS[0]}/novice-v{version}" for version in (0, 1)]
+    local_episodes, ray_episodes = (list(minari.load_dataset(i).iterate_episodes()) for i in ids)
+    assert len(local_episodes) == len(ray_episodes) == 3
+    for one, other in zip(local_episodes, ray_episodes, strict=True):
+        assert one.id == other.id
+        np.testing.assert_array_equal(one.actions, other.actions)
+        np.testing.assert_array_equal(one.rewards, other.rewards)
+        np.testing.assert_array_equal(one.observations["mask"], other.observations["mask"])
+    costs = [json.loads(minari.load_dataset(i).storage.metadata["a2perf_data_cost"]) for i in ids]
+    assert [c["sources"][0]["env_steps"] for c in costs] == [36, 36]
+    assert costs[1]["sources"][0]["wall_time_s"] > 0 and costs[1]["sources"][0]["energy_kwh"] is None
+
+
+@pytest.mark.slow
+def test_a_call_that_fails_on_ray_raises_its_own_exception(ray_instance):
+    """A task's exception reaches the driver as itself (type and message), not as Ray's wrapper, so
+    collection's one-line error names what the policy raised."""
+    from a2perf_ray.executor import RayExecutor
+
+    results = RayExecutor().map(json.loads, ["[1]", "{"])
+    assert next(results) == [1]
+    with pytest.raises(json.JSONDecodeError, match=r"^Expecting .*: line 1 column 2 \(char 1\)$") as info:
+        next(results)
+    assert type(info.value) is json.JSONDecodeError

@@ -9,6 +9,10 @@ Run folders come back one of two ways:
   folder is inside it, and the tasks write straight into their run folders.
 
 Without ``--address`` Ray starts a local instance (or uses the one this process already started).
+
+``map`` (offline data collection's rollouts) runs each call as a one-CPU Ray task in a worker process
+that exits after it; its items name folders (submission, checkpoints) by path, so on a cluster every
+node must reach them at the same path.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ import os
 import shutil
 import tarfile
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -55,9 +59,7 @@ class RayExecutor:
         requests_options = [resources_for(_domain(r.settings.task_id)).ray_options() for r in requests]
         contention = _contention(ray, requests_options)
         task = ray.remote(run_cell)
-        # a local instance inherits this process's environment; a cluster's workers get its A2PERF_* variables
-        env = {k: v for k, v in os.environ.items() if k.startswith(FORWARDED_PREFIX)}
-        runtime_env = {"runtime_env": {"env_vars": env}} if self.address and env else {}
+        runtime_env = self._runtime_env()
         refs = []
         for request, options in zip(requests, requests_options, strict=True):
             folder = None if self.shared is not None else _pack(Path(request.run_dir), request.resume)
@@ -74,6 +76,27 @@ class RayExecutor:
                 ray.cancel(ref, force=True)
             raise
 
+    def map(self, function: Callable[[Any], Any], items: Sequence[Any]) -> Iterator[Any]:
+        """``function`` on each item as a one-CPU Ray task whose worker process exits after the call, results
+        in item order; a call's exception is raised here as itself, and stopping cancels the tasks."""
+        import ray
+
+        self._connect(ray)
+        task = ray.remote(num_cpus=1, max_calls=1, max_retries=0)(function).options(**self._runtime_env())
+        refs = [task.remote(item) for item in items]
+        try:
+            for ref in refs:
+                yield _result(ray, ref)
+        except BaseException:  # stopped, or a call failed: the tasks still queued or running end too
+            for ref in refs:
+                ray.cancel(ref, force=True)
+            raise
+
+    def _runtime_env(self) -> dict[str, Any]:
+        """A local instance inherits this process's environment; a cluster's workers get its A2PERF_* variables."""
+        env = {k: v for k, v in os.environ.items() if k.startswith(FORWARDED_PREFIX)}
+        return {"runtime_env": {"env_vars": env}} if self.address and env else {}
+
     def _connect(self, ray: Any) -> None:
         if ray.is_initialized():
             return
@@ -85,6 +108,14 @@ class RayExecutor:
         except (ConnectionError, RuntimeError, ValueError) as exc:
             target = f"the cluster at {self.address}" if self.address else "a local Ray instance"
             raise A2PerfError(f"ray: could not connect to {target}: {str(exc).splitlines()[0]}") from None
+
+
+def _result(ray: Any, ref: Any) -> Any:
+    """The task's return value; the exception the call raised, as itself rather than Ray's wrapper."""
+    try:
+        return ray.get(ref)
+    except ray.exceptions.RayTaskError as exc:
+        raise exc.cause from None
 
 
 #: tries at starting a local instance: on a loaded machine Ray's raylet can miss its fixed 15 s wait for
