@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -148,3 +149,20 @@ def minari_root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def minari_dataset(minari_root: Path) -> Callable[..., Any]:
     """:func:`write_dataset`, into :func:`minari_root`."""
     return write_dataset
+
+
+@pytest.fixture
+def signal_and_wait() -> Callable[[subprocess.Popen, int, float, str], None]:
+    """Send a signal to a process and wait for it to end; a test failure (the process killed) when it is
+    still running ``timeout`` seconds later."""
+
+    def stop(process: subprocess.Popen, stop: int, timeout: float, what: str) -> None:
+        process.send_signal(stop)
+        try:
+            process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+            pytest.fail(f"{what} was still running {timeout:g} s after {signal.Signals(stop).name}")
+
+    return stop

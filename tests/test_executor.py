@@ -184,7 +184,7 @@ for _ in LocalExecutor(jobs=2).map(nap, [sys.argv[1]] * 4):
 
 
 @pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT])
-def test_stopping_a_local_map_ends_its_calls_and_starts_no_more(worker_functions, tmp_path, stop):
+def test_stopping_a_local_map_ends_its_calls_and_starts_no_more(worker_functions, tmp_path, stop, signal_and_wait):
     """SIGTERM or Ctrl-C of the driver ends the calls in flight, and no fresh worker takes a queued one."""
     started = tmp_path / "started"
     started.mkdir()
@@ -195,13 +195,7 @@ def test_stopping_a_local_map_ends_its_calls_and_starts_no_more(worker_functions
         time.sleep(0.1)
     pids = [int(p.name) for p in started.iterdir()]
     assert len(pids) == 2, pids
-    process.send_signal(stop)
-    try:
-        process.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
-        pytest.fail(f"the driver was still running 30 s after {stop.name}")
+    signal_and_wait(process, stop, 30, "the driver")
     assert process.returncode != 0
     time.sleep(1)
     assert sorted(int(p.name) for p in started.iterdir()) == sorted(pids)  # no queued call started

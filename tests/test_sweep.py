@@ -247,7 +247,7 @@ def test_a_cells_state_comes_from_its_run_json_and_its_failures(tmp_path):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT])
-def test_a_stopped_pooled_sweep_starts_no_further_cell(example, tmp_path, stop):
+def test_a_stopped_pooled_sweep_starts_no_further_cell(example, tmp_path, stop, signal_and_wait):
     """SIGTERM (CI cancelling, `timeout`, a scheduler) or Ctrl-C of `a2perf sweep --jobs 2` ends the runs in
     flight and the sweep: the pool's workers, each ended with its run, must not be replaced by fresh ones
     that take the cells already queued."""
@@ -262,13 +262,7 @@ def test_a_stopped_pooled_sweep_starts_no_further_cell(example, tmp_path, stop):
         time.sleep(0.2)
     assert len(started()) == 2, started()
     time.sleep(3)  # both runs are in their train phase
-    process.send_signal(stop)
-    try:
-        process.wait(timeout=60)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
-        pytest.fail(f"the sweep was still running 60 s after {stop.name}; cells started: {started()}")
+    signal_and_wait(process, stop, 60, f"the sweep (cells started: {started()})")
     assert process.returncode != 0
     assert len(started()) == 2, started()
     assert not any(cell["status"] == "done" for cell in manifest(out)["cells"].values())
