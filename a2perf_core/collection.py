@@ -252,6 +252,7 @@ def measured_rollouts(
         )
     total = sum(job.episodes for job in rollout_jobs)
     rollouts: list[Rollout] = []
+    done = 0
     began = time.monotonic()
     results = iter(mapper(roll_out, list(rollout_jobs)))
     try:
@@ -265,8 +266,9 @@ def measured_rollouts(
                 message = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
                 raise A2PerfError(f"rolling out {where} failed: {type(exc).__name__}: {message}".rstrip(": ")) from None
             rollouts.append(rollout)
+            done += len(rollout.episodes)
             if progress is not None:
-                progress(sum(len(r.episodes) for r in rollouts), total)
+                progress(done, total)
     finally:  # stopped or failed: the rollouts still queued or running end
         close = getattr(results, "close", None)
         if close is not None:
